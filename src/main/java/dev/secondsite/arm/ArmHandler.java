@@ -1,0 +1,7 @@
+package dev.secondsite.arm;
+
+/** Serves one ARM route. */
+@FunctionalInterface
+public interface ArmHandler {
+    ArmResponse handle(ArmRequest request);
+}

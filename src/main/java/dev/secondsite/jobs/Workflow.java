@@ -1,0 +1,22 @@
+package dev.secondsite.jobs;
+
+import java.util.List;
+
+/**
+ * What a job of one scenario does: an ordered list of tasks, each shown in the job as ASR shows them
+ * (e.g. "Enable protection" then "Finalize protection"). A task may run more than once (after a
+ * crash or a restart), so every task must be idempotent.
+ */
+public record Workflow(String scenario, String friendlyName, List<Task> tasks) {
+
+    public record Task(String name, String friendlyName, Step step) {}
+
+    @FunctionalInterface
+    public interface Step {
+        void run(JobContext context) throws Exception;
+    }
+
+    public static Task task(String name, String friendlyName, Step step) {
+        return new Task(name, friendlyName, step);
+    }
+}

@@ -1,0 +1,163 @@
+package dev.secondsite.server;
+
+import dev.secondsite.arm.ArmException;
+import dev.secondsite.arm.ArmRouter;
+import dev.secondsite.arm.ArmRoutes;
+import dev.secondsite.auth.BuiltInRole;
+import dev.secondsite.auth.IdentityService;
+import dev.secondsite.auth.Principal;
+import dev.secondsite.auth.Rbac;
+import dev.secondsite.auth.ServicePrincipals;
+import dev.secondsite.auth.TokenEndpoint;
+import dev.secondsite.auth.TokenService;
+import dev.secondsite.jobs.JobEngine;
+import dev.secondsite.jobs.JobStore;
+import dev.secondsite.jobs.JobsApi;
+import dev.secondsite.resource.ResourceStore;
+import dev.secondsite.store.Database;
+import dev.secondsite.store.Settings;
+import dev.secondsite.tls.TlsMaterial;
+import dev.secondsite.vault.ContainerMappings;
+import dev.secondsite.vault.Containers;
+import dev.secondsite.vault.Fabrics;
+import dev.secondsite.vault.Policies;
+import dev.secondsite.vault.ResourceGroups;
+import dev.secondsite.vault.VaultScope;
+import dev.secondsite.vault.Vaults;
+import io.javalin.Javalin;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+
+/**
+ * The control-plane server, wired by hand: store, identity, tokens, RBAC, job engine, resource
+ * handlers, then the HTTPS listener. Reading {@link #start} top to bottom shows the whole server.
+ */
+public final class SecondSiteServer implements AutoCloseable {
+    /** Options of one server run. */
+    public record Options(Path dataDir, String db, String bindAddress, int port, int jobWorkers, long taskDelayMillis) {}
+
+    private final Database database;
+    private final JobEngine engine;
+    private final Javalin app;
+    private final ServerConnector connector;
+    private final Principal admin;
+
+    private SecondSiteServer(Database database, JobEngine engine, Javalin app, ServerConnector connector,
+                             Principal admin) {
+        this.database = database;
+        this.engine = engine;
+        this.app = app;
+        this.connector = connector;
+        this.admin = admin;
+    }
+
+    public static SecondSiteServer start(Options options) throws Exception {
+        Path dataDir = options.dataDir().toAbsolutePath();
+        Files.createDirectories(dataDir);
+        Database database = Database.fromOption(options.db(), dataDir);
+        try {
+            Settings settings = new Settings(database.jdbi());
+            IdentityService identities = new IdentityService(database.jdbi(), settings);
+            TokenService tokens = new TokenService(settings, identities, Clock.systemUTC());
+            Rbac rbac = new Rbac(database.jdbi(), identities);
+            Principal admin = identities.ensureAdmin(dataDir);
+            if (rbac.forPrincipal(admin.objectId()).isEmpty()) {
+                rbac.assign("/", BuiltInRole.OWNER, admin.objectId());
+            }
+
+            ResourceStore resources = new ResourceStore(database.jdbi());
+            JobStore jobStore = new JobStore(database.jdbi());
+            JobEngine engine = new JobEngine(jobStore, options.jobWorkers(), options.taskDelayMillis());
+            VaultScope scope = new VaultScope(resources);
+            JobsApi jobs = new JobsApi(jobStore, engine, resources, scope);
+
+            ResourceGroups groups = new ResourceGroups(resources, identities.tenantId());
+            Vaults vaults = new Vaults(resources, scope, identities.tenantId());
+            Policies policies = new Policies(resources, scope, jobs);
+            Fabrics fabrics = new Fabrics(resources, scope, jobs);
+            Containers containers = new Containers(resources, fabrics, scope, jobs);
+            ContainerMappings mappings = new ContainerMappings(resources, containers, scope, jobs);
+            policies.workflows().forEach(engine::register);
+            fabrics.workflows().forEach(engine::register);
+            containers.workflows().forEach(engine::register);
+            mappings.workflows().forEach(engine::register);
+
+            ArmRoutes routes = ApiRoutes.build(groups, vaults, policies, fabrics, containers, mappings, jobs, rbac,
+                    new ServicePrincipals(identities));
+            ArmRouter router = new ArmRouter(routes, tokens, rbac);
+            TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
+
+            TlsMaterial tls = TlsMaterial.loadOrCreate(dataDir.resolve("tls"), List.of(hostName()), List.of());
+            ServerConnector[] connector = new ServerConnector[1];
+            Javalin app = Javalin.create(config -> {
+                config.showJavalinBanner = false;
+                config.router.caseInsensitiveRoutes = true;
+                config.http.maxRequestSize = 8L * 1024 * 1024;
+                config.jetty.addConnector((server, httpConfig) -> {
+                    SslContextFactory.Server ssl = new SslContextFactory.Server();
+                    ssl.setKeyStore(tls.serverKeyStore());
+                    ssl.setKeyStorePassword(new String(tls.keyStorePassword()));
+                    ServerConnector https = new ServerConnector(server, ssl);
+                    https.setHost(options.bindAddress());
+                    https.setPort(options.port());
+                    connector[0] = https;
+                    return https;
+                });
+            });
+            app.get("/health", ctx -> ctx.json(java.util.Map.of("status", "Healthy")));
+            app.post("/{tenant}/oauth2/v2.0/token", tokenEndpoint::token);
+            app.post("/{tenant}/oauth2/token", tokenEndpoint::token);
+            app.get("/{tenant}/v2.0/.well-known/openid-configuration", tokenEndpoint::openIdConfiguration);
+            app.get("/{tenant}/.well-known/openid-configuration", tokenEndpoint::openIdConfiguration);
+            app.get("/{tenant}/discovery/v2.0/keys", tokenEndpoint::keys);
+            for (String prefix : List.of("/subscriptions", "/providers")) {
+                app.addHttpHandler(io.javalin.http.HandlerType.GET, prefix + "/<rest>", router::handle);
+                app.addHttpHandler(io.javalin.http.HandlerType.GET, prefix, router::handle);
+                app.addHttpHandler(io.javalin.http.HandlerType.PUT, prefix + "/<rest>", router::handle);
+                app.addHttpHandler(io.javalin.http.HandlerType.PATCH, prefix + "/<rest>", router::handle);
+                app.addHttpHandler(io.javalin.http.HandlerType.DELETE, prefix + "/<rest>", router::handle);
+                app.addHttpHandler(io.javalin.http.HandlerType.POST, prefix + "/<rest>", router::handle);
+            }
+            app.error(404, ctx -> {
+                if (ctx.result() == null || ctx.result().isEmpty() || ctx.result().equals("Not Found")) {
+                    ArmRouter.writeError(ctx, new ArmException(404, "NotFound",
+                            "No API is served at '" + ctx.path() + "'."));
+                }
+            });
+            app.start();
+            engine.start(database.isEmbedded());
+            return new SecondSiteServer(database, engine, app, connector[0], admin);
+        } catch (Exception e) {
+            database.close();
+            throw e;
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
+    public int port() {
+        return connector.getLocalPort();
+    }
+
+    public Principal admin() {
+        return admin;
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+        engine.close();
+        database.close();
+    }
+}

@@ -1,0 +1,68 @@
+package dev.secondsite.server;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code secondsite server}: the control plane with its embedded default store. */
+@Command(name = "server", mixinStandardHelpOptions = true,
+        description = "Run the SecondSite server (HTTPS ARM API, job engine) on the embedded store or PostgreSQL.")
+public final class ServerCommand implements Callable<Integer> {
+    @Option(names = "--data-dir", defaultValue = "${env:SECONDSITE_DATA:-data}",
+            description = "Directory for the embedded store, TLS files and admin.json (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--db", defaultValue = "embedded",
+            description = "'embedded' (H2 file under the data dir) or a PostgreSQL URL, e.g. "
+                    + "jdbc:postgresql://127.0.0.1:5432/secondsite (default: ${DEFAULT-VALUE}).")
+    String db;
+
+    @Option(names = "--port", defaultValue = "8443", description = "HTTPS port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--job-workers", defaultValue = "2", description = "Job worker threads (default: ${DEFAULT-VALUE}).")
+    int jobWorkers;
+
+    @Option(names = "--task-delay-ms", defaultValue = "0", hidden = true,
+            description = "Pause before each job task; for demos and crash tests.")
+    long taskDelayMillis;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535) {
+            System.err.println("secondsite server: --port must be 0-65535, got " + port);
+            return 2;
+        }
+        if (jobWorkers < 1 || jobWorkers > 64) {
+            System.err.println("secondsite server: --job-workers must be 1-64, got " + jobWorkers);
+            return 2;
+        }
+        SecondSiteServer server;
+        try {
+            server = SecondSiteServer.start(new SecondSiteServer.Options(dataDir, db, bind, port, jobWorkers,
+                    taskDelayMillis));
+        } catch (IllegalArgumentException e) {
+            System.err.println("secondsite server: " + e.getMessage());
+            return 2;
+        }
+        Path abs = dataDir.toAbsolutePath();
+        System.out.println("SecondSite server listening on https://" + bind + ":" + server.port());
+        System.out.println("  CA certificate: " + abs.resolve("tls/ca.pem"));
+        System.out.println("  admin credentials: " + abs.resolve("admin.json"));
+        System.out.println("  store: " + (db.equals("embedded") ? abs.resolve("store") : db.replaceAll("password=[^&]*", "password=***")));
+        System.out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }));
+        stopped.await();
+        return 0;
+    }
+}

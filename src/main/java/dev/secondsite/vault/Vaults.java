@@ -1,0 +1,227 @@
+package dev.secondsite.vault;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.secondsite.arm.ArmException;
+import dev.secondsite.arm.ArmRequest;
+import dev.secondsite.arm.ArmResponse;
+import dev.secondsite.arm.Fields;
+import dev.secondsite.arm.Json;
+import dev.secondsite.resource.ResourceStore;
+import dev.secondsite.resource.StoredResource;
+
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Recovery Services vaults: create, read, update, delete and list, with a system-assigned managed
+ * identity (a principal id that stays the same across updates) as the vault API returns it.
+ */
+public final class Vaults {
+    /** Azure's rule: 2-50 characters, starting with a letter, then letters, digits and hyphens. */
+    private static final Pattern NAME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9-]{1,49}$");
+    private static final List<String> IDENTITY_TYPES =
+            List.of("SystemAssigned", "None", "UserAssigned", "SystemAssigned, UserAssigned");
+    private static final List<String> ENABLED_DISABLED = List.of("Enabled", "Disabled");
+
+    private final ResourceStore resources;
+    private final VaultScope scope;
+    private final String tenantId;
+
+    public Vaults(ResourceStore resources, VaultScope scope, String tenantId) {
+        this.resources = resources;
+        this.scope = scope;
+        this.tenantId = tenantId;
+    }
+
+    public ArmResponse put(ArmRequest request) {
+        StoredResource group = scope.requireGroup(request.path());
+        String name = request.path().name();
+        if (!NAME.matcher(name).matches()) {
+            throw ArmException.badRequest("InvalidResourceName", "Vault name '" + name
+                    + "' is invalid: use 2-50 characters, start with a letter, then letters, digits or hyphens.");
+        }
+        Fields body = Fields.of(request.bodyObject(), "");
+        String location = Locations.normalize(body.string("location").orElseThrow(() -> new ArmException(400,
+                "LocationRequired", "The location property is required for this definition.", "location", List.of())));
+        String id = group.id() + "/providers/" + VaultScope.VAULT_TYPE + "/" + name;
+        Optional<StoredResource> existing = resources.find(id);
+        if (existing.isPresent() && !existing.get().body().path("location").asText().equals(location)) {
+            throw new ArmException(409, "InvalidResourceLocation", "The resource '" + name + "' already exists in location '"
+                    + existing.get().body().path("location").asText() + "' in resource group '" + group.name()
+                    + "'. A resource with the same name cannot be created in location '" + location + "'.");
+        }
+        ObjectNode vault = existing.map(StoredResource::bodyCopy).orElseGet(() -> newVault(
+                existing.map(StoredResource::id).orElse(id), name, location, request));
+        vault.set("tags", Tags.read(body));
+        vault.set("sku", sku(body.object("sku"), existing.isPresent() ? vault.path("sku") : null));
+        applyIdentity(vault, body.object("identity"));
+        applyProperties((ObjectNode) vault.path("properties"), body.object("properties"));
+        touch(vault, request);
+        StoredResource stored = save(vault, group);
+        return existing.isPresent() ? ArmResponse.ok(stored.bodyCopy()) : ArmResponse.created(stored.bodyCopy());
+    }
+
+    public ArmResponse patch(ArmRequest request) {
+        StoredResource current = scope.requireVault(request);
+        Fields body = Fields.of(request.bodyObject(), "");
+        ObjectNode vault = current.bodyCopy();
+        if (body.has("location") && !Locations.normalize(body.requiredString("location"))
+                .equals(vault.path("location").asText())) {
+            throw ArmException.invalidField("location", "a vault cannot move to another location.");
+        }
+        if (body.has("tags")) {
+            vault.set("tags", Tags.read(body));
+        }
+        if (body.has("sku")) {
+            vault.set("sku", sku(body.object("sku"), vault.path("sku")));
+        }
+        applyIdentity(vault, body.object("identity"));
+        applyProperties((ObjectNode) vault.path("properties"), body.object("properties"));
+        touch(vault, request);
+        return ArmResponse.ok(save(vault, scope.requireGroup(request.path())).bodyCopy());
+    }
+
+    public ArmResponse get(ArmRequest request) {
+        return ArmResponse.ok(scope.requireVault(request).bodyCopy());
+    }
+
+    public ArmResponse delete(ArmRequest request) {
+        scope.requireGroup(request.path());
+        Optional<StoredResource> vault = resources.find(request.path().resourceId());
+        if (vault.isEmpty()) {
+            return ArmResponse.noContent();
+        }
+        int protectedItems = resources.descendants(vault.get().id(), ReplicationTypes.PROTECTED_ITEM).size();
+        int mappings = resources.descendants(vault.get().id(), ReplicationTypes.MAPPING).size();
+        if (protectedItems + mappings > 0) {
+            throw ArmException.conflict("ServiceResourceNotEmpty", "Vault '" + vault.get().name()
+                    + "' cannot be deleted as there are existing resources within the vault (" + protectedItems
+                    + " replicated items, " + mappings + " policy associations). Disable replication of every item "
+                    + "and remove the container mappings, then delete the vault.");
+        }
+        resources.delete(vault.get().id());
+        return ArmResponse.ok(null);
+    }
+
+    public ArmResponse list(ArmRequest request) {
+        if (request.path().resourceGroup() != null) {
+            StoredResource group = scope.requireGroup(request.path());
+            return ArmResponse.ok(ResourceGroups.collection(resources.children(group.id(), VaultScope.VAULT_TYPE)));
+        }
+        String subscription = request.path().subscriptionId();
+        ResourceGroups.checkSubscription(subscription);
+        return ArmResponse.ok(ResourceGroups.collection(resources.bySubscription(subscription, VaultScope.VAULT_TYPE)));
+    }
+
+    private StoredResource save(ObjectNode vault, StoredResource group) {
+        return resources.put(vault.path("id").asText(), group.id(), VaultScope.VAULT_TYPE, vault.path("name").asText(),
+                group.id().split("/")[2], vault);
+    }
+
+    private ObjectNode newVault(String id, String name, String location, ArmRequest request) {
+        ObjectNode vault = Json.object();
+        vault.put("id", id);
+        vault.put("name", name);
+        vault.put("type", VaultScope.VAULT_TYPE);
+        vault.put("location", location);
+        ObjectNode properties = vault.putObject("properties");
+        properties.put("provisioningState", "Succeeded");
+        properties.put("publicNetworkAccess", "Enabled");
+        properties.put("privateEndpointStateForBackup", "None");
+        properties.put("privateEndpointStateForSiteRecovery", "None");
+        properties.put("backupStorageVersion", "V2");
+        properties.put("secureScore", "None");
+        properties.put("bcdrSecurityLevel", "Poor");
+        properties.putArray("privateEndpointConnections");
+        ObjectNode redundancy = properties.putObject("redundancySettings");
+        redundancy.put("standardTierStorageRedundancy", "GeoRedundant");
+        redundancy.put("crossRegionRestore", "Disabled");
+        ObjectNode systemData = vault.putObject("systemData");
+        systemData.put("createdBy", request.principal().clientId());
+        systemData.put("createdByType", "Application");
+        systemData.put("createdAt", Json.time(System.currentTimeMillis()));
+        return vault;
+    }
+
+    private static void touch(ObjectNode vault, ArmRequest request) {
+        long now = System.currentTimeMillis();
+        vault.put("etag", "W/\"datetime'" + Json.time(now).replace(":", "%3A") + "'\"");
+        ObjectNode systemData = vault.with("systemData");
+        systemData.put("lastModifiedBy", request.principal().clientId());
+        systemData.put("lastModifiedByType", "Application");
+        systemData.put("lastModifiedAt", Json.time(now));
+    }
+
+    /** sku.name Standard or RS0 (the same SKU); the response always says RS0 / Standard. */
+    private static ObjectNode sku(Fields sku, JsonNode current) {
+        if (!sku.present()) {
+            if (current != null && current.isObject()) {
+                return (ObjectNode) current;
+            }
+            ObjectNode defaultSku = Json.object();
+            defaultSku.put("name", "RS0");
+            defaultSku.put("tier", "Standard");
+            return defaultSku;
+        }
+        sku.oneOf("name", List.of("Standard", "RS0")).orElseThrow(() -> ArmException.missingField("sku.name"));
+        sku.oneOf("tier", List.of("Standard")).ifPresent(t -> { });
+        ObjectNode result = Json.object();
+        result.put("name", "RS0");
+        result.put("tier", "Standard");
+        return result;
+    }
+
+    private void applyIdentity(ObjectNode vault, Fields identity) {
+        if (!identity.present()) {
+            return;
+        }
+        String type = identity.oneOf("type", IDENTITY_TYPES).orElseThrow(() -> ArmException.missingField("identity.type"));
+        ObjectNode current = vault.path("identity").isObject() ? (ObjectNode) vault.path("identity") : Json.object();
+        ObjectNode result = Json.object();
+        result.put("type", type);
+        if (type.startsWith("SystemAssigned")) {
+            // The managed identity keeps its principal id for the vault's life, as role assignments refer to it.
+            result.put("principalId", current.path("principalId").asText(UUID.randomUUID().toString()));
+            result.put("tenantId", tenantId);
+        }
+        if (type.contains("UserAssigned")) {
+            JsonNode requested = identity.raw("userAssignedIdentities");
+            if (!requested.isObject() || requested.isEmpty()) {
+                throw ArmException.invalidField("identity.userAssignedIdentities",
+                        "must name at least one user-assigned identity when identity.type is '" + type + "'.");
+            }
+            ObjectNode users = result.putObject("userAssignedIdentities");
+            for (Iterator<Map.Entry<String, JsonNode>> it = requested.fields(); it.hasNext(); ) {
+                String key = it.next().getKey();
+                JsonNode previous = current.path("userAssignedIdentities").path(key);
+                ObjectNode entry = users.putObject(key);
+                entry.put("principalId", previous.path("principalId").asText(UUID.randomUUID().toString()));
+                entry.put("clientId", previous.path("clientId").asText(UUID.randomUUID().toString()));
+            }
+        }
+        vault.set("identity", result);
+    }
+
+    private static void applyProperties(ObjectNode properties, Fields input) {
+        if (!input.present()) {
+            return;
+        }
+        input.oneOf("publicNetworkAccess", ENABLED_DISABLED).ifPresent(v -> properties.put("publicNetworkAccess", v));
+        Fields redundancy = input.object("redundancySettings");
+        if (redundancy.present()) {
+            ObjectNode target = properties.with("redundancySettings");
+            redundancy.oneOf("standardTierStorageRedundancy",
+                    List.of("LocallyRedundant", "GeoRedundant", "ZoneRedundant"))
+                    .ifPresent(v -> target.put("standardTierStorageRedundancy", v));
+            redundancy.oneOf("crossRegionRestore", ENABLED_DISABLED).ifPresent(v -> target.put("crossRegionRestore", v));
+        }
+        for (String passThrough : List.of("monitoringSettings", "restoreSettings", "securitySettings", "encryption")) {
+            input.objectNode(passThrough).ifPresent(v -> properties.set(passThrough, v));
+        }
+    }
+}
