@@ -3,6 +3,7 @@ package dev.secondsite.server;
 import dev.secondsite.arm.ArmRoutes;
 import dev.secondsite.auth.Rbac;
 import dev.secondsite.auth.ServicePrincipals;
+import dev.secondsite.cloud.LocationsApi;
 import dev.secondsite.jobs.JobsApi;
 import dev.secondsite.vault.ContainerMappings;
 import dev.secondsite.vault.Containers;
@@ -21,9 +22,10 @@ final class ApiRoutes {
 
     static ArmRoutes build(ResourceGroups groups, Vaults vaults, Policies policies, Fabrics fabrics,
                            Containers containers, ContainerMappings mappings, JobsApi jobs, Rbac rbac,
-                           ServicePrincipals principals) {
+                           ServicePrincipals principals, LocationsApi locations) {
         ArmRoutes r = new ArmRoutes();
         r.type("Microsoft.Resources/subscriptions").list(groups::listSubscriptions).get(groups::getSubscription);
+        r.type("Microsoft.Resources/subscriptions/locations").list(locations::list);
         r.type("Microsoft.Resources/subscriptions/resourceGroups")
                 .put(groups::put).get(groups::get).delete(groups::delete).list(groups::list);
 

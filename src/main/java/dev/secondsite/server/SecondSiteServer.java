@@ -88,7 +88,7 @@ public final class SecondSiteServer implements AutoCloseable {
             mappings.workflows().forEach(engine::register);
 
             ArmRoutes routes = ApiRoutes.build(groups, vaults, policies, fabrics, containers, mappings, jobs, rbac,
-                    new ServicePrincipals(identities));
+                    new ServicePrincipals(identities), new dev.secondsite.cloud.LocationsApi());
             ArmRouter router = new ArmRouter(routes, tokens, rbac);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
 
