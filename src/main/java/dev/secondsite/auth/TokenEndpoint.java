@@ -23,6 +23,10 @@ public final class TokenEndpoint {
     }
 
     public void token(Context ctx) {
+        // Entra echoes the client's correlation id; MSAL checks it.
+        if (ctx.header("client-request-id") != null) {
+            ctx.header("client-request-id", ctx.header("client-request-id"));
+        }
         String tenant = ctx.pathParam("tenant");
         if (!tenant.equalsIgnoreCase(identities.tenantId()) && !tenant.equalsIgnoreCase("organizations")) {
             oauthError(ctx, 400, "invalid_request", 90002, "Tenant '" + tenant + "' not found. This server's tenant is "

@@ -10,6 +10,7 @@ import dev.secondsite.auth.Rbac;
 import dev.secondsite.auth.ServicePrincipals;
 import dev.secondsite.auth.TokenEndpoint;
 import dev.secondsite.auth.TokenService;
+import dev.secondsite.cloud.LocationsApi;
 import dev.secondsite.jobs.JobEngine;
 import dev.secondsite.jobs.JobStore;
 import dev.secondsite.jobs.JobsApi;
@@ -88,7 +89,7 @@ public final class SecondSiteServer implements AutoCloseable {
             mappings.workflows().forEach(engine::register);
 
             ArmRoutes routes = ApiRoutes.build(groups, vaults, policies, fabrics, containers, mappings, jobs, rbac,
-                    new ServicePrincipals(identities), new dev.secondsite.cloud.LocationsApi());
+                    new ServicePrincipals(identities), new LocationsApi());
             ArmRouter router = new ArmRouter(routes, tokens, rbac);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
 

@@ -27,6 +27,8 @@ public final class Vaults {
     private static final List<String> IDENTITY_TYPES =
             List.of("SystemAssigned", "None", "UserAssigned", "SystemAssigned, UserAssigned");
     private static final List<String> ENABLED_DISABLED = List.of("Enabled", "Disabled");
+    /** First api-version whose Vaults_Delete is long-running (202/204 instead of 200). */
+    private static final String DELETE_IS_LRO_FROM = "2024-04-01";
 
     private final ResourceStore resources;
     private final VaultScope scope;
@@ -105,7 +107,11 @@ public final class Vaults {
                     + "and remove the container mappings, then delete the vault.");
         }
         resources.delete(vault.get().id());
-        return ArmResponse.ok(null);
+        // Older api-versions of Vaults_Delete answer 200; from 2024-04-01 on the spec makes it a long-running
+        // operation whose only responses are 202 and 204, and the official SDKs for it (Java
+        // azure-resourcemanager-recoveryservices 1.3.0) reject a 200. Our delete is synchronous, so those
+        // versions get the terminal 204.
+        return request.apiVersion().compareTo(DELETE_IS_LRO_FROM) >= 0 ? ArmResponse.noContent() : ArmResponse.ok(null);
     }
 
     public ArmResponse list(ArmRequest request) {
