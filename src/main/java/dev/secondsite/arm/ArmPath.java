@@ -21,7 +21,8 @@ public record ArmPath(String scope, String namespace, List<String> types, List<S
         List<String> segments = new ArrayList<>();
         for (String s : rawPath.split("/")) {
             if (!s.isEmpty()) {
-                segments.add(java.net.URLDecoder.decode(s, java.nio.charset.StandardCharsets.UTF_8));
+                // Path segments use %-escapes only; '+' is a literal plus (URLDecoder would make it a space).
+                segments.add(java.net.URLDecoder.decode(s.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8));
             }
         }
         int providers = -1;

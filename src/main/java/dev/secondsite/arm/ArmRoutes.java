@@ -50,7 +50,7 @@ public final class ArmRoutes {
     /** The handler for a parsed path and method; ARM errors when the type or method is unknown. */
     public ArmHandler find(String method, ArmPath path) {
         String verb = switch (path.kind()) {
-            case COLLECTION -> method.equals("GET") ? "LIST" : method;
+            case COLLECTION -> method.equals("GET") ? "LIST" : "COLLECTION:" + method;
             case ACTION -> "ACTION:" + path.action().toLowerCase(Locale.ROOT);
             case RESOURCE -> method;
         };

@@ -84,6 +84,10 @@ public final class Fields {
             return Optional.empty();
         }
         long value;
+        if (v.isIntegralNumber() && !v.canConvertToLong()) {
+            // asLong() would keep only the low 64 bits: 2^64 + 1440 must not read as 1440.
+            throw ArmException.invalidField(path(field), "must be between " + min + " and " + max + ", got " + v + ".");
+        }
         if (v.isIntegralNumber()) {
             value = v.asLong();
         } else if (v.isTextual() && v.asText().matches("-?\\d{1,10}")) {

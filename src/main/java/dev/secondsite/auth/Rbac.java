@@ -86,9 +86,12 @@ public final class Rbac {
             throw ArmException.badRequest("InvalidRoleAssignmentId",
                     "The role assignment name '" + name + "' is not valid. It must be a GUID.");
         }
-        ObjectNode properties = (ObjectNode) request.bodyObject().path("properties");
-        if (properties.isMissingNode() || !properties.isObject()) {
+        var properties = request.bodyObject().path("properties");
+        if (properties.isMissingNode() || properties.isNull()) {
             throw ArmException.missingField("properties");
+        }
+        if (!properties.isObject()) {
+            throw ArmException.invalidField("properties", "must be a JSON object.");
         }
         String roleDefinitionId = properties.path("roleDefinitionId").asText(null);
         String principalId = properties.path("principalId").asText(null);

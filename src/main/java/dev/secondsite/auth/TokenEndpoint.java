@@ -47,10 +47,16 @@ public final class TokenEndpoint {
         String secret = ctx.formParam("client_secret");
         String basic = ctx.header("Authorization");
         if ((clientId == null || secret == null) && basic != null && basic.regionMatches(true, 0, "Basic ", 0, 6)) {
-            String[] pair = new String(java.util.Base64.getDecoder().decode(basic.substring(6).trim())).split(":", 2);
-            if (pair.length == 2) {
-                clientId = java.net.URLDecoder.decode(pair[0], java.nio.charset.StandardCharsets.UTF_8);
-                secret = java.net.URLDecoder.decode(pair[1], java.nio.charset.StandardCharsets.UTF_8);
+            try {
+                String[] pair = new String(java.util.Base64.getDecoder().decode(basic.substring(6).trim())).split(":", 2);
+                if (pair.length == 2) {
+                    clientId = java.net.URLDecoder.decode(pair[0], java.nio.charset.StandardCharsets.UTF_8);
+                    secret = java.net.URLDecoder.decode(pair[1], java.nio.charset.StandardCharsets.UTF_8);
+                }
+            } catch (IllegalArgumentException e) {
+                // Not base64, or a bad %-escape: an OAuth error rather than a bare 500.
+                oauthError(ctx, 401, "invalid_client", 7000215, "The Basic authorization header is malformed.");
+                return;
             }
         }
         if (clientId == null) {

@@ -125,7 +125,9 @@ public final class SecondSiteServer implements AutoCloseable {
                 app.addHttpHandler(io.javalin.http.HandlerType.POST, prefix + "/<rest>", router::handle);
             }
             app.error(404, ctx -> {
-                if (ctx.result() == null || ctx.result().isEmpty() || ctx.result().equals("Not Found")) {
+                // Javalin's own 404 for an unrouted path ("Endpoint GET /x not found", plain or JSON) becomes an
+                // ARM error; the ARM router's 404s already carry an ARM error body.
+                if (ctx.result() == null || !ctx.result().startsWith("{\"error\"")) {
                     ArmRouter.writeError(ctx, new ArmException(404, "NotFound",
                             "No API is served at '" + ctx.path() + "'."));
                 }
