@@ -12,6 +12,12 @@ import dev.secondsite.jobs.Workflow;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 
+import dev.secondsite.rules.Operation;
+import dev.secondsite.rules.PolicyFacts;
+import dev.secondsite.rules.RuleCatalogue;
+import dev.secondsite.rules.Scenario;
+
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -24,10 +30,12 @@ import static dev.secondsite.jobs.Workflow.task;
  */
 public final class Policies {
     static final String FAILBACK_SUFFIX = "-failback";
-    /** Seed 001: up to 72 hours of retention (24 on premium storage), here in minutes. */
-    static final int PHYSICAL_RETENTION_MINUTES_MAX = 72 * 60;
-    /** A2A and the modernized (Rcm) stack keep up to 15 days of recovery points. */
-    static final int A2A_RETENTION_MINUTES_MAX = 15 * 24 * 60;
+    /**
+     * The widest retention any scenario's field accepts (A2A and the modernized stack: 15 days), in
+     * minutes. Scenario limits (seed 001: 72 hours for the configuration-server scenarios) are rules of
+     * the catalogue, checked by {@link #checkRules}.
+     */
+    static final int RETENTION_MINUTES_MAX = 15 * 24 * 60;
     static final int APP_CONSISTENT_MINUTES_MAX = 12 * 60;
 
     private final ResourceStore resources;
@@ -60,6 +68,7 @@ public final class Policies {
         ObjectNode details = details(input, "properties.providerSpecificInput", null);
         String id = vault.id() + "/replicationPolicies/" + name;
         Optional<StoredResource> existing = resources.find(id);
+        checkRules(existing.isPresent() ? Operation.UPDATE_POLICY : Operation.CREATE_POLICY, name, details);
         existing.ifPresent(p -> sameType(p, details, "properties.providerSpecificInput.instanceType"));
         checkFailbackName(vault, name, details);
         return jobs.accept(request, new JobStore.NewJob(vault.id(), existing.isPresent() ? update : create, id, name,
@@ -73,6 +82,7 @@ public final class Policies {
         ObjectNode current = (ObjectNode) policy.properties().path("providerSpecificDetails");
         ObjectNode details = details(input, "properties.replicationProviderSettings", current);
         sameType(policy, details, "properties.replicationProviderSettings.instanceType");
+        checkRules(Operation.UPDATE_POLICY, policy.name(), details);
         return jobs.accept(request, new JobStore.NewJob(vault.id(), update, policy.id(), policy.name(),
                 "ProtectionProfile", change(policy.id(), policy.name(), details), request.principal().clientId()));
     }
@@ -204,7 +214,7 @@ public final class Policies {
         d.put("instanceType", type);
         switch (type) {
             case "A2A" -> {
-                int history = input.integer("recoveryPointHistory", 0, A2A_RETENTION_MINUTES_MAX)
+                int history = input.integer("recoveryPointHistory", 0, RETENTION_MINUTES_MAX)
                         .orElse(base.path("recoveryPointHistory").asInt(1440));
                 d.put("recoveryPointThresholdInMinutes", base.path("recoveryPointThresholdInMinutes").asInt(60));
                 d.put("recoveryPointHistory", history);
@@ -214,7 +224,7 @@ public final class Policies {
                 d.put("multiVmSyncStatus", multiVmSync(input, base, path));
             }
             case "InMageAzureV2", "InMage" -> {
-                int history = input.integer("recoveryPointHistory", 0, PHYSICAL_RETENTION_MINUTES_MAX)
+                int history = input.integer("recoveryPointHistory", 0, RETENTION_MINUTES_MAX)
                         .orElse(base.path("recoveryPointHistory").asInt(1440));
                 d.put("recoveryPointThresholdInMinutes", input.integer("recoveryPointThresholdInMinutes", 1, 1440)
                         .orElse(base.path("recoveryPointThresholdInMinutes").asInt(15)));
@@ -227,7 +237,7 @@ public final class Policies {
                 d.put("multiVmSyncStatus", multiVmSync(input, base, path));
             }
             case "InMageRcm", "VMwareCbt" -> {
-                int history = input.integer("recoveryPointHistoryInMinutes", 0, A2A_RETENTION_MINUTES_MAX)
+                int history = input.integer("recoveryPointHistoryInMinutes", 0, RETENTION_MINUTES_MAX)
                         .orElse(base.path("recoveryPointHistoryInMinutes").asInt(4320));
                 d.put("recoveryPointHistoryInMinutes", history);
                 d.put("appConsistentFrequencyInMinutes",
@@ -279,6 +289,26 @@ public final class Policies {
             default -> throw new IllegalStateException(type);
         }
         return d;
+    }
+
+    /** Runs the seed rules that judge a policy on its own (e.g. seed 001's 72-hour retention limit). */
+    static void checkRules(Operation operation, String name, ObjectNode details) {
+        Scenario scenario = switch (details.path("instanceType").asText()) {
+            case "A2A" -> Scenario.A2A;
+            case "HyperVReplicaAzure" -> Scenario.HYPERV_TO_AZURE;
+            case "InMageAzureV2", "InMage" -> Scenario.PHYSICAL_TO_AZURE;
+            default -> null;
+        };
+        if (scenario == null) {
+            return;
+        }
+        Duration retention = details.has("recoveryPointHistoryDurationInHours")
+                ? Duration.ofHours(details.path("recoveryPointHistoryDurationInHours").asInt())
+                : Duration.ofMinutes(details.path("recoveryPointHistory").asInt());
+        Duration appConsistent = details.has("applicationConsistentSnapshotFrequencyInHours")
+                ? Duration.ofHours(details.path("applicationConsistentSnapshotFrequencyInHours").asInt())
+                : Duration.ofMinutes(details.path("appConsistentFrequencyInMinutes").asInt());
+        RuleCatalogue.enforce(operation, new PolicyFacts(scenario, name, retention, appConsistent));
     }
 
     /** The failback policy a physical/VMware-like policy brings along, or empty. */
