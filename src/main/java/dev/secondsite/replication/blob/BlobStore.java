@@ -1,0 +1,62 @@
+package dev.secondsite.replication.blob;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Named immutable-by-convention blobs: the cache storage for change-log segments and the recovery
+ * store for chunks, tree nodes, manifests and disk state. Kept small so that a filesystem directory
+ * ({@link FileBlobStore}) and an object store (Azure Blob, S3) both implement it directly.
+ *
+ * <p>Contract shared by every implementation:
+ * <ul>
+ *   <li>{@code put} is the acknowledgement point: when it returns, the blob is durable and whole under
+ *       its name; a crash during {@code put} leaves either the previous blob or the new one, never a
+ *       torn mix. Overwriting replaces atomically.</li>
+ *   <li>Names are validated by {@link BlobNames#validate}: {@code [A-Za-z0-9._/-]}, at most
+ *       {@link BlobNames#NAME_CHARS_MAX} characters (segments {@link BlobNames#SEGMENT_CHARS_MAX}), '/'-separated segments, no empty, "." or ".."
+ *       segments, no segment starting with '.' (reserved for in-flight temporary files).</li>
+ *   <li>{@code list} returns full names starting with the prefix, sorted ascending (String order).</li>
+ *   <li>Failures are IOExceptions whose message reads "&lt;action&gt; on &lt;store&gt; failed for
+ *       &lt;name&gt;: &lt;cause&gt;".</li>
+ * </ul>
+ */
+public interface BlobStore {
+
+    /** Stores {@code data} under {@code name}, durably, replacing any previous blob. */
+    void put(String name, byte[] data) throws IOException;
+
+    /** Stores exactly {@code lengthBytes} read from {@code data}; fails (storing nothing) if it ends sooner. */
+    void put(String name, InputStream data, long lengthBytes) throws IOException;
+
+    /** The whole blob, or empty if there is none. For blobs known to be small. */
+    Optional<byte[]> get(String name) throws IOException;
+
+    /** A stream over the blob, or empty if there is none. The caller closes it. */
+    Optional<InputStream> open(String name) throws IOException;
+
+    /** Names starting with {@code prefix} ("" for all), sorted ascending. */
+    List<String> list(String prefix) throws IOException;
+
+    /** Size and last-modified time, or empty if there is no such blob. */
+    Optional<BlobInfo> stat(String name) throws IOException;
+
+    default boolean exists(String name) throws IOException {
+        return stat(name).isPresent();
+    }
+
+    /**
+     * Sets the blob's last-modified time to now, if it exists. Content-addressed writers call this
+     * instead of re-writing a blob that is already there, so a concurrent garbage collection (which
+     * spares blobs modified after its safety cut-off) cannot delete a blob that a new write relies on.
+     */
+    boolean touch(String name) throws IOException;
+
+    /** Removes the blob; returns whether there was one. Durable when it returns. */
+    boolean delete(String name) throws IOException;
+
+    /** Bytes held by all blobs (content only, without filesystem or temporary-file overhead). */
+    long usedBytes() throws IOException;
+}
