@@ -62,7 +62,7 @@ public final class ArmRouter {
 
     private ArmResponse dispatch(Context ctx) {
         String method = ctx.method().name();
-        Principal principal = tokens.authenticate(ctx.header("Authorization"));
+        Principal principal = tokens.authenticate(ctx.header("Authorization"), baseUrl(ctx));
         ArmPath path = ArmPath.parse(method, ctx.path());
         String apiVersion = ctx.queryParam("api-version");
         ApiVersions.check(path.namespace(), apiVersion);

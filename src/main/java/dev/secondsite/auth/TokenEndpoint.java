@@ -71,8 +71,11 @@ public final class TokenEndpoint {
         }
         String scope = ctx.formParam("scope");
         String resource = ctx.formParam("resource");
-        String audience = scope != null ? scope.split(" ")[0].replaceAll("/\\.default$", "")
-                : resource != null ? resource : "https://management.azure.com";
+        // MSAL adds the OpenID scopes (openid, profile, offline_access); the resource is the other one.
+        String audience = scope == null ? (resource != null ? resource : "https://management.azure.com")
+                : java.util.Arrays.stream(scope.split(" "))
+                        .filter(sc -> !java.util.Set.of("openid", "profile", "offline_access", "email", "").contains(sc))
+                        .findFirst().orElse("https://management.azure.com").replaceAll("/\\.default$", "");
         ObjectNode body = Json.object();
         body.put("token_type", "Bearer");
         body.put("expires_in", TokenService.TOKEN_SECONDS);

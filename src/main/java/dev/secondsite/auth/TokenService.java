@@ -90,8 +90,19 @@ public final class TokenService {
         }
     }
 
-    /** The caller named by an "Authorization: Bearer ..." header; 401 ARM errors otherwise. */
-    public Principal authenticate(String authorizationHeader) {
+    /**
+     * Audiences of the resource manager API. A token asked for another resource (e.g. storage) must not
+     * open the management API; the server's own URL also counts, since SDKs pointed at us ask for it.
+     */
+    private static final java.util.Set<String> MANAGEMENT_AUDIENCES = java.util.Set.of(
+            "https://management.azure.com", "https://management.core.windows.net",
+            "https://management.usgovcloudapi.net", "https://management.core.usgovcloudapi.net");
+
+    /**
+     * The caller named by an "Authorization: Bearer ..." header, for a request that reached us at
+     * {@code baseUrl}; 401 ARM errors otherwise.
+     */
+    public Principal authenticate(String authorizationHeader, String baseUrl) {
         if (authorizationHeader == null || authorizationHeader.isBlank()) {
             throw new ArmException(401, "AuthenticationFailed",
                     "Authentication failed. The 'Authorization' header is missing.");
@@ -125,6 +136,10 @@ public final class TokenService {
         Object appid = claims.getClaim("appid");
         if (!tenantId.equals(tid) || !(oid instanceof String o) || !(appid instanceof String a)) {
             throw invalid("it was not issued for tenant " + tenantId);
+        }
+        if (claims.getAudience().stream().map(aud -> aud.replaceAll("/+$", ""))
+                .noneMatch(aud -> MANAGEMENT_AUDIENCES.contains(aud) || aud.equalsIgnoreCase(baseUrl))) {
+            throw invalid("its audience " + claims.getAudience() + " is not the resource manager API");
         }
         if (!identities.exists(a)) {
             throw invalid("its service principal has been deleted");

@@ -84,11 +84,17 @@ public final class ResourceStore {
         });
     }
 
-    /** Deletes a resource and everything under it; false when it did not exist. */
+    /**
+     * Deletes a resource and everything under it, in one transaction; false when it did not exist.
+     * Jobs belong to their vault, so deleting a vault (or its group) deletes its jobs too: a new vault
+     * of the same name must not inherit them.
+     */
     public boolean delete(String id) {
         return jdbi.inTransaction(h -> {
             h.createUpdate("DELETE FROM resources WHERE id_key LIKE :prefix ESCAPE '!'")
                     .bind("prefix", likePrefix(id)).execute();
+            h.createUpdate("DELETE FROM jobs WHERE vault_key = :k OR vault_key LIKE :prefix ESCAPE '!'")
+                    .bind("k", key(id)).bind("prefix", likePrefix(id)).execute();
             return h.createUpdate("DELETE FROM resources WHERE id_key = :k").bind("k", key(id)).execute() > 0;
         });
     }
