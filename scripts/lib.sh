@@ -5,6 +5,7 @@
 #   ensure_maven              make sure `mvn` is available (apt-get installs it when root), or exit 1
 #   ensure_apt_packages P...  make sure Debian packages P... are installed (same rules), or exit 1
 #   ensure_postgres           try to start the local PostgreSQL cluster if 127.0.0.1:5432 is down
+#   ensure_azurite            install the pinned Azurite (Azure Storage emulator) under $ROOT/.tools/azurite
 #
 # Everything informational goes to stderr so that stdout stays the wrapped program's output.
 #
@@ -14,6 +15,11 @@
 
 : "${SECONDSITE_JVM_DIR:=/usr/lib/jvm}"
 : "${SECONDSITE_MIN_JAVA:=25}"
+
+# Azurite for the Azure Blob cache-store tests (AzureBlobStoreTest starts
+# .tools/azurite/node_modules/.bin/azurite-blob itself). 3.35.0 is the newest release that still runs on
+# Node.js 20 (3.36 wants >= 21, 3.37 >= 22); bump it together with the machine's Node.js.
+SECONDSITE_AZURITE_VERSION=3.35.0
 
 _ss_err() {
     printf 'secondsite: %s\n' "$*" >&2
@@ -152,4 +158,25 @@ ensure_postgres() {
     fi
     _ss_err "warning: PostgreSQL is not accepting connections on $host:$port (tests that need it will fail with their own message)."
     return 0
+}
+
+# ensure_azurite: installs azurite@$SECONDSITE_AZURITE_VERSION with npm into $ROOT/.tools/azurite unless that
+# version is already there (Node.js and npm come from Debian's packages when missing). Needs ROOT set.
+ensure_azurite() {
+    local prefix=$ROOT/.tools/azurite installed=""
+    local bin=$prefix/node_modules/.bin/azurite-blob
+    local manifest=$prefix/node_modules/azurite/package.json
+    if [ -x "$bin" ] && [ -f "$manifest" ]; then
+        installed=$(sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*$/\1/p' "$manifest" | head -n 1)
+        [ "$installed" = "$SECONDSITE_AZURITE_VERSION" ] && return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+        ensure_apt_packages nodejs npm
+    fi
+    _ss_err "installing azurite@$SECONDSITE_AZURITE_VERSION under $prefix (npm) ..."
+    mkdir -p "$prefix"
+    if ! npm install --no-audit --no-fund --prefix "$prefix" "azurite@$SECONDSITE_AZURITE_VERSION" >&2 || [ ! -x "$bin" ]; then
+        _ss_err "installing Azurite with npm failed; the Azure Blob store tests need $bin. Fix npm's access to its registry and retry."
+        exit 1
+    fi
 }
