@@ -17,6 +17,7 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.addSubcommand(new ServerCommand());
+        cli.addSubcommand(new dev.secondsite.agent.AgentCommand());
         CliCommands.register(cli);
         return cli;
     }

@@ -26,12 +26,40 @@ public final class ApiVersions {
     private static final Set<String> AUTHORIZATION = Set.of(
             "2015-07-01", "2018-01-01-preview", "2018-09-01-preview", "2020-03-01-preview", "2020-04-01-preview",
             "2020-10-01", "2020-10-01-preview", "2021-03-01-preview", "2022-04-01", "2022-05-01-preview");
+    /** Microsoft.Storage stable versions from 2019 on (azure-mgmt-storage 21 sends 2022-09-01). */
+    private static final Set<String> STORAGE = Set.of(
+            "2019-04-01", "2019-06-01", "2021-01-01", "2021-02-01", "2021-04-01", "2021-06-01", "2021-08-01",
+            "2021-09-01", "2022-05-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01",
+            "2025-01-01", "2025-06-01");
+    /** Microsoft.Network stable versions from 2019 on (azure-mgmt-network 23 sends 2022-07-01). */
+    private static final Set<String> NETWORK = Set.of(
+            "2019-02-01", "2019-04-01", "2019-06-01", "2019-07-01", "2019-08-01", "2019-09-01", "2019-11-01",
+            "2019-12-01", "2020-03-01", "2020-04-01", "2020-05-01", "2020-06-01", "2020-07-01", "2020-08-01",
+            "2020-11-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01", "2022-01-01", "2022-05-01",
+            "2022-07-01", "2022-09-01", "2022-11-01", "2023-02-01", "2023-04-01", "2023-05-01", "2023-06-01",
+            "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01", "2024-07-01", "2024-10-01");
+    /**
+     * Microsoft.Compute stable versions from 2019 on: VMs/sizes/usages (e.g. 2024-03-01, 2024-07-01) and the
+     * disk resource provider's disks/snapshots (e.g. 2023-10-02, 2024-03-02) share the namespace.
+     */
+    private static final Set<String> COMPUTE = Set.of(
+            "2019-03-01", "2019-07-01", "2019-11-01", "2019-12-01", "2020-05-01", "2020-06-01", "2020-06-30",
+            "2020-09-30", "2020-12-01", "2021-03-01", "2021-04-01", "2021-07-01", "2021-08-01", "2021-11-01",
+            "2021-12-01", "2022-03-01", "2022-03-02", "2022-07-02", "2022-08-01", "2022-11-01", "2023-01-02",
+            "2023-03-01", "2023-04-02", "2023-07-01", "2023-09-01", "2023-10-02", "2024-03-01", "2024-03-02",
+            "2024-07-01", "2024-11-01", "2025-01-02", "2025-04-01");
+    /** Microsoft.Quota (compute vCPU quotas). */
+    private static final Set<String> QUOTA = Set.of("2023-02-01", "2025-03-01", "2025-09-01");
     /** Our own additions (service principals) follow the same rule as the RecoveryServices API. */
     private static final Map<String, Set<String>> BY_NAMESPACE = Map.of(
             "microsoft.recoveryservices", RECOVERY_SERVICES,
             "microsoft.resources", RESOURCES,
             "microsoft.authorization", AUTHORIZATION,
-            "secondsite.identity", RECOVERY_SERVICES);
+            "secondsite.identity", RECOVERY_SERVICES,
+            "microsoft.storage", STORAGE,
+            "microsoft.network", NETWORK,
+            "microsoft.compute", COMPUTE,
+            "microsoft.quota", QUOTA);
 
     private ApiVersions() {}
 

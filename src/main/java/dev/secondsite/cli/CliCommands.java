@@ -20,6 +20,9 @@ public final class CliCommands {
         cli.addSubcommand(new JobCommands());
         cli.addSubcommand(new ServicePrincipalCommands());
         cli.addSubcommand(new RoleCommands());
+        cli.addSubcommand(new StorageCommands());
+        cli.addSubcommand(new NetworkCommands());
+        ComputeCommands.register(cli);
         cli.setExecutionExceptionHandler(CliCommands::handle);
     }
 

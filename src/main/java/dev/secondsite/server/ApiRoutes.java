@@ -4,7 +4,12 @@ import dev.secondsite.arm.ArmRoutes;
 import dev.secondsite.auth.Rbac;
 import dev.secondsite.auth.ServicePrincipals;
 import dev.secondsite.cloud.LocationsApi;
+import dev.secondsite.cloud.compute.Compute;
+import dev.secondsite.cloud.network.NetworkInterfaces;
+import dev.secondsite.cloud.network.VirtualNetworks;
+import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.jobs.JobsApi;
+import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.vault.ContainerMappings;
 import dev.secondsite.vault.Containers;
 import dev.secondsite.vault.Fabrics;
@@ -56,5 +61,67 @@ final class ApiRoutes {
         r.type("SecondSite.Identity/servicePrincipals").put(principals::put).get(principals::get)
                 .delete(principals::delete).list(principals::list);
         return r;
+    }
+
+    /** The local cloud's storage accounts and networks (Microsoft.Storage, Microsoft.Network). */
+    static void cloud(ArmRoutes r, StorageAccounts storage, VirtualNetworks vnets, NetworkInterfaces nics) {
+        r.type("Microsoft.Storage/storageAccounts").put(storage::put).patch(storage::patch).get(storage::get)
+                .delete(storage::delete).list(storage::list)
+                .action("listKeys", storage::listKeys).action("regenerateKey", storage::regenerateKey);
+        r.type("Microsoft.Network/virtualNetworks").put(vnets::put).get(vnets::get).delete(vnets::delete)
+                .list(vnets::list);
+        r.type("Microsoft.Network/virtualNetworks/subnets").put(vnets.subnets()::put).get(vnets.subnets()::get)
+                .delete(vnets.subnets()::delete).list(vnets.subnets()::list);
+        r.type("Microsoft.Network/virtualNetworks/CheckIPAddressAvailability").list(vnets::checkIpAddressAvailability);
+        r.type("Microsoft.Network/networkInterfaces").put(nics::put).get(nics::get).delete(nics::delete)
+                .list(nics::list);
+        r.type("Microsoft.Network/networkInterfaces/ipConfigurations").get(nics::getIpConfiguration)
+                .list(nics::listIpConfigurations);
+    }
+    /** The local cloud's compute (Microsoft.Compute) and compute quotas (Microsoft.Quota). */
+    static void compute(ArmRoutes r, Compute c) {
+        String vm = "Microsoft.Compute/virtualMachines";
+        r.type(vm).put(c.vms::put).patch(c.vms::patch).get(c.vms::get).delete(c.vms::delete).list(c.vms::list)
+                .action("start", c.vms::start).action("powerOff", c.vms::powerOff)
+                .action("deallocate", c.vms::deallocate).action("restart", c.vms::restart);
+        r.type(vm + "/instanceView").list(c.vms::instanceView);
+        r.type(vm + "/vmSizes").list(c.vms::resizeOptions);
+        r.type("Microsoft.Compute/disks").put(c.disks::put).patch(c.disks::patch).get(c.disks::get)
+                .delete(c.disks::delete).list(c.disks::list)
+                .action("beginGetAccess", c.disks::beginGetAccess).action("endAccess", c.disks::endAccess);
+        r.type("Microsoft.Compute/snapshots").put(c.snapshots::put).patch(c.snapshots::patch).get(c.snapshots::get)
+                .delete(c.snapshots::delete).list(c.snapshots::list)
+                .action("beginGetAccess", c.snapshots::beginGetAccess).action("endAccess", c.snapshots::endAccess);
+        for (String type : new String[] {vm, "Microsoft.Compute/disks", "Microsoft.Compute/snapshots"}) {
+            r.type(type + "/operations").get(c.operations::status);
+            r.type(type + "/operationResults").get(c.operations::result);
+        }
+        r.type("Microsoft.Compute/locations/vmSizes").list(c.sizes::listVmSizes);
+        r.type("Microsoft.Compute/locations/usages").list(c.quotas::listUsages);
+        r.type("Microsoft.Compute/skus").list(c.sizes::listSkus);
+        r.type("Microsoft.Quota/quotas").put(c.quotas::putQuota).patch(c.quotas::putQuota).get(c.quotas::getQuota)
+                .list(c.quotas::listQuotas);
+    }
+
+    /**
+     * Replication of registered machines: registration keys, providers (registered agents), protectable items,
+     * protected items and their recovery points (dev.secondsite.protection).
+     */
+    static void protection(ArmRoutes r, ProtectionModule p) {
+        String fabric = "Microsoft.RecoveryServices/vaults/replicationFabrics";
+        String container = fabric + "/replicationProtectionContainers";
+        String item = container + "/replicationProtectedItems";
+        r.type(fabric).action("generateRegistrationKey", p.registrations()::generateKey);
+        r.type(fabric + "/replicationRecoveryServicesProviders").get(p.providers()::get)
+                .list(p.providers()::listByFabric).delete(p.providers()::remove).action("remove", p.providers()::remove);
+        r.type("Microsoft.RecoveryServices/vaults/replicationRecoveryServicesProviders").list(p.providers()::listByVault);
+        r.type(container + "/replicationProtectableItems").get(p.providers()::getProtectable)
+                .list(p.providers()::listProtectable);
+        r.type(item).put(p.items()::put).get(p.items()::get).patch(p.items()::patch).delete(p.items()::purge)
+                .list(p.items()::listByContainer).action("remove", p.items()::remove)
+                .action("repairReplication", p.items()::repair);
+        r.type("Microsoft.RecoveryServices/vaults/replicationProtectedItems").list(p.items()::listByVault);
+        r.type(item + "/recoveryPoints").get(p.points()::get).list(p.points()::list)
+                .action("exportDisk", p.points()::exportDisk);
     }
 }

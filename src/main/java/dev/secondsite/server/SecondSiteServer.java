@@ -11,9 +11,17 @@ import dev.secondsite.auth.ServicePrincipals;
 import dev.secondsite.auth.TokenEndpoint;
 import dev.secondsite.auth.TokenService;
 import dev.secondsite.cloud.LocationsApi;
+import dev.secondsite.cloud.compute.Compute;
+import dev.secondsite.cloud.network.IpAllocations;
+import dev.secondsite.cloud.network.NetworkInterfaces;
+import dev.secondsite.cloud.network.VirtualNetworks;
+import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.jobs.JobEngine;
 import dev.secondsite.jobs.JobStore;
 import dev.secondsite.jobs.JobsApi;
+import dev.secondsite.agentapi.AgentApi;
+import dev.secondsite.protection.Metrics;
+import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.store.Database;
 import dev.secondsite.store.Settings;
@@ -47,20 +55,28 @@ public final class SecondSiteServer implements AutoCloseable {
     private final Javalin app;
     private final ServerConnector connector;
     private final Principal admin;
+    private final ProtectionModule protection;
 
     private SecondSiteServer(Database database, JobEngine engine, Javalin app, ServerConnector connector,
-                             Principal admin) {
+                             Principal admin, ProtectionModule protection) {
         this.database = database;
         this.engine = engine;
         this.app = app;
         this.connector = connector;
         this.admin = admin;
+        this.protection = protection;
     }
 
     public static SecondSiteServer start(Options options) throws Exception {
+        return start(options, ProtectionModule.Options.defaults(options.dataDir().toAbsolutePath()));
+    }
+
+    /** Starts with explicit data-plane options (tests shorten housekeeping, for one). */
+    public static SecondSiteServer start(Options options, ProtectionModule.Options protectionOptions) throws Exception {
         Path dataDir = options.dataDir().toAbsolutePath();
         Files.createDirectories(dataDir);
         Database database = Database.fromOption(options.db(), dataDir);
+        ProtectionModule protection = null;
         try {
             Settings settings = new Settings(database.jdbi());
             IdentityService identities = new IdentityService(database.jdbi(), settings);
@@ -87,9 +103,22 @@ public final class SecondSiteServer implements AutoCloseable {
             fabrics.workflows().forEach(engine::register);
             containers.workflows().forEach(engine::register);
             mappings.workflows().forEach(engine::register);
+            // The replication data plane (agents, protected items, engine); cache storage: a directory for now.
+            protection = ProtectionModule.create(database.jdbi(), settings, resources, scope, jobs, protectionOptions,
+                    Clock.systemUTC());
+            protection.workflows().forEach(engine::register);
 
             ArmRoutes routes = ApiRoutes.build(groups, vaults, policies, fabrics, containers, mappings, jobs, rbac,
                     new ServicePrincipals(identities), new LocationsApi());
+            VirtualNetworks vnets = new VirtualNetworks(resources, database.jdbi(), scope,
+                    new IpAllocations(database.jdbi()));
+            NetworkInterfaces nics = new NetworkInterfaces(resources, database.jdbi(), scope, rbac);
+            ApiRoutes.cloud(routes, new StorageAccounts(resources, database.jdbi(), scope, vnets.subnets()), vnets,
+                    nics);
+            Compute compute = Compute.start(database.jdbi(), resources, scope, rbac, nics, dataDir,
+                    database.isEmbedded());
+            ApiRoutes.compute(routes, compute);
+            ApiRoutes.protection(routes, protection);
             ArmRouter router = new ArmRouter(routes, tokens, rbac);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
 
@@ -97,6 +126,7 @@ public final class SecondSiteServer implements AutoCloseable {
             ServerConnector[] connector = new ServerConnector[1];
             Javalin app = Javalin.create(config -> {
                 config.showJavalinBanner = false;
+                config.events.serverStopped(compute::close);
                 config.router.caseInsensitiveRoutes = true;
                 config.http.maxRequestSize = 8L * 1024 * 1024;
                 config.jetty.addConnector((server, httpConfig) -> {
@@ -111,6 +141,11 @@ public final class SecondSiteServer implements AutoCloseable {
                 });
             });
             app.get("/health", ctx -> ctx.json(java.util.Map.of("status", "Healthy")));
+            // Prometheus scrape endpoint: unauthenticated like /health (the listener binds to loopback by default).
+            ProtectionModule metricsSource = protection;
+            app.get("/metrics", ctx -> ctx.contentType(Metrics.CONTENT_TYPE).result(metricsSource.metrics().render()));
+            new AgentApi(protection).register(app);
+            compute.registerSasRoutes(app);
             app.post("/{tenant}/oauth2/v2.0/token", tokenEndpoint::token);
             app.post("/{tenant}/oauth2/token", tokenEndpoint::token);
             app.get("/{tenant}/v2.0/.well-known/openid-configuration", tokenEndpoint::openIdConfiguration);
@@ -132,10 +167,14 @@ public final class SecondSiteServer implements AutoCloseable {
                             "No API is served at '" + ctx.path() + "'."));
                 }
             });
+            protection.start(); // loads the stores before the listener accepts uploads
             app.start();
             engine.start(database.isEmbedded());
-            return new SecondSiteServer(database, engine, app, connector[0], admin);
+            return new SecondSiteServer(database, engine, app, connector[0], admin, protection);
         } catch (Exception e) {
+            if (protection != null) {
+                protection.close();
+            }
             database.close();
             throw e;
         }
@@ -157,10 +196,16 @@ public final class SecondSiteServer implements AutoCloseable {
         return admin;
     }
 
+    /** The replication data plane (registration keys, engine, stores). */
+    public ProtectionModule protection() {
+        return protection;
+    }
+
     @Override
     public void close() {
         app.stop();
         engine.close();
+        protection.close();
         database.close();
     }
 }

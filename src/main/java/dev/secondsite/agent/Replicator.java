@@ -1,0 +1,499 @@
+package dev.secondsite.agent;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.DigestException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+import dev.secondsite.replication.ConsistencyType;
+import dev.secondsite.replication.chunk.ChunkDigest;
+import dev.secondsite.replication.chunk.DiskGeometry;
+import dev.secondsite.replication.segment.SegmentFormat;
+
+/**
+ * Replicates one protected disk in <b>scan mode</b>: every pass re-reads the whole virtual disk chunk by
+ * chunk, hashes each chunk, compares it with the hash the server is known to hold, and ships only the
+ * chunks that differ, in sealed segments, ending the pass with a consistency marker (a recovery point).
+ *
+ * <h2>Why scan mode is robust</h2>
+ *
+ * <p>The agent keeps no log of changes; the source of truth is the disk itself, and the only memory is the
+ * {@link DiskLedger}: the hash of every chunk <em>as acknowledged by the server</em>. A chunk is sent iff
+ * its current hash differs from that. Everything else follows:
+ * <ul>
+ *   <li><b>No change can be lost.</b> A change not yet acknowledged leaves the ledger untouched, so the
+ *       next pass sees the difference again and sends it. A network failure, a server restart, an agent
+ *       crash or {@code kill -9} at any instant costs at most a resend, never a missed change.</li>
+ *   <li><b>The ledger moves only after acknowledgements.</b> A segment's chunk hashes are journaled, with
+ *       fsync, only after the server's 201/200 for it (the server's durability point). Before the upload,
+ *       the same chunks are journaled as {@link DiskLedger#UNKNOWN}: if the agent dies after the server
+ *       stored the segment but before the ack was recorded, the server holds content the ledger does not
+ *       know of; UNKNOWN makes the next pass resend those chunks rather than trust an older hash (a chunk
+ *       changed A&rarr;B, B sent, and back to A would otherwise be skipped while the server holds B).</li>
+ *   <li><b>Sequences come from the server.</b> Each pass numbers its segments from the heartbeat's
+ *       {@code nextSequence} (the server's last durable + 1). A retried upload of the same sequence carries
+ *       the same bytes (the segment is kept until acknowledged), so it is idempotent. If the server is
+ *       behind the ledger (it lost acknowledged data) or further ahead than one in-flight segment explains,
+ *       the ledger is reset to UNKNOWN and the whole disk is resent: correctness never depends on the two
+ *       sides agreeing.</li>
+ *   <li><b>Baselines.</b> With no local state and {@code nextSequence == 1} the replica is known to read as
+ *       zeros: the ledger starts all-{@link DiskLedger#ZERO}, so zero chunks are skipped (initial
+ *       replication). With no local state but a server that already holds segments, or on a requested
+ *       resync, it starts all-UNKNOWN: every non-zero chunk is sent as DATA and every zero run as a ZERO
+ *       record (32 bytes per up to 1 GiB), which converges the replica to the disk whatever it held.
+ *       (The agent cannot see the server's hashes, so a resync cannot send "only the differences"; sending
+ *       all non-zero data is the simplest choice that is always correct.)</li>
+ * </ul>
+ *
+ * <p>The price is a full read and hash of the disk per pass (streamed through a bounded buffer of
+ * {@link #READ_BUFFER_BYTES}; nothing proportional to the disk is held except the ledger's 32 bytes per
+ * chunk), and that a pass over a disk being written is "fuzzy": chunks are read at slightly different
+ * instants. Quiescing (pre/post scripts, fsfreeze) around the read makes a pass a true point in time; that
+ * is the app-consistent point. Unallocated regions of sparse images (dynamic VHD, VHDX) are not read.
+ *
+ * <h2>A pass</h2>
+ * {@link #prepare} picks the baseline, {@link #scan} reads the disk and builds segments of at most
+ * {@link SegmentBuilder#SEGMENT_BYTES_MAX} (uploading each as soon as it fills, or, for an app-consistent
+ * pass, spooling them to the state directory so the quiesce window holds no network I/O), and
+ * {@link Pass#finish} adds the marker to the last segment and ships what is left. A pass that fails
+ * half-way is simply abandoned: what was acknowledged is recorded, the rest is found again next time.
+ */
+final class Replicator implements Closeable {
+    /** Disk bytes read per I/O (a multiple of the chunk size). */
+    static final int READ_BUFFER_BYTES = 4 << 20;
+
+    /** What a pass is for; decides the marker tag and the reported activity. */
+    enum PassKind {
+        INITIAL("InitialReplication", "initial"),
+        CHANGES("ChangeDetection", "changes"),
+        RESYNC("Resync", "resync"),
+        FULL_RESEND("FullResend", "full-resend");
+
+        final String activity;
+        final String tag;
+
+        PassKind(String activity, String tag) {
+            this.activity = activity;
+            this.tag = tag;
+        }
+    }
+
+    /** The disk's size no longer matches what is being replicated: protection must be re-enabled. */
+    static final class DiskResizedException extends IOException {
+        DiskResizedException(String message) {
+            super(message);
+        }
+    }
+
+    /** Called after every block read: the agent heartbeats from here, or throws to stop the pass. */
+    @FunctionalInterface
+    interface Tick {
+        void run() throws IOException;
+    }
+
+    /** The sum of one finished pass. */
+    record PassResult(PassKind kind, String tag, long firstSequence, long lastSequence, int segments, long dataBytes,
+                      long zeroBytes, long changedChunks, ConsistencyType consistency, Instant pointAt,
+                      Duration scanTime) {
+    }
+
+    private final UUID diskId;
+    private final Path diskDir;
+    private final SegmentUploader uploader;
+    private final SegmentUploader.Acknowledged acknowledged;
+    private final Clock clock;
+    private final long segmentBytesMax;
+    private final DiskStats stats = new DiskStats();
+    private DiskLedger ledger;
+    private Instant previousScanStart;
+    private String resyncId;
+    private String completedResyncId;
+
+    Replicator(UUID diskId, Path diskDir, SegmentUploader uploader, Clock clock) {
+        this(diskId, diskDir, uploader, SegmentUploader.Acknowledged.NONE, clock, SegmentBuilder.SEGMENT_BYTES_MAX);
+    }
+
+    Replicator(UUID diskId, Path diskDir, SegmentUploader uploader, SegmentUploader.Acknowledged acknowledged,
+               Clock clock) {
+        this(diskId, diskDir, uploader, acknowledged, clock, SegmentBuilder.SEGMENT_BYTES_MAX);
+    }
+
+    /** With another segment bound; tests use small ones to exercise segment rotation. */
+    Replicator(UUID diskId, Path diskDir, SegmentUploader uploader, Clock clock, long segmentBytesMax) {
+        this(diskId, diskDir, uploader, SegmentUploader.Acknowledged.NONE, clock, segmentBytesMax);
+    }
+
+    Replicator(UUID diskId, Path diskDir, SegmentUploader uploader, SegmentUploader.Acknowledged acknowledged,
+               Clock clock, long segmentBytesMax) {
+        this.diskId = diskId;
+        this.diskDir = diskDir;
+        this.uploader = uploader;
+        this.acknowledged = acknowledged;
+        this.clock = clock;
+        this.segmentBytesMax = segmentBytesMax;
+    }
+
+    UUID diskId() {
+        return diskId;
+    }
+
+    DiskStats stats() {
+        return stats;
+    }
+
+    /** The ledger as of the last prepare (null before). */
+    DiskLedger ledger() {
+        return ledger;
+    }
+
+    /**
+     * Loads (or creates) the ledger and decides what the next pass must be, from the server's
+     * {@code nextSequence} and {@code resync} flag.
+     *
+     * @throws DiskResizedException if the disk's size differs from the one being replicated
+     */
+    PassKind prepare(long sizeBytes, int chunkBytes, long nextSequence, boolean resync) throws IOException {
+        return prepare(sizeBytes, chunkBytes, nextSequence, resync, null);
+    }
+
+    /**
+     * As above, for a resync request named {@code resyncId} (may be null): a resync whose tagged marker was
+     * already acknowledged is not redone while the server has yet to apply it.
+     */
+    PassKind prepare(long sizeBytes, int chunkBytes, long nextSequence, boolean resync, String resyncId)
+            throws IOException {
+        if (resync && resyncId != null && resyncId.equals(completedResyncId)) {
+            resync = false;
+        }
+        this.resyncId = resync ? resyncId : null;
+        if (nextSequence < 1) {
+            throw new IOException("server sent nextSequence " + nextSequence + " (sequences start at 1)");
+        }
+        try {
+            new DiskGeometry(sizeBytes, chunkBytes);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("cannot replicate with the server's geometry: " + e.getMessage());
+        }
+        if (ledger == null) {
+            Optional<DiskLedger> opened = DiskLedger.open(diskDir, diskId);
+            if (opened.isEmpty()) {
+                boolean empty = nextSequence == 1;
+                ledger = DiskLedger.create(diskDir, diskId, sizeBytes, chunkBytes, nextSequence - 1,
+                        empty && !resync ? DiskLedger.ZERO : DiskLedger.UNKNOWN);
+                return resync ? PassKind.RESYNC : empty ? PassKind.INITIAL : PassKind.FULL_RESEND;
+            }
+            ledger = opened.get();
+        }
+        if (ledger.virtualBytes() != sizeBytes) {
+            throw new DiskResizedException("disk was " + ledger.virtualBytes() + " bytes when its replication started"
+                    + " and is " + sizeBytes + " bytes now; a resized disk must be re-protected (disable and"
+                    + " re-enable replication)");
+        }
+        long acked = ledger.lastAckedSequence();
+        if (resync) {
+            ledger.reset(DiskLedger.UNKNOWN, nextSequence - 1);
+            return PassKind.RESYNC;
+        }
+        if (ledger.chunkBytes() != chunkBytes || nextSequence <= acked || nextSequence > acked + 2) {
+            // The server's chunking changed, it lost acknowledged segments, or it holds more than one
+            // in-flight segment can explain: what it holds is unknown, so resend everything.
+            System.err.println("secondsite agent: disk " + diskId + ": server expects sequence " + nextSequence
+                    + " after our acknowledged " + acked + " (chunk size " + chunkBytes + " vs "
+                    + ledger.chunkBytes() + "); resending the whole disk");
+            ledger.close();
+            ledger = DiskLedger.create(diskDir, diskId, sizeBytes, chunkBytes, nextSequence - 1, DiskLedger.UNKNOWN);
+            return PassKind.FULL_RESEND;
+        }
+        if (nextSequence == acked + 2) {
+            // The segment in flight when the agent stopped was stored after all; its chunks are UNKNOWN
+            // in the ledger, so they are resent on top of it.
+            ledger.setLastAckedSequence(nextSequence - 1);
+        }
+        return acked == 0 ? PassKind.INITIAL : PassKind.CHANGES;
+    }
+
+    /**
+     * Reads the whole disk and builds (and, unless {@code deferUploads}, uploads) segments of the chunks
+     * that differ from the ledger. {@code tick} runs after every read block (for heartbeats).
+     */
+    Pass scan(PassKind kind, DiskSource source, long nextSequence, boolean deferUploads, Path spoolDir,
+              Tick tick) throws IOException {
+        if (ledger == null) {
+            throw new IllegalStateException("prepare() first");
+        }
+        if (source.sizeBytes() != ledger.virtualBytes()) {
+            throw new DiskResizedException("disk is " + source.sizeBytes() + " bytes, replication started at "
+                    + ledger.virtualBytes() + " bytes; a resized disk must be re-protected");
+        }
+        Pass pass = new Pass(kind, source, nextSequence, deferUploads, spoolDir);
+        boolean done = false;
+        try {
+            pass.read(tick);
+            done = true;
+            return pass;
+        } finally {
+            if (!done) {
+                pass.abandon();
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (ledger != null) {
+            ledger.close();
+            ledger = null;
+        }
+    }
+
+    /** A pass in progress: read, then finished (or abandoned). */
+    final class Pass {
+        private final PassKind kind;
+        private final DiskSource source;
+        private final long firstSequence;
+        private final boolean defer;
+        private final Path spoolDir;
+        private final long sizeBytes;
+        private final int chunkBytes;
+        private final SegmentBuilder builder;
+        private final List<Spooled> spooled = new ArrayList<>();
+        private List<DiskLedger.Range> ranges = new ArrayList<>();
+        private long segmentChangedBytes;
+        private long nextSequence;
+        private long zeroRunStart = -1;
+        private long zeroRunEnd = -1;
+        private int segments;
+        private long dataBytes;
+        private long zeroBytes;
+        private long changedChunks;
+        private Instant scanStart;
+        private Instant scanEnd;
+
+        private record Spooled(long sequence, Path file, List<DiskLedger.Range> ranges, long changedBytes) {
+        }
+
+        private Pass(PassKind kind, DiskSource source, long firstSequence, boolean defer, Path spoolDir) {
+            this.kind = kind;
+            this.source = source;
+            this.firstSequence = firstSequence;
+            this.nextSequence = firstSequence;
+            this.defer = defer;
+            this.spoolDir = spoolDir;
+            this.sizeBytes = ledger.virtualBytes();
+            this.chunkBytes = ledger.chunkBytes();
+            this.builder = new SegmentBuilder(diskId, sizeBytes, segmentBytesMax);
+        }
+
+        PassKind kind() {
+            return kind;
+        }
+
+        /** Bytes of changes found by this pass (DATA and ZERO), sent or not. */
+        long changedBytes() {
+            return dataBytes + zeroBytes;
+        }
+
+        private void read(Tick tick) throws IOException {
+            scanStart = clock.instant();
+            stats.activity = kind.activity;
+            stats.sizeBytes = sizeBytes;
+            stats.scannedBytes = 0;
+            stats.pendingBytes = 0; // whatever an abandoned pass left is found again now
+            if (defer) {
+                Files.createDirectories(spoolDir);
+            }
+            builder.reset(nextSequence, scanStart);
+            int bufferBytes = Math.max(chunkBytes, READ_BUFFER_BYTES);
+            byte[] buffer = new byte[bufferBytes];
+            byte[] zeros = new byte[chunkBytes];
+            byte[] digest = new byte[ChunkDigest.BYTES];
+            MessageDigest sha256 = ChunkDigest.sha256();
+            for (long offset = 0; offset < sizeBytes; offset += bufferBytes) {
+                int length = (int) Math.min(bufferBytes, sizeBytes - offset);
+                int padded = (int) Math.min(bufferBytes, Math.ceilDiv(length, chunkBytes) * (long) chunkBytes);
+                boolean hasData = source.mayHoldData(offset, length);
+                if (hasData) {
+                    source.readFully(offset, buffer, 0, length);
+                    Arrays.fill(buffer, length, padded, (byte) 0); // the last chunk's padding
+                }
+                for (int at = 0; at < padded; at += chunkBytes) {
+                    long index = (offset + at) / chunkBytes;
+                    if (!hasData || Arrays.equals(buffer, at, at + chunkBytes, zeros, 0, chunkBytes)) {
+                        if (ledger.matches(index, DiskLedger.ZERO, 0)) {
+                            closeZeroRun();
+                        } else {
+                            extendZeroRun(index);
+                        }
+                        continue;
+                    }
+                    sha256.update(buffer, at, chunkBytes);
+                    try {
+                        sha256.digest(digest, 0, ChunkDigest.BYTES);
+                    } catch (DigestException e) {
+                        throw new AssertionError(e);
+                    }
+                    closeZeroRun();
+                    if (!ledger.matches(index, digest, 0)) {
+                        int chunkLength = (int) Math.min(chunkBytes, sizeBytes - index * chunkBytes);
+                        addData(index, buffer, at, chunkLength, digest.clone());
+                    }
+                }
+                stats.scannedBytes = offset + length;
+                tick.run();
+            }
+            closeZeroRun();
+            scanEnd = clock.instant();
+        }
+
+        private void extendZeroRun(long index) throws IOException {
+            if (zeroRunStart >= 0 && index == zeroRunEnd
+                    && (zeroRunEnd + 1 - zeroRunStart) * chunkBytes <= SegmentFormat.ZERO_RECORD_BYTES_MAX) {
+                zeroRunEnd++;
+                return;
+            }
+            closeZeroRun();
+            zeroRunStart = index;
+            zeroRunEnd = index + 1;
+        }
+
+        private void closeZeroRun() throws IOException {
+            if (zeroRunStart < 0) {
+                return;
+            }
+            if (!builder.fitsZero()) {
+                rotate();
+            }
+            long offset = zeroRunStart * chunkBytes;
+            long length = Math.min(zeroRunEnd * chunkBytes, sizeBytes) - offset;
+            builder.zero(offset, length);
+            ranges.add(new DiskLedger.Range(zeroRunStart, zeroRunEnd - zeroRunStart, DiskLedger.ZERO));
+            changedChunks += zeroRunEnd - zeroRunStart;
+            zeroBytes += length;
+            noteChange(length);
+            zeroRunStart = -1;
+            zeroRunEnd = -1;
+        }
+
+        private void addData(long index, byte[] buffer, int at, int length, byte[] digest) throws IOException {
+            if (!builder.fitsData(length)) {
+                rotate();
+            }
+            builder.data(index * chunkBytes, buffer, at, length);
+            ranges.add(new DiskLedger.Range(index, 1, digest));
+            changedChunks++;
+            dataBytes += length;
+            noteChange(length);
+        }
+
+        private void noteChange(long bytes) {
+            segmentChangedBytes += bytes;
+            stats.pendingBytes += bytes;
+        }
+
+        /** Seals the full segment and ships (or spools) it, then starts the next one. */
+        private void rotate() throws IOException {
+            builder.seal();
+            if (defer) {
+                Path file = spoolDir.resolve(diskId + "-" + builder.sequence() + ".seg");
+                try (var out = Files.newOutputStream(file)) {
+                    out.write(builder.bytes(), 0, builder.length());
+                }
+                spooled.add(new Spooled(builder.sequence(), file, ranges, segmentChangedBytes));
+            } else {
+                ship(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
+            }
+            ranges = new ArrayList<>();
+            segmentChangedBytes = 0;
+            nextSequence++;
+            builder.reset(nextSequence, clock.instant());
+        }
+
+        /**
+         * Ends the pass: appends the marker to the last segment, seals it and ships every segment not yet
+         * shipped, in sequence order. Returns once the server acknowledged the marker's segment.
+         */
+        PassResult finish(ConsistencyType consistency, Instant pointAt) throws IOException {
+            boolean done = false;
+            try {
+                builder.marker(consistency, pointAt, tag());
+                builder.seal();
+                for (Spooled segment : spooled) {
+                    byte[] bytes = Files.readAllBytes(segment.file());
+                    ship(segment.sequence(), bytes, bytes.length, segment.ranges(), segment.changedBytes());
+                    Files.deleteIfExists(segment.file());
+                }
+                spooled.clear();
+                ship(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
+                done = true;
+            } finally {
+                if (!done) {
+                    abandon();
+                }
+            }
+            if (kind == PassKind.CHANGES && previousScanStart != null) {
+                double seconds = Duration.between(previousScanStart, scanStart).toNanos() / 1e9;
+                stats.churnBytesPerSecond = seconds > 0 ? changedBytes() / seconds : 0.0;
+            }
+            previousScanStart = scanStart;
+            if (kind == PassKind.RESYNC && resyncId != null) {
+                completedResyncId = resyncId;
+            }
+            stats.pendingBytes = 0;
+            stats.lastPointAt = pointAt;
+            stats.activity = "Idle";
+            stats.lastError = null;
+            return new PassResult(kind, tag(), firstSequence, builder.sequence(), segments, dataBytes, zeroBytes,
+                    changedChunks, consistency, pointAt, Duration.between(scanStart, scanEnd));
+        }
+
+        /** The marker tag: the pass kind, and for a resync {@code resync:<resyncId>} (agent-protocol §3). */
+        String tag() {
+            if (kind != PassKind.RESYNC || resyncId == null) {
+                return kind.tag;
+            }
+            String tag = kind.tag + ":" + resyncId;
+            return tag.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= SegmentFormat.TAG_BYTES_MAX
+                    ? tag : kind.tag;
+        }
+
+        /** The instant the read ended (the natural marker time of a crash-consistent pass). */
+        Instant scanEnd() {
+            return scanEnd;
+        }
+
+        /** Drops what was not shipped: it will be found again by the next pass. */
+        void abandon() {
+            for (Spooled segment : spooled) {
+                try {
+                    Files.deleteIfExists(segment.file());
+                } catch (IOException ignored) {
+                    // a stale spool file is removed at the next start
+                }
+            }
+            spooled.clear();
+            stats.activity = "Idle";
+        }
+
+        private void ship(long sequence, byte[] bytes, int length, List<DiskLedger.Range> shipped,
+                          long changedBytes) throws IOException {
+            if (!shipped.isEmpty()) {
+                ledger.markInFlight(sequence, shipped);
+            }
+            int status = uploader.upload(diskId, sequence, bytes, length);
+            ledger.acknowledge(sequence, shipped);
+            segments++;
+            stats.pendingBytes = Math.max(0, stats.pendingBytes - changedBytes);
+            acknowledged.recorded(diskId, sequence, length, status);
+        }
+    }
+}

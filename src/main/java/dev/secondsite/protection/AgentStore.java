@@ -1,0 +1,143 @@
+package dev.secondsite.protection;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.secondsite.arm.Json;
+import dev.secondsite.resource.ResourceStore;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.mapper.RowMapper;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/** The {@code agents} table: registered mobility agents, their secrets (hashed) and what they last reported. */
+public final class AgentStore {
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String COLUMNS = "id, secret_hash, vault_id, fabric_id, container_id, machine_name, os_type, "
+            + "agent_version, disks, registered_at, last_heartbeat, last_agent_time";
+    private static final RowMapper<Agent> ROW = (rs, ctx) -> new Agent(rs.getString("id"), rs.getString("secret_hash"),
+            rs.getString("vault_id"), rs.getString("fabric_id"), rs.getString("container_id"),
+            rs.getString("machine_name"), rs.getString("os_type"), rs.getString("agent_version"),
+            (ArrayNode) Json.parse(rs.getString("disks")), rs.getLong("registered_at"),
+            rs.getObject("last_heartbeat", Long.class), rs.getObject("last_agent_time", Long.class));
+
+    /** One registered agent. {@code disks} is the disk list it last reported, as it reported it. */
+    public record Agent(String id, String secretHash, String vaultId, String fabricId, String containerId,
+                        String machineName, String osType, String agentVersion, ArrayNode disks, long registeredAt,
+                        Long lastHeartbeat, Long lastAgentTime) {
+
+        /** When the server last heard from the agent (registration counts). */
+        public long lastContact() {
+            return lastHeartbeat != null ? Math.max(lastHeartbeat, registeredAt) : registeredAt;
+        }
+    }
+
+    private final Jdbi jdbi;
+
+    public AgentStore(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    public Optional<Agent> find(String id) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM agents WHERE id = :id")
+                .bind("id", id).map(ROW).findOne());
+    }
+
+    public Optional<Agent> findByMachine(String fabricId, String machineName) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS
+                        + " FROM agents WHERE fabric_key = :f AND machine_key = :m")
+                .bind("f", ResourceStore.key(fabricId)).bind("m", machineName.toLowerCase(Locale.ROOT))
+                .map(ROW).findOne());
+    }
+
+    public List<Agent> byVault(String vaultId) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM agents WHERE vault_key = :v ORDER BY registered_at")
+                .bind("v", ResourceStore.key(vaultId)).map(ROW).list());
+    }
+
+    public List<Agent> all() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM agents ORDER BY registered_at")
+                .map(ROW).list());
+    }
+
+    /**
+     * Creates the agent, or (same fabric and machine name) re-issues its secret and refreshes what it
+     * reported. Returns the agent as stored.
+     */
+    public Agent register(String newId, String secret, String vaultId, String fabricId, String containerId,
+                          String machineName, String osType, String agentVersion, ArrayNode disks, long now) {
+        return jdbi.inTransaction(h -> {
+            int updated = h.createUpdate("UPDATE agents SET secret_hash = :s, os_type = :o, agent_version = :v, "
+                            + "disks = :d, registered_at = :t, last_heartbeat = :t WHERE fabric_key = :f AND machine_key = :m")
+                    .bind("s", hash(secret)).bind("o", osType).bind("v", agentVersion).bind("d", Json.write(disks))
+                    .bind("t", now).bind("f", ResourceStore.key(fabricId))
+                    .bind("m", machineName.toLowerCase(Locale.ROOT)).execute();
+            if (updated == 0) {
+                h.createUpdate("INSERT INTO agents (id, secret_hash, vault_key, vault_id, fabric_key, fabric_id, "
+                                + "container_id, machine_key, machine_name, os_type, agent_version, disks, registered_at, "
+                                + "last_heartbeat) VALUES (:id, :s, :vk, :v, :fk, :f, :c, :mk, :m, :o, :av, :d, :t, :t)")
+                        .bind("id", newId).bind("s", hash(secret)).bind("vk", ResourceStore.key(vaultId))
+                        .bind("v", vaultId).bind("fk", ResourceStore.key(fabricId)).bind("f", fabricId)
+                        .bind("c", containerId).bind("mk", machineName.toLowerCase(Locale.ROOT)).bind("m", machineName)
+                        .bind("o", osType).bind("av", agentVersion).bind("d", Json.write(disks)).bind("t", now)
+                        .execute();
+            }
+            return h.createQuery("SELECT " + COLUMNS + " FROM agents WHERE fabric_key = :f AND machine_key = :m")
+                    .bind("f", ResourceStore.key(fabricId)).bind("m", machineName.toLowerCase(Locale.ROOT))
+                    .map(ROW).one();
+        });
+    }
+
+    /** Records a heartbeat; returns true when the reported disks differ from the stored ones. */
+    public boolean heartbeat(String id, long now, long agentTime, ArrayNode disks) {
+        return jdbi.inTransaction(h -> {
+            String before = h.createQuery("SELECT disks FROM agents WHERE id = :id").bind("id", id)
+                    .mapTo(String.class).findOne().orElse(null);
+            String after = Json.write(disks);
+            h.createUpdate("UPDATE agents SET last_heartbeat = :t, last_agent_time = :a, disks = :d WHERE id = :id")
+                    .bind("t", now).bind("a", agentTime).bind("d", after).bind("id", id).execute();
+            return before != null && !Json.parse(before).equals(disks);
+        });
+    }
+
+    public boolean delete(String id) {
+        return jdbi.withHandle(h -> h.createUpdate("DELETE FROM agents WHERE id = :id").bind("id", id).execute()) > 0;
+    }
+
+    /** Whether the secret is the agent's; constant-time comparison of the salted hashes. */
+    public static boolean matches(Agent agent, String secret) {
+        String stored = agent.secretHash();
+        int colon = stored.indexOf(':');
+        byte[] salt = HexFormat.of().parseHex(stored.substring(0, colon));
+        byte[] expected = HexFormat.of().parseHex(stored.substring(colon + 1));
+        return MessageDigest.isEqual(expected, sha256(salt, secret));
+    }
+
+    /** A new random agent secret (256 bits, URL-safe). */
+    public static String newSecret() {
+        byte[] bytes = new byte[32];
+        RANDOM.nextBytes(bytes);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    private static String hash(String secret) {
+        byte[] salt = new byte[16];
+        RANDOM.nextBytes(salt);
+        return HexFormat.of().formatHex(salt) + ":" + HexFormat.of().formatHex(sha256(salt, secret));
+    }
+
+    private static byte[] sha256(byte[] salt, String secret) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(salt);
+            return digest.digest(secret.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package dev.secondsite.protection;
+
+import dev.secondsite.jobs.JobsApi;
+import dev.secondsite.jobs.Workflow;
+import dev.secondsite.replication.RecoveryStore;
+import dev.secondsite.replication.blob.BlobStore;
+import dev.secondsite.replication.blob.FileBlobStore;
+import dev.secondsite.resource.ResourceStore;
+import dev.secondsite.resource.StoredResource;
+import dev.secondsite.store.Settings;
+import dev.secondsite.vault.VaultScope;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The replication data plane's server side, wired in one place: agents and their registration, protected
+ * items and recovery points (ARM), segment intake, the replication engine, retention and garbage
+ * collection, and metrics. {@code SecondSiteServer} creates it, registers its workflows and routes, starts
+ * it before the HTTPS listener and closes it before the database.
+ */
+public final class ProtectionModule implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ProtectionModule.class);
+
+    /**
+     * Where the data plane keeps its data, and how often housekeeping (retention, garbage collection,
+     * store measurements, orphan cleanup) runs.
+     */
+    public record Options(Path cacheDir, Path recoveryDir, Path exportDir, Duration housekeepingEvery) {
+        public static Options defaults(Path dataDir) {
+            return new Options(dataDir.resolve("cache"), dataDir.resolve("recovery"), dataDir.resolve("exports"),
+                    Duration.ofMinutes(5));
+        }
+
+        public Options withHousekeepingEvery(Duration every) {
+            return new Options(cacheDir, recoveryDir, exportDir, every);
+        }
+    }
+
+    private final Options options;
+    private final ResourceStore resources;
+    private final ProtectionStore store;
+    private final AgentStore agents;
+    private final RegistrationKeys keys;
+    private final ReplicationEngine engine;
+    private final Registrations registrations;
+    private final Providers providers;
+    private final ProtectedItems items;
+    private final RecoveryPointsApi points;
+    private final SegmentIntake intake;
+    private final Metrics metrics;
+    private ScheduledExecutorService housekeeping;
+    private long housekeepingRuns;
+
+    private ProtectionModule(Options options, ResourceStore resources, ProtectionStore store, AgentStore agents,
+                             RegistrationKeys keys, ReplicationEngine engine, Registrations registrations,
+                             Providers providers, ProtectedItems items, RecoveryPointsApi points, SegmentIntake intake,
+                             Metrics metrics) {
+        this.options = options;
+        this.resources = resources;
+        this.store = store;
+        this.agents = agents;
+        this.keys = keys;
+        this.engine = engine;
+        this.registrations = registrations;
+        this.providers = providers;
+        this.items = items;
+        this.points = points;
+        this.intake = intake;
+        this.metrics = metrics;
+    }
+
+    /** Builds the module over a cache store of the caller's choice (FileBlobStore under the data dir by default). */
+    public static ProtectionModule create(Jdbi jdbi, Settings settings, ResourceStore resources, VaultScope scope,
+                                          JobsApi jobs, Options options, BlobStore cacheBlobs, Clock clock)
+            throws IOException {
+        ProtectionStore store = new ProtectionStore(jdbi);
+        AgentStore agents = new AgentStore(jdbi);
+        RegistrationKeys keys = new RegistrationKeys(settings, clock);
+        RecoveryStore recovery = new RecoveryStore(new FileBlobStore(options.recoveryDir()), clock);
+        ReplicationEngine engine = new ReplicationEngine(store, new CacheStorage(cacheBlobs), recovery, clock);
+        ItemView view = new ItemView(resources, store, agents, engine, clock);
+        ProtectedItems items = new ProtectedItems(resources, scope, jobs, agents, store, engine, view, clock);
+        engine.listener(items);
+        return new ProtectionModule(options, resources, store, agents, keys, engine,
+                new Registrations(resources, scope, agents, store, engine, keys, clock),
+                new Providers(resources, scope, agents, store, jobs, clock), items,
+                new RecoveryPointsApi(items, store, engine, jobs, options.exportDir()),
+                new SegmentIntake(engine, store, clock), new Metrics(store, view));
+    }
+
+    public static ProtectionModule create(Jdbi jdbi, Settings settings, ResourceStore resources, VaultScope scope,
+                                          JobsApi jobs, Options options, Clock clock) throws IOException {
+        return create(jdbi, settings, resources, scope, jobs, options, new FileBlobStore(options.cacheDir()), clock);
+    }
+
+    public List<Workflow> workflows() {
+        List<Workflow> all = new ArrayList<>(items.workflows());
+        all.addAll(points.workflows());
+        all.addAll(providers.workflows());
+        return all;
+    }
+
+    /** Loads the stores and starts the engine and housekeeping. Call before the listener accepts uploads. */
+    public void start() throws IOException {
+        engine.start();
+        items.reconcileStates();
+        housekeeping = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("protection-housekeeping")
+                .daemon(true).factory());
+        long every = options.housekeepingEvery().toMillis();
+        housekeeping.scheduleWithFixedDelay(this::housekeep, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** Retention, garbage collection, store measurements and orphan cleanup; runs every housekeepingEvery. */
+    void housekeep() {
+        try {
+            items.reconcileOrphans();
+            for (AgentStore.Agent agent : agents.all()) {
+                if (resources.find(agent.fabricId()).isEmpty()) {
+                    agents.delete(agent.id()); // its fabric (or vault) was deleted: the registration is void
+                }
+            }
+            int pruned = 0;
+            Instant now = Instant.now();
+            for (ProtectionStore.Item item : store.items()) {
+                if (item.state().equals(ProtectionStore.DISABLING)) {
+                    continue;
+                }
+                Optional<StoredResource> policy = resources.find(item.policyId());
+                int minutes = policy.map(p -> p.properties().path("providerSpecificDetails")
+                        .path("recoveryPointHistory").asInt(1440)).orElse(1440);
+                for (ProtectionStore.Disk disk : store.disksOf(item.itemId())) {
+                    pruned += engine.prune(disk.diskId(), now.minus(Duration.ofMinutes(minutes)));
+                }
+            }
+            if (pruned > 0 || housekeepingRuns % 12 == 0) {
+                engine.collectGarbage();
+            }
+            engine.measureStoreBytes();
+            housekeepingRuns++;
+        } catch (IOException | RuntimeException e) {
+            LOG.error("protection housekeeping failed; it runs again in {}", options.housekeepingEvery(), e);
+        }
+    }
+
+    public RegistrationKeys registrationKeys() { return keys; }
+    public AgentStore agents() { return agents; }
+    public ProtectionStore store() { return store; }
+    public ReplicationEngine engine() { return engine; }
+    public Registrations registrations() { return registrations; }
+    public Providers providers() { return providers; }
+    public ProtectedItems items() { return items; }
+    public RecoveryPointsApi points() { return points; }
+    public SegmentIntake intake() { return intake; }
+    public Metrics metrics() { return metrics; }
+    public Options options() { return options; }
+
+    @Override
+    public void close() {
+        if (housekeeping != null) {
+            housekeeping.shutdownNow();
+            try {
+                housekeeping.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        engine.close();
+    }
+}

@@ -1,0 +1,690 @@
+package dev.secondsite.protection;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.secondsite.replication.ApplyResult;
+import dev.secondsite.replication.ConsistencyType;
+import dev.secondsite.replication.DiskState;
+import dev.secondsite.replication.GarbageCollector;
+import dev.secondsite.replication.GcResult;
+import dev.secondsite.replication.RecoveryStore;
+import dev.secondsite.replication.ReplicaDisk;
+import dev.secondsite.replication.SequenceGapException;
+import dev.secondsite.replication.chunk.ChunkDigest;
+import dev.secondsite.replication.chunk.DiskGeometry;
+import dev.secondsite.replication.chunk.DiskTree;
+import dev.secondsite.replication.chunk.TreeVisitor;
+import dev.secondsite.replication.point.RecoveryPointManifest;
+import dev.secondsite.replication.segment.SegmentFormatException;
+import dev.secondsite.replication.segment.SegmentName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The replication engine (ASR's master target role): applies the segments waiting in cache storage to
+ * the replica disks in the recovery store, one background thread, disk after disk.
+ *
+ * <h2>Ordering</h2>
+ * Each disk's segments are applied strictly in sequence order: the engine only ever applies sequence
+ * {@code lastApplied + 1}, where {@code lastApplied} is the replica's own committed state
+ * ({@link ReplicaDisk#lastSequence()}, read from the recovery store), and a segment that is not in cache yet
+ * simply waits. Uploads cannot create holes: {@link SegmentIntake} refuses a sequence beyond
+ * {@code max(lastApplied, highest cached) + 1} with 409 SequenceGap. Applies of one disk are serialized by
+ * the disk's apply lock; different disks are independent.
+ *
+ * <h2>Crash safety (kill -9 at any instant)</h2>
+ * <ol>
+ *   <li>A segment is acknowledged (201) only after {@code BlobStore.put} into cache storage returned, i.e.
+ *       it is durable and whole under its name; before that the agent still holds it.</li>
+ *   <li>{@link ReplicaDisk#apply} is crash-safe on its own (chunks, then manifests, then the disk state as
+ *       commit point; see its class comment): after a crash the replica is at sequence s-1 or s, never in
+ *       between, and re-applying s from s-1 yields the same tree, points and bytes.</li>
+ *   <li>The cached segment is deleted only after {@code apply} returned, i.e. after the commit point is
+ *       durable. A crash between commit and delete leaves an already-applied segment in cache; at the next
+ *       pass it is recognized by {@code sequence <= lastApplied} and deleted without being read.</li>
+ *   <li>This engine keeps no counter of its own that could disagree with the stores: {@code lastApplied}
+ *       is the replica's state, "what is pending" is the cache's listing, and the database columns
+ *       ({@code last_applied_sequence}, {@code next_sequence}, point times) are mirrors for display,
+ *       rewritten from the stores at every start ({@link #start}).</li>
+ *   <li>Item state transitions driven from here (InitialReplication to Protected, end of a resync) are
+ *       conditional database updates re-derived from the stores after a restart, so a crash between an
+ *       apply and its bookkeeping only delays them.</li>
+ * </ol>
+ *
+ * <h2>Errors are never skipped</h2>
+ * A segment that fails verification at apply time (bit rot or tampering in cache storage after it was
+ * verified on upload) is never applied and never skipped: it moves to quarantine, the segments after it
+ * are discarded (they cannot apply without it), the disk gets a Critical health error (SegmentCorrupt)
+ * and a full resync request, and the expected next sequence drops back to {@code lastApplied + 1} so the
+ * agent resends from there. An I/O failure of the recovery store (full disk, unreachable store) leaves the
+ * segment in cache, records a Warning health error and retries with back-off.
+ *
+ * <h2>Garbage collection</h2>
+ * Applies and exports hold {@link #pointsLock} shared, garbage collection holds it exclusively. Every
+ * chunk an apply writes is reachable from the replica's state once the apply commits, and no apply is in
+ * flight while the collector runs, so it needs no safety margin for writers in this process (the recovery
+ * store has no other writer: agents write to cache storage only).
+ */
+public final class ReplicationEngine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicationEngine.class);
+    /** Idle wait between passes when nothing was applied; uploads wake the engine earlier. */
+    private static final long IDLE_POLL_MILLIS = 500;
+    /** How often cache storage is listed again (uploads landing through another node, files put by hand). */
+    private static final long RELIST_MILLIS = 5_000;
+    private static final long RETRY_MIN_MILLIS = 1_000;
+    private static final long RETRY_MAX_MILLIS = 60_000;
+    /** Health error codes this engine sets. */
+    public static final String SEGMENT_CORRUPT = "SegmentCorrupt";
+    public static final String RECOVERY_STORE_WRITE_FAILED = "RecoveryStoreWriteFailed";
+    /** A marker whose tag is this prefix + the disk's resync id ends that resync. */
+    public static final String RESYNC_TAG_PREFIX = "resync:";
+
+    /** What the engine tells the protected-item logic. */
+    public interface Listener {
+        /** A disk of the item got one or more recovery points. */
+        void pointsCreated(String itemId);
+
+        /** A disk of the item finished its resync (its tagged marker was applied). */
+        void resyncCompleted(String itemId);
+
+        /** A disk's health error was set or cleared. */
+        void healthChanged(String itemId);
+    }
+
+    /** One replica disk as the engine and the upload path see it. */
+    public static final class DiskRuntime {
+        final UUID diskId;
+        final String itemId;
+        final String agentId;
+        final String name;
+        final long capacityBytes;
+        /** Serializes applies of this disk with discard/deactivate. */
+        final ReentrantLock applyLock = new ReentrantLock();
+        /** Stored, not yet applied segments: sequence to stored bytes. Guarded by this. */
+        private final TreeMap<Long, Long> pending = new TreeMap<>();
+        /** Uncompressed DATA bytes of pending segments, when known (uploaded since the start). Guarded by this. */
+        private final Map<Long, Long> pendingData = new java.util.HashMap<>();
+        final RateMeter uploaded = new RateMeter();
+        final RateMeter churn = new RateMeter();
+        private ReplicaDisk replica;
+        private volatile long lastApplied;
+        private volatile boolean active;
+        private volatile Instant lastPoint;
+        private volatile Instant lastAppPoint;
+        private volatile long recoveryStoreBytes = -1;
+        private long retryAt;
+        private long retryDelay = RETRY_MIN_MILLIS;
+        private boolean transientError;
+
+        DiskRuntime(UUID diskId, String itemId, String agentId, String name, long capacityBytes) {
+            this.diskId = diskId;
+            this.itemId = itemId;
+            this.agentId = agentId;
+            this.name = name;
+            this.capacityBytes = capacityBytes;
+        }
+
+        public UUID diskId() { return diskId; }
+        public String itemId() { return itemId; }
+        public String agentId() { return agentId; }
+        public boolean active() { return active; }
+        public long lastApplied() { return lastApplied; }
+        public Optional<Instant> lastPoint() { return Optional.ofNullable(lastPoint); }
+        public Optional<Instant> lastAppPoint() { return Optional.ofNullable(lastAppPoint); }
+        /** Distinct recovery-store bytes this disk's state and points reference (estimate), -1 until measured. */
+        public long recoveryStoreBytes() { return recoveryStoreBytes; }
+        public double uploadBytesPerSecond(long now) { return uploaded.perSecond(now); }
+        public double churnBytesPerSecond(long now) { return churn.perSecond(now); }
+
+        /** The sequence the server expects next: one past the highest stored or applied. */
+        public synchronized long expectedNext() {
+            return Math.max(lastApplied, pending.isEmpty() ? 0 : pending.lastKey()) + 1;
+        }
+
+        /** Bytes of this disk's segments waiting in cache storage. */
+        public synchronized long cacheBytes() {
+            return pending.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** Uncompressed change bytes waiting to be applied (stored bytes where unknown, after a restart). */
+        public synchronized long pendingApplyBytes() {
+            long total = 0;
+            for (var e : pending.entrySet()) {
+                total += pendingData.getOrDefault(e.getKey(), e.getValue());
+            }
+            return total;
+        }
+
+        synchronized boolean isStoredOrApplied(long sequence) {
+            return sequence <= lastApplied || pending.containsKey(sequence);
+        }
+
+        synchronized void addPending(long sequence, long storedBytes, long dataBytes) {
+            if (sequence > lastApplied) {
+                pending.put(sequence, storedBytes);
+                if (dataBytes >= 0) {
+                    pendingData.put(sequence, dataBytes);
+                }
+            }
+        }
+
+        private synchronized Long pendingSize(long sequence) {
+            return pending.get(sequence);
+        }
+
+        private synchronized List<Long> pendingUpTo(long sequence) {
+            return new ArrayList<>(pending.headMap(sequence, true).keySet());
+        }
+
+        private synchronized void removePending(long sequence) {
+            pending.remove(sequence);
+            pendingData.remove(sequence);
+        }
+
+        private synchronized List<Long> clearPending() {
+            List<Long> all = new ArrayList<>(pending.keySet());
+            pending.clear();
+            pendingData.clear();
+            return all;
+        }
+
+        private synchronized void applied(long sequence) {
+            lastApplied = Math.max(lastApplied, sequence);
+            removePending(sequence);
+        }
+    }
+
+    private final ProtectionStore store;
+    private final CacheStorage cache;
+    private final RecoveryStore recovery;
+    private final Clock clock;
+    private final Map<UUID, DiskRuntime> disks = new ConcurrentHashMap<>();
+    private final ReentrantReadWriteLock pointsLock = new ReentrantReadWriteLock();
+    private final Semaphore wake = new Semaphore(0);
+    private volatile Listener listener = new Listener() {
+        @Override public void pointsCreated(String itemId) { }
+        @Override public void resyncCompleted(String itemId) { }
+        @Override public void healthChanged(String itemId) { }
+    };
+    private volatile boolean running;
+    private Thread thread;
+
+    public ReplicationEngine(ProtectionStore store, CacheStorage cache, RecoveryStore recovery, Clock clock) {
+        this.store = store;
+        this.cache = cache;
+        this.recovery = recovery;
+        this.clock = clock;
+    }
+
+    public void listener(Listener listener) {
+        this.listener = listener;
+    }
+
+    public RecoveryStore recovery() {
+        return recovery;
+    }
+
+    public CacheStorage cache() {
+        return cache;
+    }
+
+    /**
+     * Loads every protected disk from the stores (replica state, cached segments, latest points), rewrites
+     * the database mirrors from them, and starts the apply thread.
+     */
+    public void start() throws IOException {
+        for (ProtectionStore.Disk disk : store.disks()) {
+            load(disk);
+        }
+        running = true;
+        thread = Thread.ofPlatform().name("replication-engine").daemon(true).start(this::loop);
+    }
+
+    /** Makes the engine aware of a (new) protected disk, creating its replica if it has none yet. Idempotent. */
+    public DiskRuntime track(ProtectionStore.Disk disk) throws IOException {
+        DiskRuntime existing = disks.get(disk.diskId());
+        if (existing != null) {
+            existing.active = disk.replicating();
+            return existing;
+        }
+        if (recovery.states().read(disk.diskId()).isEmpty()) {
+            ReplicaDisk.create(recovery, disk.diskId(), new DiskGeometry(disk.capacityBytes(), disk.chunkBytes()));
+        }
+        return load(disk);
+    }
+
+    private DiskRuntime load(ProtectionStore.Disk disk) throws IOException {
+        Optional<DiskState> state = recovery.states().read(disk.diskId());
+        if (state.isEmpty()) {
+            return null; // the enable task has not created the replica yet; it will call track()
+        }
+        DiskRuntime rt = new DiskRuntime(disk.diskId(), disk.itemKey(), disk.agentId(), disk.name(), disk.capacityBytes());
+        rt.replica = ReplicaDisk.open(recovery, disk.diskId());
+        rt.lastApplied = rt.replica.lastSequence();
+        for (var e : cache.list(disk.diskId()).entrySet()) {
+            if (e.getKey() <= rt.lastApplied) {
+                deleteQuietly(rt, e.getKey()); // applied before a crash that came before its cache delete
+            } else {
+                rt.addPending(e.getKey(), e.getValue(), -1);
+            }
+        }
+        List<RecoveryPointManifest> points = recovery.points().list(disk.diskId());
+        if (!points.isEmpty()) {
+            rt.lastPoint = points.getLast().createdAt();
+            for (RecoveryPointManifest p : points.reversed()) {
+                if (p.consistency() == ConsistencyType.APP_CONSISTENT) {
+                    rt.lastAppPoint = p.createdAt();
+                    break;
+                }
+            }
+        }
+        rt.active = disk.replicating();
+        store.syncMirrors(disk.diskId(), rt.lastApplied, rt.expectedNext(), millis(rt.lastPoint), millis(rt.lastAppPoint));
+        DiskRuntime raced = disks.putIfAbsent(disk.diskId(), rt);
+        return raced != null ? raced : rt;
+    }
+
+    public Optional<DiskRuntime> runtime(UUID diskId) {
+        return Optional.ofNullable(disks.get(diskId));
+    }
+
+    public Collection<DiskRuntime> runtimes() {
+        return disks.values();
+    }
+
+    /** Starts or stops applying (and accepting uploads for) these disks; stopping waits for an apply in flight. */
+    public void setActive(Collection<UUID> diskIds, boolean active) {
+        for (UUID id : diskIds) {
+            DiskRuntime rt = disks.get(id);
+            if (rt != null) {
+                synchronized (rt) { // an upload in flight (which holds the monitor) finishes first
+                    rt.active = active;
+                }
+                if (!active) {
+                    rt.applyLock.lock(); // waits for the apply in flight, if any
+                    rt.applyLock.unlock();
+                }
+            }
+        }
+        signal();
+    }
+
+    /** Wakes the apply thread: a segment was stored. */
+    public void signal() {
+        wake.release();
+    }
+
+    /**
+     * Deletes everything the engine keeps for these disks - cached and quarantined segments, recovery point
+     * manifests, replica state - then collects garbage so their chunks go too. Idempotent.
+     */
+    public GcResult discard(Collection<UUID> diskIds) throws IOException {
+        List<DiskRuntime> stopped = new ArrayList<>();
+        for (UUID id : diskIds) {
+            DiskRuntime rt = disks.remove(id);
+            if (rt != null) {
+                synchronized (rt) { // an upload in flight (which holds the monitor) finishes first
+                    rt.active = false;
+                }
+                rt.applyLock.lock();
+                stopped.add(rt);
+            }
+        }
+        try {
+            pointsLock.writeLock().lock();
+            try {
+                for (UUID id : diskIds) {
+                    cache.deleteAll(id);
+                    for (String name : recovery.points().names(id)) {
+                        recovery.points().delete(name);
+                    }
+                    recovery.states().delete(id);
+                }
+                return collectLocked();
+            } finally {
+                pointsLock.writeLock().unlock();
+            }
+        } finally {
+            stopped.forEach(rt -> rt.applyLock.unlock());
+        }
+    }
+
+    /** Retention: deletes the disk's points created before keepAfter (never its newest). Returns how many. */
+    public int prune(UUID diskId, Instant keepAfter) throws IOException {
+        return recovery.points().prune(diskId, keepAfter).size();
+    }
+
+    /** Garbage collection of the recovery store, excluding applies and exports while it runs. */
+    public GcResult collectGarbage() throws IOException {
+        pointsLock.writeLock().lock();
+        try {
+            return collectLocked();
+        } finally {
+            pointsLock.writeLock().unlock();
+        }
+    }
+
+    private GcResult collectLocked() throws IOException {
+        GcResult result = new GarbageCollector(recovery, clock, Duration.ZERO).collect();
+        if (result.deletedFiles() > 0) {
+            LOG.info("garbage collection freed {} bytes in {} chunk files", result.freedBytes(), result.deletedFiles());
+        }
+        return result;
+    }
+
+    /** Runs work that reads recovery points (an export) while garbage collection cannot delete their chunks. */
+    public <T> T withPointsStable(IoSupplier<T> work) throws IOException {
+        pointsLock.readLock().lock();
+        try {
+            return work.get();
+        } finally {
+            pointsLock.readLock().unlock();
+        }
+    }
+
+    @FunctionalInterface
+    public interface IoSupplier<T> {
+        T get() throws IOException;
+    }
+
+    /**
+     * Measures, per disk, the distinct recovery-store bytes its current state and points reference
+     * (logical chunk bytes plus tree nodes). For display; a disk whose tree cannot be read keeps its last figure.
+     */
+    public void measureStoreBytes() {
+        for (DiskRuntime rt : disks.values()) {
+            pointsLock.readLock().lock();
+            try {
+                Set<ChunkDigest> seen = new HashSet<>();
+                long[] bytes = new long[1];
+                List<DiskTree> roots = new ArrayList<>();
+                Optional<DiskState> state = recovery.states().read(rt.diskId);
+                state.ifPresent(s -> roots.add(new DiskTree(recovery.chunks(), s.geometry(), s.root())));
+                for (RecoveryPointManifest m : recovery.points().list(rt.diskId)) {
+                    roots.add(new DiskTree(recovery.chunks(), m.geometry(), m.root()));
+                }
+                for (DiskTree tree : roots) {
+                    int chunkBytes = tree.geometry().chunkBytes();
+                    tree.walk(new TreeVisitor() {
+                        @Override
+                        public boolean enterNode(int level, long index, ChunkDigest digest) {
+                            if (!seen.add(digest)) {
+                                return false;
+                            }
+                            bytes[0] += (long) DiskGeometry.NODE_FANOUT * ChunkDigest.BYTES;
+                            return true;
+                        }
+
+                        @Override
+                        public void chunk(long index, ChunkDigest digest) {
+                            if (seen.add(digest)) {
+                                bytes[0] += chunkBytes;
+                            }
+                        }
+                    });
+                }
+                rt.recoveryStoreBytes = bytes[0];
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("measuring the recovery store bytes of disk {} failed: {}", rt.diskId, e.toString());
+            } finally {
+                pointsLock.readLock().unlock();
+            }
+        }
+    }
+
+    // ---- the apply thread ----
+
+    private void loop() {
+        long lastRelist = System.currentTimeMillis();
+        while (running) {
+            boolean worked = false;
+            try {
+                for (DiskRuntime rt : disks.values()) {
+                    if (!running) {
+                        return;
+                    }
+                    worked |= applyNext(rt);
+                }
+                if (System.currentTimeMillis() - lastRelist > RELIST_MILLIS) {
+                    relist();
+                    lastRelist = System.currentTimeMillis();
+                }
+                if (!worked) {
+                    wake.tryAcquire(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS);
+                    wake.drainPermits();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException | Error e) {
+                LOG.error("replication engine pass failed; continuing", e);
+                sleepQuietly(IDLE_POLL_MILLIS);
+            }
+        }
+    }
+
+    /** Adds segments found in cache storage that the engine did not know about (never removes any). */
+    private void relist() {
+        for (DiskRuntime rt : disks.values()) {
+            if (!rt.active) {
+                continue;
+            }
+            try {
+                for (var e : cache.list(rt.diskId).entrySet()) {
+                    if (e.getKey() <= rt.lastApplied) {
+                        deleteQuietly(rt, e.getKey()); // an applied leftover (this thread is the only applier)
+                    } else if (!rt.isStoredOrApplied(e.getKey())) {
+                        rt.addPending(e.getKey(), e.getValue(), -1);
+                    }
+                }
+            } catch (IOException e) {
+                LOG.warn("listing cache storage for disk {} failed: {}", rt.diskId, e.toString());
+            }
+        }
+    }
+
+    /** Applies the disk's next segment if it is stored; returns whether there was work. */
+    boolean applyNext(DiskRuntime rt) {
+        if (!rt.active || System.currentTimeMillis() < rt.retryAt) {
+            return false;
+        }
+        if (!rt.applyLock.tryLock()) {
+            return false; // being discarded or deactivated
+        }
+        try {
+            if (!rt.active || rt.replica == null) {
+                return false;
+            }
+            // Leftovers of a crash between an apply's commit and its cache delete: applied already.
+            for (long done : rt.pendingUpTo(rt.lastApplied)) {
+                deleteQuietly(rt, done);
+                rt.removePending(done);
+            }
+            long next = rt.lastApplied + 1;
+            Long storedBytes = rt.pendingSize(next);
+            if (storedBytes == null) {
+                return false;
+            }
+            String name = SegmentName.of(rt.diskId, next);
+            ApplyResult result;
+            pointsLock.readLock().lock();
+            try {
+                Optional<InputStream> opened = cache.open(rt.diskId, next);
+                if (opened.isEmpty()) {
+                    LOG.warn("segment {} vanished from cache storage before it was applied", name);
+                    rt.removePending(next);
+                    return true;
+                }
+                try (InputStream in = opened.get()) {
+                    result = rt.replica.apply(name, in);
+                }
+            } catch (SegmentFormatException | IllegalArgumentException e) {
+                corrupt(rt, next, e);
+                return true;
+            } catch (SequenceGapException e) {
+                // Cannot happen (we apply lastApplied + 1 only); resynchronize with the store and go on.
+                LOG.error("segment {}: {}; reopening the replica", name, e.getMessage());
+                reopen(rt);
+                return true;
+            } catch (IOException | RuntimeException e) {
+                failedTransiently(rt, name, e);
+                return false;
+            } finally {
+                pointsLock.readLock().unlock();
+            }
+
+            // The apply committed (the replica's state names this sequence): only now drop the segment.
+            deleteQuietly(rt, next);
+            rt.applied(result.sequence());
+            rt.retryDelay = RETRY_MIN_MILLIS;
+            Long pointAt = null;
+            Long appPointAt = null;
+            List<String> resyncTags = new ArrayList<>();
+            for (RecoveryPointManifest point : result.points()) {
+                rt.lastPoint = point.createdAt();
+                pointAt = point.createdAt().toEpochMilli();
+                if (point.consistency() == ConsistencyType.APP_CONSISTENT) {
+                    rt.lastAppPoint = point.createdAt();
+                    appPointAt = pointAt;
+                }
+                if (point.tag().startsWith(RESYNC_TAG_PREFIX)) {
+                    resyncTags.add(point.tag().substring(RESYNC_TAG_PREFIX.length()));
+                }
+            }
+            store.recordApply(rt.diskId, result.sequence(), storedBytes, pointAt, appPointAt);
+            if (rt.transientError) {
+                rt.transientError = false;
+                store.clearTransientHealthError(rt.diskId, RECOVERY_STORE_WRITE_FAILED);
+                listener.healthChanged(rt.itemId);
+            }
+            boolean resynced = false;
+            for (String id : resyncTags) {
+                resynced |= store.completeResync(rt.diskId, id);
+            }
+            if (resynced) {
+                listener.resyncCompleted(rt.itemId);
+            }
+            if (!result.points().isEmpty()) {
+                listener.pointsCreated(rt.itemId);
+            }
+            return true;
+        } finally {
+            rt.applyLock.unlock();
+        }
+    }
+
+    /**
+     * A stored segment that does not verify: quarantine it, drop the segments after it (they cannot apply
+     * without it), flag the disk Critical and ask the agent for a full resync from lastApplied + 1.
+     */
+    private void corrupt(DiskRuntime rt, long sequence, Exception e) {
+        LOG.error("segment {} of disk {} is corrupt in cache storage and will not be applied: {}",
+                sequence, rt.diskId, e.getMessage());
+        try {
+            cache.quarantine(rt.diskId, sequence);
+        } catch (IOException q) {
+            LOG.error("quarantining segment {} of disk {} failed: {}", sequence, rt.diskId, q.toString());
+        }
+        for (long later : rt.clearPending()) {
+            if (later != sequence) {
+                deleteQuietly(rt, later);
+            }
+        }
+        long now = clock.millis();
+        ObjectNode error = HealthErrors.error(SEGMENT_CORRUPT, HealthErrors.ERROR,
+                "A replicated change segment is corrupt",
+                "Segment " + sequence + " of disk '" + rt.name + "' (" + rt.diskId + ") failed verification in cache "
+                        + "storage and was not applied: " + e.getMessage(),
+                "The segment was damaged in cache storage after it was received (storage fault or tampering).",
+                "The server moved the segment to quarantine and asked the agent for a full resync of the disk; "
+                        + "replication resumes when the resync's marker is applied. Check the cache storage's health.",
+                rt.diskId.toString(), now);
+        store.setHealthError(rt.diskId, error);
+        store.requestResync(rt.diskId, UUID.randomUUID().toString(), true, now);
+        store.syncMirrors(rt.diskId, rt.lastApplied, rt.expectedNext(), millis(rt.lastPoint), millis(rt.lastAppPoint));
+        listener.healthChanged(rt.itemId);
+    }
+
+    private void failedTransiently(DiskRuntime rt, String name, Exception e) {
+        LOG.warn("applying segment {} failed; retrying in {} ms: {}", name, rt.retryDelay, e.toString());
+        rt.retryAt = System.currentTimeMillis() + rt.retryDelay;
+        rt.retryDelay = Math.min(RETRY_MAX_MILLIS, rt.retryDelay * 2);
+        if (!rt.transientError) {
+            rt.transientError = true;
+            store.setHealthError(rt.diskId, HealthErrors.error(RECOVERY_STORE_WRITE_FAILED, HealthErrors.WARNING,
+                    "Changes can't be written to the recovery store",
+                    "Applying segment " + name + " to the recovery store failed: " + e.getMessage(),
+                    CacheStorage.isOutOfSpace(e) ? "The recovery store's file system is full."
+                            : "The recovery store is unavailable or failing.",
+                    "Free space in (or repair) the recovery store. The changes stay in cache storage and are applied "
+                            + "automatically when writing works again.", rt.diskId.toString(), clock.millis()));
+            listener.healthChanged(rt.itemId);
+        }
+        try {
+            reopen(rt); // an apply that failed midway may have left the in-memory tree ahead of the store
+        } catch (RuntimeException ignored) {
+            // reopen logs its own failure
+        }
+    }
+
+    private void reopen(DiskRuntime rt) {
+        try {
+            rt.replica = ReplicaDisk.open(recovery, rt.diskId);
+            rt.lastApplied = rt.replica.lastSequence();
+        } catch (IOException e) {
+            LOG.error("reopening replica disk {} failed: {}", rt.diskId, e.toString());
+        }
+    }
+
+    private void deleteQuietly(DiskRuntime rt, long sequence) {
+        try {
+            cache.delete(rt.diskId, sequence);
+        } catch (IOException e) {
+            // Harmless: an applied segment left in cache is recognized and deleted on a later pass.
+            LOG.warn("deleting applied segment {} of disk {} from cache failed: {}", sequence, rt.diskId, e.toString());
+        }
+    }
+
+    private static Long millis(Instant instant) {
+        return instant == null ? null : instant.toEpochMilli();
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        signal();
+        if (thread != null) {
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package dev.secondsite.protection;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.secondsite.arm.ArmException;
+import dev.secondsite.arm.Json;
+import dev.secondsite.replication.segment.SegmentFormatException;
+import dev.secondsite.replication.segment.SegmentName;
+import dev.secondsite.replication.segment.SegmentReader;
+import dev.secondsite.replication.segment.SegmentRecord;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.util.UUID;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Receives segment uploads ({@code PUT /agent/v1/disks/{diskId}/segments/{sequence}}, agent-protocol §4): checks
+ * the disk and the sequence, verifies the whole segment, stores it durably in cache storage (the
+ * acknowledgement point) and wakes the replication engine.
+ */
+public final class SegmentIntake {
+    /** Largest segment body accepted (agent-protocol: SEGMENT_BYTES_MAX). */
+    public static final int SEGMENT_BYTES_MAX = 64 << 20;
+    /** Uploads verified at once; bounds the memory held by bodies (each up to SEGMENT_BYTES_MAX). */
+    private static final int CONCURRENT_UPLOADS = 4;
+    private static final long BUSY_WAIT_SECONDS = 60;
+
+    /** How an upload ended: 201 stored, or 200 already stored / already applied. */
+    public record Outcome(int status, String result, UUID diskId, long sequence, long nextSequence) {
+        public ObjectNode body() {
+            ObjectNode body = Json.object();
+            body.put("diskId", diskId.toString());
+            body.put("sequence", sequence);
+            body.put("result", result);
+            body.put("nextSequence", nextSequence);
+            return body;
+        }
+    }
+
+    private final ReplicationEngine engine;
+    private final ProtectionStore store;
+    private final Clock clock;
+    private final Semaphore uploads = new Semaphore(CONCURRENT_UPLOADS, true);
+
+    public SegmentIntake(ReplicationEngine engine, ProtectionStore store, Clock clock) {
+        this.engine = engine;
+        this.store = store;
+        this.clock = clock;
+    }
+
+    /**
+     * Handles one upload for the authenticated agent. {@code contentLength} is -1 when the request did not
+     * say. Throws ArmException for every refusal (400, 404, 409, 413, 503, 507).
+     */
+    public Outcome receive(String agentId, String diskIdText, String sequenceText, long contentLength, InputStream body)
+            throws IOException {
+        UUID diskId;
+        try {
+            diskId = UUID.fromString(diskIdText);
+        } catch (IllegalArgumentException e) {
+            throw unknownDisk(diskIdText);
+        }
+        long sequence;
+        try {
+            sequence = Long.parseLong(sequenceText);
+        } catch (NumberFormatException e) {
+            sequence = -1;
+        }
+        if (sequence < 0) {
+            throw new ArmException(400, "InvalidSegmentSequence", "The sequence '" + sequenceText
+                    + "' is not a whole number between 0 and " + Long.MAX_VALUE + ".");
+        }
+        ReplicationEngine.DiskRuntime rt = engine.runtime(diskId)
+                .filter(r -> r.agentId().equals(agentId) && r.active())
+                .orElseThrow(() -> unknownDisk(diskIdText));
+        if (contentLength > SEGMENT_BYTES_MAX) {
+            throw tooLarge(contentLength);
+        }
+        Outcome duplicate = duplicate(rt, sequence);
+        if (duplicate != null) {
+            return duplicate;
+        }
+        checkSequence(rt, sequence);
+
+        boolean acquired;
+        try {
+            acquired = uploads.tryAcquire(BUSY_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            acquired = false;
+        }
+        if (!acquired) {
+            throw new ArmException(503, "ServerBusy", "The server is verifying " + CONCURRENT_UPLOADS
+                    + " other segments; retry the upload.");
+        }
+        try {
+            byte[] segment = body.readNBytes(SEGMENT_BYTES_MAX + 1);
+            if (segment.length > SEGMENT_BYTES_MAX) {
+                throw tooLarge(-1);
+            }
+            long dataBytes = verify(diskId, sequence, segment, rt.capacityBytes);
+            long now = clock.millis();
+            synchronized (rt) {
+                // Checked again under the disk's monitor: a concurrent upload may have stored it, or the disk may
+                // have been disabled, meanwhile. The put happens under the monitor too, so disabling waits for it.
+                if (!rt.active()) {
+                    throw unknownDisk(diskIdText);
+                }
+                duplicate = duplicate(rt, sequence);
+                if (duplicate != null) {
+                    return duplicate;
+                }
+                checkSequence(rt, sequence);
+                try {
+                    engine.cache().put(diskId, sequence, segment);
+                } catch (IOException e) {
+                    if (CacheStorage.isOutOfSpace(e)) {
+                        throw new ArmException(507, "CacheStorageFull", "Cache storage is full, segment " + sequence
+                                + " of disk " + diskId + " was not stored. Keep it and retry later: the server frees "
+                                + "space as it applies stored segments.");
+                    }
+                    throw new ArmException(503, "CacheStorageUnavailable", "Cache storage could not store segment "
+                            + sequence + " of disk " + diskId + " (" + e.getMessage() + "); retry the upload.");
+                }
+                rt.addPending(sequence, segment.length, dataBytes);
+            }
+            rt.uploaded.add(now, segment.length);
+            rt.churn.add(now, dataBytes);
+            long next = rt.expectedNext();
+            store.recordUpload(diskId, segment.length, next, now);
+            engine.signal();
+            return new Outcome(201, "Stored", diskId, sequence, next);
+        } finally {
+            uploads.release();
+        }
+    }
+
+    private static Outcome duplicate(ReplicationEngine.DiskRuntime rt, long sequence) {
+        synchronized (rt) {
+            if (sequence <= rt.lastApplied()) {
+                return new Outcome(200, "AlreadyApplied", rt.diskId(), sequence, rt.expectedNext());
+            }
+            if (rt.isStoredOrApplied(sequence)) {
+                return new Outcome(200, "AlreadyStored", rt.diskId(), sequence, rt.expectedNext());
+            }
+            return null;
+        }
+    }
+
+    private static void checkSequence(ReplicationEngine.DiskRuntime rt, long sequence) {
+        long expected = rt.expectedNext();
+        if (sequence != expected) {
+            throw new ArmException(409, "SequenceGap", "Segment " + sequence + " of disk " + rt.diskId()
+                    + " skips ahead: the server expects sequence " + expected + " next. Upload " + expected
+                    + " first (or resume from the nextSequence the heartbeat reports).");
+        }
+    }
+
+    /** Reads the whole segment; returns its DATA bytes (uncompressed). 400 MalformedSegment when it does not verify. */
+    private static long verify(UUID diskId, long sequence, byte[] segment, long diskBytes) {
+        String name = SegmentName.of(diskId, sequence);
+        try {
+            SegmentReader reader = SegmentReader.open(name, new ByteArrayInputStream(segment), diskBytes);
+            long dataBytes = 0;
+            for (SegmentRecord record = reader.next(); record != null; record = reader.next()) {
+                if (record instanceof SegmentRecord.Data data) {
+                    dataBytes += data.bytes().length;
+                }
+            }
+            return dataBytes;
+        } catch (SegmentFormatException e) {
+            throw new ArmException(400, "MalformedSegment", "Segment " + sequence + " of disk " + diskId
+                    + " was refused and not stored: " + e.getMessage());
+        } catch (IOException e) {
+            throw new ArmException(400, "MalformedSegment", "Segment " + sequence + " of disk " + diskId
+                    + " could not be read: " + e.getMessage());
+        }
+    }
+
+    private static ArmException unknownDisk(String diskId) {
+        return new ArmException(404, "UnknownDisk", "Disk '" + diskId + "' is not replicating for this agent. "
+                + "Use the disk ids the heartbeat reports with replicate: true.");
+    }
+
+    private static ArmException tooLarge(long length) {
+        return new ArmException(413, "SegmentTooLarge", "The segment is " + (length >= 0 ? length + " bytes" : "larger "
+                + "than the limit") + "; segments are at most " + SEGMENT_BYTES_MAX + " bytes. Seal segments earlier.");
+    }
+}

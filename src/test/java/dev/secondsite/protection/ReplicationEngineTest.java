@@ -1,0 +1,193 @@
+package dev.secondsite.protection;
+
+import dev.secondsite.arm.ArmException;
+import dev.secondsite.replication.ConsistencyType;
+import dev.secondsite.replication.RecoveryStore;
+import dev.secondsite.replication.blob.BlobInfo;
+import dev.secondsite.replication.blob.BlobStore;
+import dev.secondsite.replication.MemoryBlobStore;
+import dev.secondsite.store.Database;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The engine and the upload path without HTTP, over stores that can be made to fail: a full cache
+ * (507, nothing stored), a failing recovery store (Warning, the segment waits in cache, applied once the
+ * store works again), and the leftover of a crash between an apply's commit and its cache delete.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class ReplicationEngineTest {
+    private static final long DISK = 1 << 20;
+    private static final String ITEM = "/subscriptions/s/resourceGroups/g/providers/Microsoft.RecoveryServices/vaults/v"
+            + "/replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems/i";
+
+    @TempDir
+    Path tmp;
+
+    private Database database;
+    private ProtectionStore store;
+    private final FailingBlobStore cacheBlobs = new FailingBlobStore(new MemoryBlobStore());
+    private final FailingBlobStore recoveryBlobs = new FailingBlobStore(new MemoryBlobStore());
+    private ReplicationEngine engine;
+    private UUID diskId;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        database = Database.embedded(tmp);
+        store = new ProtectionStore(database.jdbi());
+        store.createItem(ITEM, ITEM.substring(0, ITEM.indexOf("/replicationFabrics")), "agent-1", "policy", "job-1", 0);
+        diskId = UUID.randomUUID();
+        store.createDisk(diskId, ITEM, "agent-1", "disk0", DISK, 64 << 10, 0);
+        store.setReplicating(ITEM, true);
+        engine = startEngine();
+    }
+
+    private ReplicationEngine startEngine() throws IOException {
+        ReplicationEngine e = new ReplicationEngine(store, new CacheStorage(cacheBlobs),
+                new RecoveryStore(recoveryBlobs, Clock.systemUTC()), Clock.systemUTC());
+        e.start();
+        e.track(store.disk(diskId).orElseThrow());
+        return e;
+    }
+
+    @AfterEach
+    void tearDown() {
+        engine.close();
+        database.close();
+    }
+
+    private SegmentIntake.Outcome upload(long sequence, byte[] segment) throws IOException {
+        return new SegmentIntake(engine, store, Clock.systemUTC()).receive("agent-1", diskId.toString(),
+                Long.toString(sequence), segment.length, new ByteArrayInputStream(segment));
+    }
+
+    private byte[] segment(long sequence, int value, Instant at) throws IOException {
+        return ProtectionClient.segment(diskId.toString(), sequence, DISK, w -> {
+            w.data(0, new byte[] {(byte) value, 2, 3});
+            w.marker(ConsistencyType.CRASH_CONSISTENT, at, "t");
+        });
+    }
+
+    @Test
+    void fullCacheRefusesWith507AndStoresNothing() throws Exception {
+        cacheBlobs.failPuts = "No space left on device";
+        byte[] seg = segment(1, 1, Instant.now());
+        assertThatThrownBy(() -> upload(1, seg)).isInstanceOfSatisfying(ArmException.class, e -> {
+            assertThat(e.status()).isEqualTo(507);
+            assertThat(e.code()).isEqualTo("CacheStorageFull");
+        });
+        cacheBlobs.failPuts = "Connection reset";
+        assertThatThrownBy(() -> upload(1, seg)).isInstanceOfSatisfying(ArmException.class,
+                e -> assertThat(e.status()).isEqualTo(503));
+        assertThat(engine.runtime(diskId).orElseThrow().expectedNext()).isEqualTo(1);
+        cacheBlobs.failPuts = null;
+        assertThat(upload(1, seg).status()).isEqualTo(201);
+        await("applied", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 1);
+    }
+
+    @Test
+    void failingRecoveryStoreWarnsAndRetriesWithoutLosingTheSegment() throws Exception {
+        recoveryBlobs.failPuts = "No space left on device";
+        assertThat(upload(1, segment(1, 1, Instant.now())).status()).isEqualTo(201);
+        await("a health error", () -> store.disk(diskId).orElseThrow().healthError() != null);
+        var error = store.disk(diskId).orElseThrow().healthError();
+        assertThat(error.path("errorCode").asText()).isEqualTo(ReplicationEngine.RECOVERY_STORE_WRITE_FAILED);
+        assertThat(error.path("errorLevel").asText()).isEqualTo("Warning");
+        assertThat(error.path("possibleCauses").asText()).contains("full");
+        assertThat(new CacheStorage(cacheBlobs).list(diskId)).containsKey(1L);
+        assertThat(engine.runtime(diskId).orElseThrow().lastApplied()).isZero();
+
+        recoveryBlobs.failPuts = null;
+        await("applied after the store recovered", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 1);
+        await("health error cleared", () -> store.disk(diskId).orElseThrow().healthError() == null);
+        assertThat(new CacheStorage(cacheBlobs).list(diskId)).isEmpty();
+        assertThat(engine.recovery().points().list(diskId)).hasSize(1);
+    }
+
+    @Test
+    void leftoverOfAnAppliedSegmentIsDroppedAfterARestart() throws Exception {
+        byte[] seg1 = segment(1, 1, Instant.now().minusSeconds(10));
+        assertThat(upload(1, seg1).status()).isEqualTo(201);
+        await("applied", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 1);
+        var pointsBefore = engine.recovery().points().list(diskId);
+        engine.close();
+
+        // As if the server died between the apply's commit and the cache delete.
+        cacheBlobs.put(dev.secondsite.replication.segment.SegmentName.of(diskId, 1), seg1);
+        byte[] seg2 = segment(2, 2, Instant.now());
+        cacheBlobs.put(dev.secondsite.replication.segment.SegmentName.of(diskId, 2), seg2);
+        engine = startEngine();
+        assertThat(engine.runtime(diskId).orElseThrow().expectedNext()).isEqualTo(3);
+        await("segment 2 applied", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 2);
+        await("cache empty", () -> {
+            try {
+                return new CacheStorage(cacheBlobs).list(diskId).isEmpty();
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        var pointsAfter = engine.recovery().points().list(diskId);
+        assertThat(pointsAfter).hasSize(2);
+        assertThat(pointsAfter.getFirst()).isEqualTo(pointsBefore.getFirst());
+        assertThat(store.disk(diskId).orElseThrow().lastAppliedSequence()).isEqualTo(2);
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** A blob store whose puts fail with a given message while {@link #failPuts} is set. */
+    static final class FailingBlobStore implements BlobStore {
+        private final BlobStore delegate;
+        volatile String failPuts;
+
+        FailingBlobStore(BlobStore delegate) {
+            this.delegate = delegate;
+        }
+
+        private void check(String name) throws IOException {
+            String message = failPuts;
+            if (message != null) {
+                throw new IOException("put on failing store failed for " + name + ": java.io.IOException: " + message);
+            }
+        }
+
+        @Override public void put(String name, byte[] data) throws IOException { check(name); delegate.put(name, data); }
+        @Override public void put(String name, InputStream data, long lengthBytes) throws IOException {
+            check(name);
+            delegate.put(name, data, lengthBytes);
+        }
+        @Override public Optional<byte[]> get(String name) throws IOException { return delegate.get(name); }
+        @Override public Optional<InputStream> open(String name) throws IOException { return delegate.open(name); }
+        @Override public List<String> list(String prefix) throws IOException { return delegate.list(prefix); }
+        @Override public Optional<BlobInfo> stat(String name) throws IOException { return delegate.stat(name); }
+        @Override public boolean touch(String name) throws IOException { return delegate.touch(name); }
+        @Override public boolean delete(String name) throws IOException { return delegate.delete(name); }
+        @Override public long usedBytes() throws IOException { return delegate.usedBytes(); }
+    }
+}
