@@ -1,6 +1,5 @@
 package dev.secondsite.protection;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.secondsite.arm.Json;
