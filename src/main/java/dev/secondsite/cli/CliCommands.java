@@ -23,6 +23,7 @@ public final class CliCommands {
         cli.addSubcommand(new StorageCommands());
         cli.addSubcommand(new NetworkCommands());
         ComputeCommands.register(cli);
+        ProtectionCommands.register(cli);
         cli.setExecutionExceptionHandler(CliCommands::handle);
     }
 

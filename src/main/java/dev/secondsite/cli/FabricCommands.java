@@ -1,18 +1,26 @@
 package dev.secondsite.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Set;
 
 /** {@code secondsite fabric ...}: replication fabrics (sites). */
 @Command(name = "fabric",
         description = "Manage fabrics: an Azure region, a Hyper-V site or a VMware/physical configuration server.",
         subcommands = {FabricCommands.Create.class, FabricCommands.Show.class, FabricCommands.ListCmd.class,
-                FabricCommands.Delete.class})
+                FabricCommands.Delete.class, FabricCommands.RegistrationKey.class})
 final class FabricCommands {
     @Mixin Options.Help help;
 
@@ -93,6 +101,49 @@ final class FabricCommands {
                 removeAndReport("POST", versioned(fabric + "/remove", VaultCommands.API_VERSION), wait,
                         "fabric '" + name + "'");
             }
+        }
+    }
+
+    @Command(name = "registration-key", description = {"Generate a registration key for agents of a fabric "
+            + "(POST generateRegistrationKey).",
+            "With --file the JSON answer is written there (mode 0600) for `secondsite agent "
+            + "--registration-key-file`; else the key is printed. The expiry is printed either way."})
+    static final class RegistrationKey extends ApiCommand {
+        @Parameters(paramLabel = "FABRIC") String name;
+        @Option(names = "--file", paramLabel = "FILE", description = "Write the key (JSON) to this file, mode 0600.")
+        Path file;
+        @Mixin Options.Vault vault;
+
+        @Override
+        void run() throws IOException {
+            JsonNode answer = api.send("POST", versioned(fabricPath(api, vault, name) + "/generateRegistrationKey",
+                    VaultCommands.API_VERSION), null).body();
+            if (answer == null || !answer.path("registrationKey").isTextual()) {
+                throw CliException.api("UnexpectedResponse", "the server answered no registration key.");
+            }
+            String expires = answer.path("expiresAt").asText("");
+            if (file == null) {
+                out().println(answer.path("registrationKey").asText());
+                err().println("expires at " + expires);
+                err().flush();
+                return;
+            }
+            writePrivate(file, Output.pretty(answer) + "\n");
+            out().println("Registration key for fabric '" + name + "' written to " + file + ".");
+            out().println("Expires at " + expires + ".");
+        }
+
+        /** Writes {@code text} to a file that is never readable by others, even for a moment. */
+        static void writePrivate(Path file, String text) throws IOException {
+            Set<PosixFilePermission> owner = PosixFilePermissions.fromString("rw-------");
+            try {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(owner));
+            } catch (FileAlreadyExistsException e) {
+                Files.setPosixFilePermissions(file, owner);
+            } catch (UnsupportedOperationException e) {
+                Files.deleteIfExists(file); // not POSIX: best effort
+            }
+            Files.writeString(file, text);
         }
     }
 }

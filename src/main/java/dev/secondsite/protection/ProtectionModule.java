@@ -38,14 +38,25 @@ public final class ProtectionModule implements AutoCloseable {
      * Where the data plane keeps its data, and how often housekeeping (retention, garbage collection,
      * store measurements, orphan cleanup) runs.
      */
-    public record Options(Path cacheDir, Path recoveryDir, Path exportDir, Duration housekeepingEvery) {
+    public record Options(Path cacheDir, Path recoveryDir, Path exportDir, Duration housekeepingEvery,
+                          BlobStore cacheStore) {
+        /** {@code cacheStore} null: a {@link FileBlobStore} in {@code cacheDir}. */
+        public Options(Path cacheDir, Path recoveryDir, Path exportDir, Duration housekeepingEvery) {
+            this(cacheDir, recoveryDir, exportDir, housekeepingEvery, null);
+        }
+
         public static Options defaults(Path dataDir) {
             return new Options(dataDir.resolve("cache"), dataDir.resolve("recovery"), dataDir.resolve("exports"),
                     Duration.ofMinutes(5));
         }
 
         public Options withHousekeepingEvery(Duration every) {
-            return new Options(cacheDir, recoveryDir, exportDir, every);
+            return new Options(cacheDir, recoveryDir, exportDir, every, cacheStore);
+        }
+
+        /** The same options with the replication cache in {@code store} (e.g. an AzureBlobStore). */
+        public Options withCacheStore(BlobStore store) {
+            return new Options(cacheDir, recoveryDir, exportDir, housekeepingEvery, store);
         }
     }
 
@@ -103,7 +114,8 @@ public final class ProtectionModule implements AutoCloseable {
 
     public static ProtectionModule create(Jdbi jdbi, Settings settings, ResourceStore resources, VaultScope scope,
                                           JobsApi jobs, Options options, Clock clock) throws IOException {
-        return create(jdbi, settings, resources, scope, jobs, options, new FileBlobStore(options.cacheDir()), clock);
+        return create(jdbi, settings, resources, scope, jobs, options, options.cacheStore() != null
+                ? options.cacheStore() : new FileBlobStore(options.cacheDir()), clock);
     }
 
     public List<Workflow> workflows() {

@@ -1,8 +1,11 @@
 package dev.secondsite.server;
 
+import dev.secondsite.protection.ProtectionModule;
+import dev.secondsite.replication.blob.AzureBlobStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -29,6 +32,16 @@ public final class ServerCommand implements Callable<Integer> {
     @Option(names = "--job-workers", defaultValue = "2", description = "Job worker threads (default: ${DEFAULT-VALUE}).")
     int jobWorkers;
 
+    @Option(names = "--cache-store", defaultValue = "file", paramLabel = "STORE",
+            description = "Where replicated data waits to be applied: 'file' (<data-dir>/cache) or 'azure:' followed by"
+                    + " an Azure Storage connection string, e.g. azure:DefaultEndpointsProtocol=http;AccountName=..."
+                    + ";AccountKey=...;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1 (default: ${DEFAULT-VALUE}).")
+    String cacheStore;
+
+    @Option(names = "--cache-container", defaultValue = "secondsite-cache", paramLabel = "NAME",
+            description = "Blob container of an azure: --cache-store (default: ${DEFAULT-VALUE}).")
+    String cacheContainer;
+
     @Option(names = "--task-delay-ms", defaultValue = "0", hidden = true,
             description = "Pause before each job task; for demos and crash tests.")
     long taskDelayMillis;
@@ -43,10 +56,27 @@ public final class ServerCommand implements Callable<Integer> {
             System.err.println("secondsite server: --job-workers must be 1-64, got " + jobWorkers);
             return 2;
         }
+        ProtectionModule.Options protection = ProtectionModule.Options.defaults(dataDir.toAbsolutePath());
+        String cacheDescription = protection.cacheDir().toString();
+        if (cacheStore.startsWith("azure:")) {
+            try {
+                AzureBlobStore blobs = AzureBlobStore.fromConnectionString(cacheStore.substring("azure:".length()),
+                        cacheContainer);
+                protection = protection.withCacheStore(blobs);
+                cacheDescription = "Azure blob container " + cacheContainer;
+            } catch (IllegalArgumentException | IOException e) {
+                System.err.println("secondsite server: --cache-store: " + e.getMessage());
+                return 2;
+            }
+        } else if (!cacheStore.equals("file")) {
+            System.err.println("secondsite server: --cache-store must be 'file' or 'azure:<connection string>', got '"
+                    + (cacheStore.length() > 40 ? cacheStore.substring(0, 40) + "..." : cacheStore) + "'");
+            return 2;
+        }
         SecondSiteServer server;
         try {
             server = SecondSiteServer.start(new SecondSiteServer.Options(dataDir, db, bind, port, jobWorkers,
-                    taskDelayMillis));
+                    taskDelayMillis), protection);
         } catch (IllegalArgumentException e) {
             System.err.println("secondsite server: " + e.getMessage());
             return 2;
@@ -55,6 +85,7 @@ public final class ServerCommand implements Callable<Integer> {
         System.out.println("SecondSite server listening on https://" + bind + ":" + server.port());
         System.out.println("  CA certificate: " + abs.resolve("tls/ca.pem"));
         System.out.println("  admin credentials: " + abs.resolve("admin.json"));
+        System.out.println("  cache store: " + cacheDescription);
         System.out.println("  store: " + (db.equals("embedded") ? abs.resolve("store") : db.replaceAll("password=[^&]*", "password=***")));
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
