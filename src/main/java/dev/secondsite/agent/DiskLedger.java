@@ -1,5 +1,7 @@
 package dev.secondsite.agent;
 
+import dev.secondsite.io.AtomicFiles;
+
 import java.io.BufferedInputStream;
 import java.io.Closeable;
 import java.io.DataInputStream;

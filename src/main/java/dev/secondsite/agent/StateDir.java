@@ -1,5 +1,7 @@
 package dev.secondsite.agent;
 
+import dev.secondsite.io.AtomicFiles;
+
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

@@ -16,6 +16,8 @@
  */
 package dev.secondsite.tls;
 
+import dev.secondsite.io.AtomicFiles;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.StringReader;
@@ -23,15 +25,12 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -670,46 +669,8 @@ public final class TlsMaterial {
                 : FileChannel.open(lock, opts);
     }
 
-    /**
-     * Writes {@code content} to {@code target} via a temporary file in the same directory that is
-     * given its final mode, written, fsynced and then atomically renamed over the target.
-     */
     private static void writeAtomically(Path target, byte[] content, Set<PosixFilePermission> mode)
             throws IOException {
-        Path dir = target.getParent();
-        boolean posix = posix(target);
-        Path tmp = posix
-                ? Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp",
-                        PosixFilePermissions.asFileAttribute(KEY_MODE))
-                : Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(content);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            if (posix) {
-                Files.setPosixFilePermissions(tmp, mode);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        syncDirectory(dir);
-    }
-
-    /** Makes the rename durable; best effort (not every platform can open a directory). */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | RuntimeException ignored) {
-            // best effort
-        }
+        AtomicFiles.write(target, content, mode);
     }
 }

@@ -1,4 +1,4 @@
-package dev.secondsite.agent;
+package dev.secondsite.io;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -17,27 +17,36 @@ import java.util.Set;
 /**
  * Whole-file replacement that a crash cannot tear: write a temporary file in the same directory, fsync
  * it, rename it over the target, fsync the directory. A reader sees the old file or the new one, never
- * a mixture. Every agent state file is owner-only (0600): it holds the agent secret or what the agent
- * has sent.
+ * a mixture. Files are owner-only (0600) unless a mode is given: most hold secrets (agent credentials,
+ * admin.json, CLI profile, private keys). Used for every small state file of the server, agent and CLI.
  */
-final class AtomicFiles {
-    static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
-    static final Set<PosixFilePermission> OWNER_ONLY_DIR = PosixFilePermissions.fromString("rwx------");
+public final class AtomicFiles {
+    public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+    public static final Set<PosixFilePermission> OWNER_ONLY_DIR = PosixFilePermissions.fromString("rwx------");
 
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void writeTo(OutputStream out) throws IOException;
     }
 
     private AtomicFiles() {
     }
 
-    static void write(Path target, byte[] content) throws IOException {
-        write(target, out -> out.write(content));
+    public static void write(Path target, byte[] content) throws IOException {
+        write(target, out -> out.write(content), OWNER_ONLY);
+    }
+
+    /** Like {@link #write(Path, byte[])} with the file's final mode (e.g. 0644 for a certificate). */
+    public static void write(Path target, byte[] content, Set<PosixFilePermission> mode) throws IOException {
+        write(target, out -> out.write(content), mode);
+    }
+
+    public static void write(Path target, Body body) throws IOException {
+        write(target, body, OWNER_ONLY);
     }
 
     /** Streams the new content through {@code body} into a temporary file, then renames it into place. */
-    static void write(Path target, Body body) throws IOException {
+    public static void write(Path target, Body body, Set<PosixFilePermission> mode) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path tmp = posix(dir)
                 ? Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp",
@@ -51,6 +60,9 @@ final class AtomicFiles {
                 out.flush();
                 channel.force(true);
             }
+            if (posix(dir) && !mode.equals(OWNER_ONLY)) {
+                Files.setPosixFilePermissions(tmp, mode);
+            }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -63,7 +75,7 @@ final class AtomicFiles {
     }
 
     /** Creates the directory (and parents) if needed, owner-only where the platform has POSIX modes. */
-    static Path ensureDirectory(Path dir) throws IOException {
+    public static Path ensureDirectory(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
             if (posix(dir)) {
@@ -74,7 +86,7 @@ final class AtomicFiles {
     }
 
     /** Makes a rename or create in {@code dir} durable; best effort (not every platform opens directories). */
-    static void syncDirectory(Path dir) {
+    public static void syncDirectory(Path dir) {
         try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
             channel.force(true);
         } catch (IOException | RuntimeException ignored) {
@@ -82,7 +94,7 @@ final class AtomicFiles {
         }
     }
 
-    static boolean posix(Path path) {
+    public static boolean posix(Path path) {
         return path.getFileSystem().supportedFileAttributeViews().contains("posix");
     }
 }
