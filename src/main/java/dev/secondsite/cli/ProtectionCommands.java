@@ -104,10 +104,57 @@ final class ProtectionCommands {
     // ============================================================================================ item
 
     @Command(name = "item", description = "Protected items: enable, watch and disable replication of registered machines.",
-            subcommands = {Enable.class, Show.class, ListItems.class, Resync.class, Disable.class, SetChurnMode.class,
+            subcommands = {Enable.class, Validate.class, Show.class, ListItems.class, Resync.class, Disable.class, SetChurnMode.class,
                     WaitProtected.class})
     static final class Item {
         @Mixin Options.Help help;
+    }
+
+    /** The Azure target of an enable (InMageAzureV2EnableProtectionInput); all optional. */
+    static final class TargetOptions {
+        @Option(names = "--storage-account", paramLabel = "ID",
+                description = "Target storage account (ARM id); must be in the vault's region.")
+        String storageAccount;
+        @Option(names = "--network", paramLabel = "ID", description = "Target virtual network (ARM id).")
+        String network;
+        @Option(names = "--subnet", paramLabel = "NAME", description = "Subnet of --network (name or ARM id).")
+        String subnet;
+        @Option(names = "--vm-size", paramLabel = "SIZE",
+                description = "Target VM size (default: the same or closest size).")
+        String vmSize;
+        @Option(names = "--target-vm-name", paramLabel = "NAME", description = "Name of the VM after failover.")
+        String vmName;
+        @Option(names = "--target-resource-group", paramLabel = "ID",
+                description = "Resource group (ARM id) the VM is recovered into.")
+        String resourceGroup;
+
+        void apply(ObjectNode specific) {
+            putIf(specific, "storageAccountId", storageAccount);
+            putIf(specific, "targetAzureNetworkId", network);
+            putIf(specific, "targetAzureSubnetId", subnet);
+            putIf(specific, "targetVmSize", vmSize);
+            putIf(specific, "targetAzureVmName", vmName);
+            putIf(specific, "targetAzureV2ResourceGroupId", resourceGroup);
+        }
+
+        private static void putIf(ObjectNode node, String field, String value) {
+            if (value != null) {
+                node.put(field, value);
+            }
+        }
+    }
+
+    /** The enable body both enable and validate send. */
+    static ObjectNode enableBody(String vaultId, String fabric, String container, String machine, String policy,
+                                 TargetOptions target) {
+        ObjectNode body = ApiClient.JSON.createObjectNode();
+        ObjectNode p = body.putObject("properties");
+        p.put("policyId", vaultId + "/replicationPolicies/" + policy);
+        p.put("protectableItemId", vaultId + "/replicationFabrics/" + fabric + "/replicationProtectionContainers/"
+                + container + "/replicationProtectableItems/" + machine);
+        ObjectNode specific = p.putObject("providerSpecificDetails").put("instanceType", "InMageAzureV2");
+        target.apply(specific);
+        return body;
     }
 
     @Command(name = "enable", description = "Enable replication of a registered machine (PUT the protected item; "
@@ -121,22 +168,58 @@ final class ProtectionCommands {
         String machine;
         @Option(names = "--policy", required = true, paramLabel = "POLICY", description = "Replication policy (name).")
         String policy;
+        @Mixin TargetOptions target;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;
         @Mixin Options.Format output;
 
         @Override
         void run() {
-            String vaultId = vault.id(api);
-            ObjectNode body = ApiClient.JSON.createObjectNode();
-            ObjectNode p = body.putObject("properties");
-            p.put("policyId", vaultId + "/replicationPolicies/" + policy);
-            p.put("protectableItemId", vaultId + "/replicationFabrics/" + fabric + "/replicationProtectionContainers/"
-                    + container + "/replicationProtectableItems/" + machine);
-            p.putObject("providerSpecificDetails").put("instanceType", "InMageAzureV2");
+            ObjectNode body = enableBody(vault.id(api), fabric, container, machine, policy, target);
             String path = containerPath(api, vault, fabric, container) + "/replicationProtectedItems/"
                     + ApiClient.seg(name);
             applyAndShow("PUT", versioned(path, API_VERSION), body, wait, output, ITEM_TABLE);
+        }
+    }
+
+    static final List<Output.Column> VIOLATION_TABLE = List.of(
+            Output.Column.at("CODE", "/code"),
+            Output.Column.at("SEED", "/seed"),
+            Output.Column.at("MESSAGE", "/message"));
+
+    @Command(name = "validate", description = "Check an enable against every seed rule without enabling (POST "
+            + "validate); lists every violation. Exit code 0 when valid, 1 otherwise.")
+    static final class Validate extends ApiCommand {
+        @Parameters(paramLabel = "NAME", description = "Name the protected item would get.") String name;
+        @Option(names = "--fabric", required = true, paramLabel = "FABRIC") String fabric;
+        @Option(names = "--container", required = true, paramLabel = "CONTAINER") String container;
+        @Option(names = "--machine", required = true, paramLabel = "MACHINE",
+                description = "The registered machine (its protectable item, named as the agent's --name).")
+        String machine;
+        @Option(names = "--policy", required = true, paramLabel = "POLICY", description = "Replication policy (name).")
+        String policy;
+        @Mixin TargetOptions target;
+        @Mixin Options.Vault vault;
+        @Mixin Options.Format output;
+
+        @Override
+        void run() {
+            ObjectNode body = enableBody(vault.id(api), fabric, container, machine, policy, target);
+            String path = containerPath(api, vault, fabric, container) + "/replicationProtectedItems/"
+                    + ApiClient.seg(name) + "/validate";
+            JsonNode result = api.send("POST", versioned(path, API_VERSION), body).body();
+            JsonNode violations = result.path("violations");
+            if (output.format == Output.Format.json) {
+                print(output, result, VIOLATION_TABLE);
+            } else if (violations.isEmpty()) {
+                out().println("Valid: no seed rule is violated.");
+            } else {
+                print(output, violations, VIOLATION_TABLE);
+            }
+            out().flush();
+            if (!result.path("valid").asBoolean(false)) {
+                throw CliException.api("ValidationFailed", violations.size() + " rule(s) violated.");
+            }
         }
     }
 

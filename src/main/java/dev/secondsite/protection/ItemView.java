@@ -1,5 +1,6 @@
 package dev.secondsite.protection;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.secondsite.arm.Json;
@@ -42,6 +43,11 @@ public final class ItemView {
         this.engine = engine;
         this.clock = clock;
     }
+
+    /** Target settings stored at enable (EnableFacts) that every render keeps. */
+    static final List<String> TARGET_FIELDS = List.of("recoveryAzureStorageAccount", "selectedRecoveryAzureNetworkId",
+            "selectedTfoAzureNetworkId", "selectedRecoveryAzureSubnetId", "recoveryAzureSubnetName", "recoveryAzureVMSize",
+            "recoveryAzureResourceGroupId");
 
     /** The static part of a new item's body. */
     static ObjectNode newBody(String id, String name, String machineName, StoredResource fabric, StoredResource container,
@@ -104,6 +110,7 @@ public final class ItemView {
                 + "/replicationJobs/None");
         scenario.put("startTime", NONE_TIME);
 
+        JsonNode storedDetails = p.path("providerSpecificDetails").deepCopy();
         ObjectNode details = Json.object();
         details.put("instanceType", "InMageAzureV2");
         details.putNull("infrastructureVmId");
@@ -199,7 +206,12 @@ public final class ItemView {
         details.put("vhdName", disks.isEmpty() ? null : disks.getFirst().name());
         details.put("osDiskId", disks.isEmpty() ? null : disks.getFirst().diskId().toString());
         details.putArray("azureVMDiskDetails");
-        details.put("recoveryAzureVMName", p.path("friendlyName").asText());
+        details.put("recoveryAzureVMName", storedDetails.path("recoveryAzureVMName").asText(p.path("friendlyName").asText()));
+        for (String field : TARGET_FIELDS) { // the Azure target accepted at enable (ProtectedItems)
+            if (storedDetails.hasNonNull(field)) {
+                details.set(field, storedDetails.get(field).deepCopy());
+            }
+        }
         details.putArray("vmNics");
         details.put("discoveryType", "PhysicalMachine");
         details.putNull("targetVmId");

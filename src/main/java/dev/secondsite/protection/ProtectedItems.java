@@ -15,6 +15,7 @@ import dev.secondsite.jobs.Workflow;
 import dev.secondsite.replication.chunk.DiskGeometry;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
+import dev.secondsite.rules.Violation;
 import dev.secondsite.vault.ReplicationTypes;
 import dev.secondsite.vault.VaultScope;
 
@@ -53,6 +54,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     private final ReplicationEngine engine;
     private final ItemView view;
     private final Clock clock;
+    private volatile EnableFacts targets;
 
     private final Workflow enable = new Workflow("EnableProtection", "Enable protection", List.of(
             task("PrerequisitesCheck", "Prerequisites check for protection", this::checkEnable),
@@ -83,6 +85,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
         this.engine = engine;
         this.view = view;
         this.clock = clock;
+        this.targets = new EnableFacts(resources, null, null);
     }
 
     public List<Workflow> workflows() {
@@ -93,9 +96,73 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
 
     /** PUT P: enable replication of a registered machine. */
     public ArmResponse put(ArmRequest request) {
+        EnableRequest r = parseEnable(request);
+        Optional<StoredResource> existing = resources.find(r.id());
+        if (existing.isPresent()) {
+            if (ResourceStore.key(existing.get().properties().path("protectableItemId").asText())
+                    .equals(ResourceStore.key(r.protectableItemId()))) {
+                return ArmResponse.ok(view.render(existing.get())); // the same enable again: nothing to do
+            }
+            throw ArmException.conflict("ProtectedItemAlreadyExists", "Protected item '" + r.name() + "' already "
+                    + "replicates another machine. Choose another name or disable its replication first.");
+        }
+        Resolved resolved = resolveEnable(r, true);
+        // Seed rules (RuleCatalogue, ENABLE_REPLICATION) before any job or resource exists: a violation is a
+        // synchronous 400/409 and nothing is stored.
+        resolved.judged().enforce();
+        ObjectNode input = Json.object();
+        input.put("id", r.id());
+        input.put("name", r.name());
+        input.put("containerId", r.container().id());
+        input.put("policyId", resolved.policy().id());
+        input.put("protectableItemId", resolved.protectable().id());
+        input.put("agentId", resolved.agent().id());
+        input.set("disks", resolved.disks());
+        input.set("target", resolved.judged().targetDetails());
+        return jobs.accept(request, new JobStore.NewJob(r.vault().id(), enable, r.id(), r.name(), "ProtectionEntity",
+                input, request.principal().clientId()));
+    }
+
+    /**
+     * POST P/validate (SecondSite extension): the enable PUT's body judged against every seed rule at once.
+     * 200 {@code {valid, violations: [{code, message, seed, seeds, status}]}}; malformed input and ids that name
+     * nothing are still 400. Nothing is stored.
+     */
+    public ArmResponse validate(ArmRequest request) {
+        EnableRequest r = parseEnable(request);
+        Resolved resolved = resolveEnable(r, false);
+        List<Violation> found = resolved.judged().violations();
+        ObjectNode out = Json.object();
+        out.put("valid", found.isEmpty());
+        ArrayNode list = out.putArray("violations");
+        for (Violation v : found) {
+            ObjectNode entry = list.addObject();
+            entry.put("code", v.code());
+            entry.put("message", v.message());
+            entry.put("seed", v.rule().seed());
+            ArrayNode seeds = entry.putArray("seeds");
+            v.rule().seeds().forEach(seeds::add);
+            entry.put("status", v.status());
+        }
+        return ArmResponse.ok(out);
+    }
+
+    /** Sets where target resources are resolved (storage, networks, RBAC, compute quotas of the local cloud). */
+    public void targets(EnableFacts targets) {
+        this.targets = targets;
+    }
+
+    private record EnableRequest(StoredResource vault, StoredResource container, String name, String id,
+                                 Fields specific, String policyId, String protectableItemId, EnableFacts.Target target) {}
+
+    private record Resolved(StoredResource policy, StoredResource protectable, AgentStore.Agent agent, ArrayNode disks,
+                            EnableFacts.Judged judged) {}
+
+    /** The enable body, checked for shape (no lookups beyond vault and container). */
+    private EnableRequest parseEnable(ArmRequest request) {
         StoredResource vault = scope.requireVault(request);
         StoredResource container = requireContainer(request);
-        String name = request.path().name();
+        String name = request.path().name(3);
         if (!NAME.matcher(name).matches()) {
             throw ArmException.badRequest("InvalidResourceName", "The protected item name '" + name
                     + "' is invalid: use up to 260 letters, digits, spaces, '_', '.', '-', '(' or ')', starting with a "
@@ -115,43 +182,31 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
         }
         String policyId = props.requiredString("policyId");
         String protectableItemId = props.requiredString("protectableItemId");
+        EnableFacts.Target target = EnableFacts.Target.parse(specific);
         String id = container.id() + "/replicationProtectedItems/" + name;
+        return new EnableRequest(vault, container, name, id, specific, policyId, protectableItemId, target);
+    }
 
-        Optional<StoredResource> existing = resources.find(id);
-        if (existing.isPresent()) {
-            if (ResourceStore.key(existing.get().properties().path("protectableItemId").asText())
-                    .equals(ResourceStore.key(protectableItemId))) {
-                return ArmResponse.ok(view.render(existing.get())); // the same enable again: nothing to do
-            }
-            throw ArmException.conflict("ProtectedItemAlreadyExists", "Protected item '" + name + "' already "
-                    + "replicates another machine. Choose another name or disable its replication first.");
-        }
-        StoredResource policy = requirePolicy(vault, container, policyId);
-        StoredResource protectable = resources.find(protectableItemId)
+    /** Policy, machine, disks and target resolved to real resources, and the facts the seed rules judge. */
+    private Resolved resolveEnable(EnableRequest r, boolean refuseProtected) {
+        StoredResource policy = requirePolicy(r.vault(), r.container(), r.policyId());
+        StoredResource protectable = resources.find(r.protectableItemId())
                 .filter(p -> p.typeKey().equals(ResourceStore.key(ReplicationTypes.PROTECTABLE_ITEM)))
-                .filter(p -> ResourceStore.key(p.id()).startsWith(ResourceStore.key(container.id()) + "/"))
+                .filter(p -> ResourceStore.key(p.id()).startsWith(ResourceStore.key(r.container().id()) + "/"))
                 .orElseThrow(() -> new ArmException(400, "ProtectableItemNotFound", "Protectable item '"
-                        + protectableItemId + "' is not in container '" + container.name() + "'. Register the "
+                        + r.protectableItemId() + "' is not in container '" + r.container().name() + "'. Register the "
                         + "machine's agent with this fabric and use the id of its protectable item.",
                         "properties.protectableItemId", List.of()));
         AgentStore.Agent agent = agents.find(protectable.properties().path("customDetails").path("agentGeneratedId").asText())
                 .orElseThrow(() -> new ArmException(409, "ConfigurationServerNotRegistered", "The agent of '"
                         + protectable.name() + "' is no longer registered. Register it again, then enable replication."));
-        if (!store.itemsOfAgent(agent.id()).isEmpty()) {
+        if (refuseProtected && !store.itemsOfAgent(agent.id()).isEmpty()) {
             throw ArmException.conflict("ProtectableItemAlreadyProtected", "Machine '" + agent.machineName()
                     + "' is already replicated by " + store.itemsOfAgent(agent.id()).getFirst().itemId() + ".");
         }
-        ArrayNode disks = selectDisks(agent, specific);
-        ObjectNode input = Json.object();
-        input.put("id", id);
-        input.put("name", name);
-        input.put("containerId", container.id());
-        input.put("policyId", policy.id());
-        input.put("protectableItemId", protectable.id());
-        input.put("agentId", agent.id());
-        input.set("disks", disks);
-        return jobs.accept(request, new JobStore.NewJob(vault.id(), enable, id, name, "ProtectionEntity", input,
-                request.principal().clientId()));
+        ArrayNode disks = selectDisks(agent, r.specific());
+        EnableFacts.Judged judged = targets.judge(r.vault(), policy, agent, disks, r.target());
+        return new Resolved(policy, protectable, agent, disks, judged);
     }
 
     /** The disks to protect: all discovered, or those named in disksToInclude [{diskId: name}] or [name]. */
@@ -342,6 +397,10 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
             String providerId = fabric.id() + "/replicationRecoveryServicesProviders/" + agent.machineName();
             ObjectNode body = ItemView.newBody(id, in.path("name").asText(), agent.machineName(), fabric, container,
                     policy, in.path("protectableItemId").asText(), providerId);
+            // The accepted Azure target (ASR's InMageAzureV2ReplicationDetails names), kept for failover.
+            if (in.path("target").isObject()) {
+                ((ObjectNode) body.path("properties").path("providerSpecificDetails")).setAll((ObjectNode) in.path("target"));
+            }
             resources.put(id, container.id(), ReplicationTypes.PROTECTED_ITEM, in.path("name").asText(),
                     id.split("/")[2], body);
         }

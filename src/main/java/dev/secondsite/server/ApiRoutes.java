@@ -119,7 +119,7 @@ final class ApiRoutes {
                 .list(p.providers()::listProtectable);
         r.type(item).put(p.items()::put).get(p.items()::get).patch(p.items()::patch).delete(p.items()::purge)
                 .list(p.items()::listByContainer).action("remove", p.items()::remove)
-                .action("repairReplication", p.items()::repair);
+                .action("repairReplication", p.items()::repair).action("validate", p.items()::validate);
         r.type("Microsoft.RecoveryServices/vaults/replicationProtectedItems").list(p.items()::listByVault);
         r.type(item + "/recoveryPoints").get(p.points()::get).list(p.points()::list)
                 .action("exportDisk", p.points()::exportDisk);

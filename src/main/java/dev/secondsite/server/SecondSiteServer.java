@@ -21,6 +21,7 @@ import dev.secondsite.jobs.JobStore;
 import dev.secondsite.jobs.JobsApi;
 import dev.secondsite.agentapi.AgentApi;
 import dev.secondsite.protection.Metrics;
+import dev.secondsite.protection.EnableFacts;
 import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.store.Database;
@@ -118,6 +119,8 @@ public final class SecondSiteServer implements AutoCloseable {
             Compute compute = Compute.start(database.jdbi(), resources, scope, rbac, nics, dataDir,
                     database.isEmbedded());
             ApiRoutes.compute(routes, compute);
+            // Enable protection resolves Azure targets (storage, networks, vault identity roles, quotas) here.
+            protection.items().targets(new EnableFacts(resources, rbac, compute.quotas));
             ApiRoutes.protection(routes, protection);
             ArmRouter router = new ArmRouter(routes, tokens, rbac);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
