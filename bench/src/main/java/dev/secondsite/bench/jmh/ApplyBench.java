@@ -1,0 +1,97 @@
+package dev.secondsite.bench.jmh;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.SplittableRandom;
+import java.util.UUID;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import dev.secondsite.replication.ApplyResult;
+import dev.secondsite.replication.ConsistencyType;
+import dev.secondsite.replication.RecoveryStore;
+import dev.secondsite.replication.ReplicaDisk;
+import dev.secondsite.replication.blob.FileBlobStore;
+import dev.secondsite.replication.chunk.DiskGeometry;
+import dev.secondsite.replication.segment.SegmentHeader;
+import dev.secondsite.replication.segment.SegmentWriter;
+
+/**
+ * ReplicaDisk.apply - the server's apply path (master target) - of segments of {@link #CHANGES} changes of
+ * 64 KiB (chunk-aligned, new random content, LZ4 as the agent writes them) at random places of a 4 GiB
+ * replica, into a RecoveryStore on a FileBlobStore in a temporary directory: per chunk SHA-256, LZ4 attempt,
+ * temp file + fsync + rename + directory fsync, then the Merkle tree path, a recovery point manifest and
+ * the disk state. One operation = one segment = {@link #BYTES} changed bytes. The segment for the next
+ * operation is built outside the measurement (Level.Invocation setup).
+ *
+ * <p>{@code store=file} is the real FileBlobStore; {@code store=memory} the same apply over a heap store
+ * without durability, so the two together split the apply cost into CPU (hashing, LZ4, tree) and file
+ * system (a temp file, fsync, rename and directory fsync per new chunk and node). The store and replica are
+ * fresh at every iteration so neither disk nor heap use grows with the run.
+ */
+@State(Scope.Benchmark)
+public class ApplyBench {
+    static final int CHANGE_BYTES = 64 * BenchData.KIB;
+    static final int CHANGES = 128;
+    /** Changed bytes per operation: 8 MiB. */
+    public static final long BYTES = (long) CHANGE_BYTES * CHANGES;
+    static final long DISK_BYTES = 4L << 30;
+
+    @Param({"file", "memory"})
+    public String store;
+
+    private Path dir;
+    private RecoveryStore recovery;
+    private ReplicaDisk replica;
+    private final SplittableRandom random = new SplittableRandom(11);
+    private final byte[] content = new byte[(int) BYTES];
+    private final ByteArrayOutputStream segment = new ByteArrayOutputStream((int) BYTES + (1 << 20));
+    private String name;
+    private long clock = 1;
+
+    @Setup(Level.Iteration)
+    public void open() throws IOException {
+        BenchData.deleteTree(dir);
+        dir = BenchData.tempDir("apply-bench");
+        recovery = new RecoveryStore(store.equals("memory") ? new MemoryBlobStore() : new FileBlobStore(dir));
+        replica = ReplicaDisk.create(recovery, UUID.randomUUID(), DiskGeometry.withDefaultChunks(DISK_BYTES));
+    }
+
+    @Setup(Level.Invocation)
+    public void nextSegment() throws IOException {
+        BenchData.fillRandom(content, 0, content.length, random);
+        long sequence = replica.lastSequence() + 1;
+        segment.reset();
+        SegmentHeader header = new SegmentHeader(replica.diskId(), sequence, Instant.ofEpochMilli(clock++));
+        SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, DISK_BYTES);
+        for (int i = 0; i < CHANGES; i++) {
+            long offset = random.nextLong(DISK_BYTES / CHANGE_BYTES) * CHANGE_BYTES;
+            writer.data(offset, content, i * CHANGE_BYTES, CHANGE_BYTES);
+        }
+        writer.marker(ConsistencyType.CRASH_CONSISTENT, Instant.ofEpochMilli(clock++), "changes");
+        writer.seal();
+        name = header.name();
+    }
+
+    @Benchmark
+    public ApplyResult apply() throws Exception {
+        return replica.apply(name, new ByteArrayInputStream(segment.toByteArray()));
+    }
+
+    @TearDown(Level.Iteration)
+    public void close() throws IOException {
+        BenchData.deleteTree(dir);
+        dir = null;
+        recovery = null;
+        replica = null;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.secondsite.bench.jmh;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs the JMH kernels with short, fixed settings (1 fork, 3 warmups x 1 s, 5 iterations x 1 s; the whole
+ * suite takes about 2-3 minutes) and prints a table in MB/s (10^6 bytes per second), converting each
+ * benchmark's ops/s with the bytes one operation processes.
+ *
+ * <p>Arguments: optional regular expressions selecting benchmarks (default: all), and
+ * {@code --result FILE} for JMH's JSON result file.
+ */
+public final class JmhMain {
+    private JmhMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> includes = new ArrayList<>();
+        String resultFile = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--result") && i + 1 < args.length) {
+                resultFile = args[++i];
+            } else if (args[i].equals("-h") || args[i].equals("--help")) {
+                System.out.println("usage: bench/run jmh [--result FILE] [REGEX...]   (benchmarks: SegmentCodecBench,"
+                        + " ChunkHashBench, ApplyBench, RestoreBench)");
+                return;
+            } else {
+                includes.add(args[i]);
+            }
+        }
+        if (includes.isEmpty()) {
+            includes.add("dev\\.secondsite\\.bench\\.jmh\\..*");
+        }
+        ChainedOptionsBuilder options = new OptionsBuilder()
+                .forks(1)
+                .warmupIterations(3).warmupTime(TimeValue.seconds(1))
+                .measurementIterations(5).measurementTime(TimeValue.seconds(1))
+                .timeUnit(TimeUnit.SECONDS)
+                .mode(org.openjdk.jmh.annotations.Mode.Throughput)
+                .jvmArgsAppend("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx2g",
+                        "-Dbench.tmp=" + System.getProperty("bench.tmp", System.getProperty("java.io.tmpdir")))
+                .shouldFailOnError(true);
+        for (String include : includes) {
+            options.include(include);
+        }
+        if (resultFile != null) {
+            options.result(resultFile).resultFormat(ResultFormatType.JSON);
+        }
+        Collection<RunResult> results = new Runner(options.build()).run();
+        print(results);
+    }
+
+    /** Bytes one operation of a benchmark processes. */
+    static long bytesPerOp(String benchmark) {
+        String method = benchmark.substring(benchmark.lastIndexOf('.') + 1);
+        String type = benchmark.substring(0, benchmark.lastIndexOf('.'));
+        type = type.substring(type.lastIndexOf('.') + 1);
+        return switch (type) {
+            case "SegmentCodecBench" -> SegmentCodecBench.BYTES;
+            case "ApplyBench" -> ApplyBench.BYTES;
+            case "RestoreBench" -> RestoreBench.BYTES;
+            case "ChunkHashBench" -> method.equals("scanBlock") ? ChunkHashBench.BLOCK_BYTES : ChunkHashBench.CHUNK_BYTES;
+            default -> throw new IllegalArgumentException("unknown benchmark " + benchmark);
+        };
+    }
+
+    static void print(Collection<RunResult> results) {
+        System.out.println();
+        System.out.println("SecondSite kernels (JMH 1 fork, 3x1 s warmup, 5x1 s measurement; MB = 10^6 bytes)");
+        String format = "%-34s %-22s %12s %10s %12s%n";
+        System.out.printf(format, "benchmark", "params", "MB/s", "+/- MB/s", "ops/s");
+        System.out.printf(format, "-".repeat(34), "-".repeat(22), "-".repeat(12), "-".repeat(10), "-".repeat(12));
+        for (RunResult result : results) {
+            String benchmark = result.getParams().getBenchmark();
+            StringBuilder params = new StringBuilder();
+            for (String key : result.getParams().getParamsKeys()) {
+                if (!params.isEmpty()) {
+                    params.append(',');
+                }
+                params.append(result.getParams().getParam(key));
+            }
+            double ops = result.getPrimaryResult().getScore();
+            double error = result.getPrimaryResult().getScoreError();
+            double bytes = bytesPerOp(benchmark);
+            String shortName = benchmark.substring(benchmark.lastIndexOf('.', benchmark.lastIndexOf('.') - 1) + 1);
+            System.out.printf(Locale.ROOT, format, shortName, params.isEmpty() ? "-" : params,
+                    String.format(Locale.ROOT, "%.1f", ops * bytes / 1e6),
+                    Double.isNaN(error) ? "n/a" : String.format(Locale.ROOT, "%.1f", error * bytes / 1e6),
+                    String.format(Locale.ROOT, "%.2f", ops));
+        }
+    }
+}
