@@ -2,7 +2,8 @@ package dev.secondsite.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.secondsite.Main;
+import dev.secondsite.testing.CliRunner;
+import dev.secondsite.testing.CliRunner.Run;
 import dev.secondsite.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -10,10 +11,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,13 +29,6 @@ class CliTest {
     Path temp;
     private String previousConfig;
 
-    /** What one command did: exit code, stdout, stderr. */
-    record Run(int exit, String out, String err) {
-        JsonNode json() throws Exception {
-            return JSON.readTree(out);
-        }
-    }
-
     @BeforeAll
     static void startServer() throws Exception {
         server = TestServer.start(TestServer.Store.EMBEDDED);
@@ -50,27 +41,16 @@ class CliTest {
 
     @BeforeEach
     void useTempProfile() {
-        previousConfig = System.getProperty("secondsite.config");
-        System.setProperty("secondsite.config", temp.resolve("profile.json").toString());
+        previousConfig = CliRunner.useProfile(temp.resolve("profile.json"));
     }
 
     @AfterEach
     void restoreProfile() {
-        if (previousConfig == null) {
-            System.clearProperty("secondsite.config");
-        } else {
-            System.setProperty("secondsite.config", previousConfig);
-        }
+        CliRunner.restoreProfile(previousConfig);
     }
 
     static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.commandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+        return CliRunner.run(args);
     }
 
     private void loginAsAdmin() {

@@ -2,7 +2,8 @@ package dev.secondsite.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.secondsite.Main;
+import dev.secondsite.testing.CliRunner;
+import dev.secondsite.testing.CliRunner.Run;
 import dev.secondsite.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -11,13 +12,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -44,17 +39,6 @@ class ProtectionCliTest {
     Path temp;
     private String previousConfig;
 
-    record Run(int exit, String out, String err) {
-        JsonNode json() throws Exception {
-            return JSON.readTree(out);
-        }
-
-        @Override
-        public String toString() {
-            return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
-        }
-    }
-
     @BeforeAll
     static void startServer() throws Exception {
         server = TestServer.start(TestServer.Store.EMBEDDED);
@@ -67,44 +51,19 @@ class ProtectionCliTest {
 
     @BeforeEach
     void useTempProfile() {
-        previousConfig = System.getProperty("secondsite.config");
-        System.setProperty("secondsite.config", temp.resolve("profile.json").toString());
+        previousConfig = CliRunner.useProfile(temp.resolve("profile.json"));
         Run login = run("login", "--server", server.baseUrl(), "--data-dir", server.dataDir().toString());
         assertThat(login.exit()).as(login.toString()).isZero();
     }
 
     @AfterEach
     void restoreProfile() {
-        if (previousConfig == null) {
-            System.clearProperty("secondsite.config");
-        } else {
-            System.setProperty("secondsite.config", previousConfig);
-        }
+        CliRunner.restoreProfile(previousConfig);
     }
 
     /** One command in this JVM; System.out/err are captured too (the agent and server print there). */
     static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        ByteArrayOutputStream sysOut = new ByteArrayOutputStream();
-        ByteArrayOutputStream sysErr = new ByteArrayOutputStream();
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        synchronized (ProtectionCliTest.class) {
-            System.setOut(new PrintStream(sysOut, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(sysErr, true, StandardCharsets.UTF_8));
-            try {
-                CommandLine cli = Main.commandLine();
-                cli.setOut(new PrintWriter(out, true));
-                cli.setErr(new PrintWriter(err, true));
-                int exit = cli.execute(args);
-                return new Run(exit, out + sysOut.toString(StandardCharsets.UTF_8),
-                        err + sysErr.toString(StandardCharsets.UTF_8));
-            } finally {
-                System.setOut(oldOut);
-                System.setErr(oldErr);
-            }
-        }
+        return CliRunner.runCapturingSystemStreams(args);
     }
 
     static Run ok(String... args) {

@@ -1,8 +1,8 @@
 package dev.secondsite.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.secondsite.Main;
+import dev.secondsite.testing.CliRunner;
+import dev.secondsite.testing.CliRunner.Run;
 import dev.secondsite.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -10,28 +10,18 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** `secondsite storage …` and `secondsite network …` against a real in-process server. */
 class CloudCliTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static TestServer server;
 
     @TempDir
     Path temp;
     private String previousConfig;
-
-    record Run(int exit, String out, String err) {
-        JsonNode json() throws Exception {
-            return JSON.readTree(out);
-        }
-    }
 
     @BeforeAll
     static void startServer() throws Exception {
@@ -45,29 +35,18 @@ class CloudCliTest {
 
     @BeforeEach
     void login() {
-        previousConfig = System.getProperty("secondsite.config");
-        System.setProperty("secondsite.config", temp.resolve("profile.json").toString());
+        previousConfig = CliRunner.useProfile(temp.resolve("profile.json"));
         Run login = run("login", "--server", server.baseUrl(), "--data-dir", server.dataDir().toString());
         assertThat(login.exit()).as(login.err()).isZero();
     }
 
     @AfterEach
     void restoreProfile() {
-        if (previousConfig == null) {
-            System.clearProperty("secondsite.config");
-        } else {
-            System.setProperty("secondsite.config", previousConfig);
-        }
+        CliRunner.restoreProfile(previousConfig);
     }
 
     static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.commandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+        return CliRunner.run(args);
     }
 
     private static Run ok(String... args) {

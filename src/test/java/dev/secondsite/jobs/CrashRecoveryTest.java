@@ -3,6 +3,7 @@ package dev.secondsite.jobs;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.testing.Arm;
 import dev.secondsite.testing.ArmClient;
+import dev.secondsite.testing.ServerProcess;
 import dev.secondsite.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
@@ -11,8 +12,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -27,6 +26,9 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static dev.secondsite.testing.Arm.assertError;
+import static dev.secondsite.testing.ServerProcess.awaitHealthy;
+import static dev.secondsite.testing.ServerProcess.freePort;
+import static dev.secondsite.testing.ServerProcess.tail;
 import static dev.secondsite.testing.Arm.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -248,64 +250,11 @@ class CrashRecoveryTest {
         return path.substring(path.lastIndexOf('/') + 1);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        }
-    }
-
-    /** `secondsite server` in a child JVM of the same java and class path, output to a log file. */
+    /** `secondsite server` in a child JVM (tasks slowed so a kill lands mid-job), killed in {@link #cleanUp}. */
     private Process startServer(Path data, String db, int port, Path log) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
-                ProcessHandle.current().info().command().orElseThrow(() -> new IllegalStateException("no java command")),
-                "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-                "-cp", System.getProperty("java.class.path"), "dev.secondsite.Main", "server",
-                "--data-dir", data.toString(), "--bind", "127.0.0.1", "--port", Integer.toString(port),
-                "--task-delay-ms", Long.toString(TASK_DELAY_MILLIS)));
-        if (db != null) {
-            command.addAll(List.of("--db", db));
-        }
-        Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Process process = ServerProcess.start(List.of(), data, db, port, log,
+                "--task-delay-ms", Long.toString(TASK_DELAY_MILLIS));
         children.add(process);
         return process;
-    }
-
-    /** Waits (bounded) for the child's /health; fails early with its log if it dies. */
-    private static ArmClient awaitHealthy(Process process, Path data, int port, Path log) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
-        Exception last = null;
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new AssertionError("server exited with " + process.exitValue() + " before it was healthy:\n" + tail(log));
-            }
-            if (Files.exists(data.resolve("tls/ca.pem")) && Files.exists(data.resolve("admin.json"))) {
-                try {
-                    ArmClient client = ArmClient.connect("https://127.0.0.1:" + port, data);
-                    HttpResponse<String> health = client.call("GET", "/health", null, null);
-                    if (health.statusCode() == 200 && json(health).path("status").asText().equals("Healthy")) {
-                        return client;
-                    }
-                } catch (Exception e) {
-                    last = e;
-                }
-            }
-            Thread.sleep(100);
-        }
-        AssertionError failure = new AssertionError("server on port " + port + " not healthy in 45 s:\n" + tail(log));
-        if (last != null) {
-            failure.addSuppressed(last);
-        }
-        throw failure;
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
     }
 }

@@ -3,6 +3,7 @@ package dev.secondsite.protection;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.testing.ArmClient;
+import dev.secondsite.testing.ServerProcess;
 import dev.secondsite.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
@@ -11,8 +12,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +29,9 @@ import static dev.secondsite.protection.ProtectionClient.expect;
 import static dev.secondsite.protection.ProtectionClient.segment;
 import static dev.secondsite.protection.ProtectionClient.write;
 import static dev.secondsite.testing.Arm.json;
+import static dev.secondsite.testing.ServerProcess.awaitHealthy;
+import static dev.secondsite.testing.ServerProcess.freePort;
+import static dev.secondsite.testing.ServerProcess.tail;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -197,62 +199,10 @@ class ReplicationCrashTest {
         assertThat(process.exitValue()).as("exit value of a SIGKILLed JVM").isEqualTo(128 + 9);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        }
-    }
-
-    /** `secondsite server` in a child JVM of the same java and class path, output to a log file. */
+    /** `secondsite server` in a child JVM, killed in {@link #cleanUp}. */
     private Process startServer(Path data, String db, int port, Path log) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
-                ProcessHandle.current().info().command().orElseThrow(() -> new IllegalStateException("no java command")),
-                "-XX:TieredStopAtLevel=1", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), "dev.secondsite.Main", "server",
-                "--data-dir", data.toString(), "--bind", "127.0.0.1", "--port", Integer.toString(port)));
-        if (db != null) {
-            command.addAll(List.of("--db", db));
-        }
-        Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Process process = ServerProcess.start(List.of("--enable-native-access=ALL-UNNAMED"), data, db, port, log);
         children.add(process);
         return process;
-    }
-
-    private static void awaitHealthy(Process process, Path data, int port, Path log) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
-        Exception last = null;
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new AssertionError("server exited with " + process.exitValue() + " before it was healthy:\n" + tail(log));
-            }
-            if (Files.exists(data.resolve("tls/ca.pem")) && Files.exists(data.resolve("admin.json"))) {
-                try {
-                    HttpResponse<String> health = ArmClient.connect("https://127.0.0.1:" + port, data)
-                            .call("GET", "/health", null, null);
-                    if (health.statusCode() == 200) {
-                        return;
-                    }
-                } catch (Exception e) {
-                    last = e;
-                }
-            }
-            Thread.sleep(100);
-        }
-        AssertionError failure = new AssertionError("server on port " + port + " not healthy in 45 s:\n" + tail(log));
-        if (last != null) {
-            failure.addSuppressed(last);
-        }
-        throw failure;
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
     }
 }
