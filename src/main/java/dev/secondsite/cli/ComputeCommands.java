@@ -129,14 +129,9 @@ final class ComputeCommands {
         }
     }
 
-    static final class ListScope {
-        @Option(names = {"-g", "--resource-group"}, paramLabel = "RG", description = "Only this resource group.")
-        String group;
-        @Mixin Options.Subscription subscription;
-
+    static final class ListScope extends Options.ListScope {
         String path(ApiClient api, String type, String apiVersion) {
-            return ApiCommand.versioned(subscription.path(api) + (group == null ? "" : "/resourceGroups/"
-                    + ApiClient.seg(group)) + "/providers/Microsoft.Compute/" + type, apiVersion);
+            return ApiCommand.versioned(path(api) + "/providers/Microsoft.Compute/" + type, apiVersion);
         }
     }
 

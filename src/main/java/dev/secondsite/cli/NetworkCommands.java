@@ -63,14 +63,10 @@ final class NetworkCommands {
     }
 
     /** A resource group filter for lists: the group's resources, or the whole subscription's. */
-    static final class Scope {
-        @Option(names = {"-g", "--resource-group"}, paramLabel = "RG", description = "Only this resource group.")
-        String group;
-        @Mixin Options.Subscription subscription;
-
+    static final class Scope extends Options.ListScope {
+        @Override
         String path(ApiClient api) {
-            return subscription.path(api) + (group == null ? "" : "/resourceGroups/" + ApiClient.seg(group))
-                    + "/providers/Microsoft.Network";
+            return super.path(api) + "/providers/Microsoft.Network";
         }
     }
 

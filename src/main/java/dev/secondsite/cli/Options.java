@@ -28,6 +28,18 @@ final class Options {
         }
     }
 
+    /** For list commands: one resource group with -g, else the whole subscription. */
+    static class ListScope {
+        @Option(names = {"-g", "--resource-group"}, paramLabel = "RG", description = "Only this resource group.")
+        String group;
+        @Mixin Subscription subscription;
+
+        /** {@code /subscriptions/{id}}, or {@code /subscriptions/{id}/resourceGroups/{group}} with -g. */
+        String path(ApiClient api) {
+            return subscription.path(api) + (group == null ? "" : "/resourceGroups/" + ApiClient.seg(group));
+        }
+    }
+
     /** Subscription, resource group and vault: the scope of every Site Recovery resource. */
     static final class Vault {
         @Mixin

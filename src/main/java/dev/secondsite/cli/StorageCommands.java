@@ -196,15 +196,12 @@ final class StorageCommands {
 
     @Command(name = "list", description = "List the storage accounts of a resource group, or of the subscription.")
     static final class ListCmd extends ApiCommand {
-        @Option(names = {"-g", "--resource-group"}, paramLabel = "RG", description = "Only this resource group.")
-        String group;
-        @Mixin Options.Subscription subscription;
+        @Mixin Options.ListScope scope;
         @Mixin Options.Format output;
 
         @Override
         void run() {
-            String scope = subscription.path(api) + (group == null ? "" : "/resourceGroups/" + ApiClient.seg(group));
-            print(output, api.list(versioned(scope + "/providers/Microsoft.Storage/storageAccounts", API_VERSION)),
+            print(output, api.list(versioned(scope.path(api) + "/providers/Microsoft.Storage/storageAccounts", API_VERSION)),
                     TABLE);
         }
     }

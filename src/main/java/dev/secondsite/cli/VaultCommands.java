@@ -80,15 +80,12 @@ final class VaultCommands {
 
     @Command(name = "list", description = "List the vaults of a resource group, or of the whole subscription.")
     static final class ListCmd extends ApiCommand {
-        @Option(names = {"-g", "--resource-group"}, paramLabel = "RG", description = "Only this resource group.")
-        String group;
-        @Mixin Options.Subscription subscription;
+        @Mixin Options.ListScope scope;
         @Mixin Options.Format output;
 
         @Override
         void run() {
-            String scope = subscription.path(api) + (group == null ? "" : "/resourceGroups/" + ApiClient.seg(group));
-            print(output, api.list(versioned(scope + "/providers/Microsoft.RecoveryServices/vaults", API_VERSION)),
+            print(output, api.list(versioned(scope.path(api) + "/providers/Microsoft.RecoveryServices/vaults", API_VERSION)),
                     TABLE);
         }
     }
