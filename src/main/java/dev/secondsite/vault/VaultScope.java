@@ -28,6 +28,19 @@ public final class VaultScope {
                 "ResourceGroupNotFound", "Resource group '" + group + "' could not be found."));
     }
 
+    /**
+     * Resources of one type for a list call: those of the path's resource group when it names one
+     * (404 if the group is missing), else every one of the subscription.
+     */
+    public java.util.List<StoredResource> listInScope(ArmPath path, String type) {
+        if (path.resourceGroup() != null) {
+            return resources.children(requireGroup(path).id(), type);
+        }
+        String subscription = path.subscriptionId();
+        ResourceGroups.checkSubscription(subscription);
+        return resources.bySubscription(subscription, type);
+    }
+
     /** The vault a vault-scoped request is under (the first name after the namespace). */
     public StoredResource requireVault(ArmRequest request) {
         StoredResource group = requireGroup(request.path());

@@ -115,13 +115,7 @@ public final class Vaults {
     }
 
     public ArmResponse list(ArmRequest request) {
-        if (request.path().resourceGroup() != null) {
-            StoredResource group = scope.requireGroup(request.path());
-            return ArmResponse.ok(ResourceGroups.collection(resources.children(group.id(), VaultScope.VAULT_TYPE)));
-        }
-        String subscription = request.path().subscriptionId();
-        ResourceGroups.checkSubscription(subscription);
-        return ArmResponse.ok(ResourceGroups.collection(resources.bySubscription(subscription, VaultScope.VAULT_TYPE)));
+        return ArmResponse.ok(ResourceGroups.collection(scope.listInScope(request.path(), VaultScope.VAULT_TYPE)));
     }
 
     private StoredResource save(ObjectNode vault, StoredResource group) {

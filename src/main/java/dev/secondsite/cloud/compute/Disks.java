@@ -12,7 +12,6 @@ import dev.secondsite.cloud.Region;
 import dev.secondsite.cloud.Regions;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
-import dev.secondsite.vault.ResourceGroups;
 import dev.secondsite.vault.VaultScope;
 
 import java.io.IOException;
@@ -102,12 +101,7 @@ public final class Disks {
     }
 
     List<StoredResource> listOf(ArmRequest request, String type) {
-        if (request.path().resourceGroup() != null) {
-            return resources.children(scope.requireGroup(request.path()).id(), type);
-        }
-        String subscription = request.path().subscriptionId();
-        ResourceGroups.checkSubscription(subscription);
-        return resources.bySubscription(subscription, type);
+        return scope.listInScope(request.path(), type);
     }
 
     public ArmResponse delete(ArmRequest request) {

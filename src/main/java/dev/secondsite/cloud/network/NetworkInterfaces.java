@@ -12,7 +12,6 @@ import dev.secondsite.auth.Rbac;
 import dev.secondsite.cloud.Region;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
-import dev.secondsite.vault.ResourceGroups;
 import dev.secondsite.vault.VaultScope;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -305,15 +304,7 @@ public final class NetworkInterfaces {
     }
 
     public ArmResponse list(ArmRequest request) {
-        List<StoredResource> found;
-        if (request.path().resourceGroup() != null) {
-            StoredResource group = scope.requireGroup(request.path());
-            found = resources.children(group.id(), NetworkTypes.NIC);
-        } else {
-            String subscription = request.path().subscriptionId();
-            ResourceGroups.checkSubscription(subscription);
-            found = resources.bySubscription(subscription, NetworkTypes.NIC);
-        }
+        List<StoredResource> found = scope.listInScope(request.path(), NetworkTypes.NIC);
         return ArmResponse.ok(ArmResources.collection(found.stream().map(NetworkInterfaces::render).toList()));
     }
 

@@ -14,7 +14,6 @@ import dev.secondsite.cloud.Regions;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.rules.NetworkFacts;
-import dev.secondsite.vault.ResourceGroups;
 import dev.secondsite.vault.VaultScope;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -150,15 +149,7 @@ public final class VirtualNetworks {
     }
 
     public ArmResponse list(ArmRequest request) {
-        List<StoredResource> found;
-        if (request.path().resourceGroup() != null) {
-            StoredResource group = scope.requireGroup(request.path());
-            found = resources.children(group.id(), NetworkTypes.VNET);
-        } else {
-            String subscription = request.path().subscriptionId();
-            ResourceGroups.checkSubscription(subscription);
-            found = resources.bySubscription(subscription, NetworkTypes.VNET);
-        }
+        List<StoredResource> found = scope.listInScope(request.path(), NetworkTypes.VNET);
         return ArmResponse.ok(ArmResources.collection(found.stream().map(this::render).toList()));
     }
 

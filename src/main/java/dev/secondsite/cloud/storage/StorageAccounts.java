@@ -17,7 +17,6 @@ import dev.secondsite.cloud.network.Transactions;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.rules.StorageAccountFacts;
-import dev.secondsite.vault.ResourceGroups;
 import dev.secondsite.vault.VaultScope;
 import org.jdbi.v3.core.Jdbi;
 
@@ -176,15 +175,7 @@ public final class StorageAccounts {
     }
 
     public ArmResponse list(ArmRequest request) {
-        List<StoredResource> found;
-        if (request.path().resourceGroup() != null) {
-            StoredResource group = scope.requireGroup(request.path());
-            found = resources.children(group.id(), TYPE);
-        } else {
-            String subscription = request.path().subscriptionId();
-            ResourceGroups.checkSubscription(subscription);
-            found = resources.bySubscription(subscription, TYPE);
-        }
+        List<StoredResource> found = scope.listInScope(request.path(), TYPE);
         return ArmResponse.ok(ArmResources.collection(found.stream().map(StorageAccounts::render).toList()));
     }
 
