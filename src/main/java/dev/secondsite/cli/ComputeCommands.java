@@ -760,13 +760,19 @@ final class ComputeCommands {
 
         @Override
         void run() {
-            String sas = grant(api, err(), target, "disks", "Read", 3600);
-            try {
-                long n = download(api, err(), sas, file, raw, "Downloading disk '" + target.name + "'");
-                out().println("Downloaded " + n + " bytes to " + file + ".");
-            } finally {
-                revoke(api, err(), target, "disks");
-            }
+            downloadThroughGrant(api, out(), err(), target, "disks", "disk", file, raw);
+        }
+    }
+
+    /** Grants read access, downloads the bytes, and always revokes the grant again. */
+    static void downloadThroughGrant(ApiClient api, PrintWriter out, PrintWriter err, Target target, String type,
+                                     String label, Path file, boolean raw) {
+        String sas = grant(api, err, target, type, "Read", 3600);
+        try {
+            long n = download(api, err, sas, file, raw, "Downloading " + label + " '" + target.name + "'");
+            out.println("Downloaded " + n + " bytes to " + file + ".");
+        } finally {
+            revoke(api, err, target, type);
         }
     }
 
@@ -877,13 +883,7 @@ final class ComputeCommands {
 
         @Override
         void run() {
-            String sas = grant(api, err(), target, "snapshots", "Read", 3600);
-            try {
-                long n = download(api, err(), sas, file, raw, "Downloading snapshot '" + target.name + "'");
-                out().println("Downloaded " + n + " bytes to " + file + ".");
-            } finally {
-                revoke(api, err(), target, "snapshots");
-            }
+            downloadThroughGrant(api, out(), err(), target, "snapshots", "snapshot", file, raw);
         }
     }
 
