@@ -61,18 +61,31 @@ public final class ArmRouter {
     }
 
     private ArmResponse dispatch(Context ctx) {
-        String method = ctx.method().name();
         Principal principal = tokens.authenticate(ctx.header("Authorization"), baseUrl(ctx));
-        ArmPath path = ArmPath.parse(method, ctx.path());
-        String apiVersion = ctx.queryParam("api-version");
+        Map<String, String> query = new HashMap<>();
+        ctx.queryParamMap().forEach((k, v) -> query.put(k, v.isEmpty() ? "" : v.get(0)));
+        return call(ctx.method().name(), ctx.path(), query, principal, () -> readBody(ctx), baseUrl(ctx));
+    }
+
+    /**
+     * One ARM call made inside the server (a failover creating its VM, as ASR calls ARM on the user's behalf):
+     * the same pipeline as an HTTP call after authentication — parse, api-version, route, RBAC as
+     * {@code principal}, handler — so every rule and quota of the target resource applies.
+     */
+    public ArmResponse call(String method, String path, Map<String, String> query, Principal principal, JsonNode body,
+                            String baseUrl) {
+        return call(method, path, query, principal, () -> body, baseUrl);
+    }
+
+    private ArmResponse call(String method, String rawPath, Map<String, String> query, Principal principal,
+                             java.util.function.Supplier<JsonNode> body, String baseUrl) {
+        ArmPath path = ArmPath.parse(method, rawPath);
+        String apiVersion = query.get("api-version");
         ApiVersions.check(path.namespace(), apiVersion);
         ArmHandler handler = routes.find(method, path);
         String scope = path.kind() == ArmPath.Kind.COLLECTION ? path.parentId() : path.resourceId();
         rbac.authorize(principal, scope, ArmRoutes.permission(method, path));
-        JsonNode body = readBody(ctx);
-        Map<String, String> query = new HashMap<>();
-        ctx.queryParamMap().forEach((k, v) -> query.put(k, v.isEmpty() ? "" : v.get(0)));
-        return handler.handle(new ArmRequest(method, path, apiVersion, principal, body, query, baseUrl(ctx)));
+        return handler.handle(new ArmRequest(method, path, apiVersion, principal, body.get(), query, baseUrl));
     }
 
     private static JsonNode readBody(Context ctx) {

@@ -103,18 +103,21 @@ public final class JobEngine implements AutoCloseable {
 
     private void run(Job job) throws InterruptedException {
         ArrayNode tasks = job.tasks().deepCopy();
+        Workflow workflow = workflows.get(job.scenario());
         if (job.attempts() > ATTEMPTS_MAX) {
             fail(job, tasks, null, new ArmException(500, "JobAttemptsExhausted", "The job was interrupted "
                     + (job.attempts() - 1) + " times (server restarts) and was stopped. Restart it to try again."));
+            if (workflow != null) {
+                rollback(workflow, new JobContext(job, store, tasks));
+            }
             return;
         }
-        Workflow workflow = workflows.get(job.scenario());
         if (workflow == null) {
             fail(job, tasks, null, new ArmException(500, "UnknownJobScenario",
                     "This server has no workflow for scenario '" + job.scenario() + "'."));
             return;
         }
-        JobContext context = new JobContext(job, store);
+        JobContext context = new JobContext(job, store, tasks);
         for (int i = 0; i < workflow.tasks().size(); i++) {
             ObjectNode task = (ObjectNode) tasks.get(i);
             if (JobState.Succeeded.name().equals(task.path("state").asText())) {
@@ -124,6 +127,7 @@ public final class JobEngine implements AutoCloseable {
                 task.put("state", JobState.Cancelled.name());
                 task.put("stateDescription", JobState.Cancelled.name());
                 store.finish(job.id(), JobState.Cancelled, "Cancelled", tasks, Json.MAPPER.createArrayNode());
+                rollback(workflow, context);
                 return;
             }
             if (taskDelayMillis > 0) {
@@ -133,10 +137,12 @@ public final class JobEngine implements AutoCloseable {
             task.put("stateDescription", JobState.InProgress.name());
             task.put("startTime", Json.time(System.currentTimeMillis()));
             store.saveTasks(job.id(), tasks);
+            context.enter(task);
             try {
                 workflow.tasks().get(i).step().run(context);
             } catch (ArmException e) {
                 fail(job, tasks, task, e);
+                rollback(workflow, context);
                 return;
             } catch (InterruptedException e) {
                 throw e;
@@ -144,6 +150,7 @@ public final class JobEngine implements AutoCloseable {
                 LOG.error("job {} task {} failed", job.id(), task.path("name").asText(), e);
                 fail(job, tasks, task, new ArmException(500, "InternalError",
                         "Task '" + task.path("friendlyName").asText() + "' failed: " + e));
+                rollback(workflow, context);
                 return;
             }
             task.put("state", JobState.Succeeded.name());
@@ -151,7 +158,24 @@ public final class JobEngine implements AutoCloseable {
             task.put("endTime", Json.time(System.currentTimeMillis()));
             store.saveTasks(job.id(), tasks);
         }
-        store.finish(job.id(), JobState.Succeeded, "Completed", tasks, Json.MAPPER.createArrayNode());
+        ArrayNode warnings = Json.MAPPER.createArrayNode();
+        tasks.forEach(t -> t.path("errors").forEach(e -> warnings.add(e.deepCopy())));
+        store.finish(job.id(), JobState.Succeeded, warnings.isEmpty() ? "Completed" : "CompletedWithInformation",
+                tasks, warnings);
+    }
+
+    /** Runs the workflow's rollback after a failure or cancel; a rollback that fails is logged, not retried. */
+    private static void rollback(Workflow workflow, JobContext context) {
+        if (workflow.rollback() == null) {
+            return;
+        }
+        try {
+            workflow.rollback().run(context);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.error("rollback of job {} ({}) failed", context.job().id(), workflow.scenario(), e);
+        }
     }
 
     private void fail(Job job, ArrayNode tasks, ObjectNode task, ArmException e) {

@@ -183,6 +183,10 @@ public final class JobsApi {
         ObjectNode custom = p.putObject("customDetails");
         custom.put("instanceType", "AsrJobDetails");
         custom.putObject("affectedObjectDetails");
+        if (job.input().path("customDetails").isObject()) {
+            // Scenario details a workflow chose to show (a test failover cleanup's notes, for one).
+            custom.setAll((ObjectNode) job.input().path("customDetails"));
+        }
         return body;
     }
 

@@ -19,17 +19,21 @@ import java.util.Optional;
 public final class AgentStore {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String COLUMNS = "id, secret_hash, vault_id, fabric_id, container_id, machine_name, os_type, "
-            + "agent_version, disks, registered_at, last_heartbeat, last_agent_time";
+            + "agent_version, disks, registered_at, last_heartbeat, last_agent_time, azure_region";
     private static final RowMapper<Agent> ROW = (rs, ctx) -> new Agent(rs.getString("id"), rs.getString("secret_hash"),
             rs.getString("vault_id"), rs.getString("fabric_id"), rs.getString("container_id"),
             rs.getString("machine_name"), rs.getString("os_type"), rs.getString("agent_version"),
             (ArrayNode) Json.parse(rs.getString("disks")), rs.getLong("registered_at"),
-            rs.getObject("last_heartbeat", Long.class), rs.getObject("last_agent_time", Long.class));
+            rs.getObject("last_heartbeat", Long.class), rs.getObject("last_agent_time", Long.class),
+            rs.getString("azure_region"));
 
-    /** One registered agent. {@code disks} is the disk list it last reported, as it reported it. */
+    /**
+     * One registered agent. {@code disks} is the disk list it last reported, as it reported it;
+     * {@code azureRegion} the Azure region of a machine that is an Azure VM (null otherwise).
+     */
     public record Agent(String id, String secretHash, String vaultId, String fabricId, String containerId,
                         String machineName, String osType, String agentVersion, ArrayNode disks, long registeredAt,
-                        Long lastHeartbeat, Long lastAgentTime) {
+                        Long lastHeartbeat, Long lastAgentTime, String azureRegion) {
 
         /** When the server last heard from the agent (registration counts). */
         public long lastContact() {
@@ -70,27 +74,62 @@ public final class AgentStore {
      * reported. Returns the agent as stored.
      */
     public Agent register(String newId, String secret, String vaultId, String fabricId, String containerId,
-                          String machineName, String osType, String agentVersion, ArrayNode disks, long now) {
+                          String machineName, String osType, String agentVersion, ArrayNode disks, String azureRegion,
+                          long now) {
         return jdbi.inTransaction(h -> {
             int updated = h.createUpdate("UPDATE agents SET secret_hash = :s, os_type = :o, agent_version = :v, "
-                            + "disks = :d, registered_at = :t, last_heartbeat = :t WHERE fabric_key = :f AND machine_key = :m")
+                            + "disks = :d, registered_at = :t, last_heartbeat = :t, azure_region = :r "
+                            + "WHERE fabric_key = :f AND machine_key = :m")
                     .bind("s", hash(secret)).bind("o", osType).bind("v", agentVersion).bind("d", Json.write(disks))
+                    .bind("r", azureRegion)
                     .bind("t", now).bind("f", ResourceStore.key(fabricId))
                     .bind("m", machineName.toLowerCase(Locale.ROOT)).execute();
             if (updated == 0) {
                 h.createUpdate("INSERT INTO agents (id, secret_hash, vault_key, vault_id, fabric_key, fabric_id, "
                                 + "container_id, machine_key, machine_name, os_type, agent_version, disks, registered_at, "
-                                + "last_heartbeat) VALUES (:id, :s, :vk, :v, :fk, :f, :c, :mk, :m, :o, :av, :d, :t, :t)")
+                                + "last_heartbeat, azure_region) VALUES (:id, :s, :vk, :v, :fk, :f, :c, :mk, :m, :o, :av, :d, "
+                                + ":t, :t, :r)")
                         .bind("id", newId).bind("s", hash(secret)).bind("vk", ResourceStore.key(vaultId))
                         .bind("v", vaultId).bind("fk", ResourceStore.key(fabricId)).bind("f", fabricId)
                         .bind("c", containerId).bind("mk", machineName.toLowerCase(Locale.ROOT)).bind("m", machineName)
                         .bind("o", osType).bind("av", agentVersion).bind("d", Json.write(disks)).bind("t", now)
-                        .execute();
+                        .bind("r", azureRegion).execute();
             }
             return h.createQuery("SELECT " + COLUMNS + " FROM agents WHERE fabric_key = :f AND machine_key = :m")
                     .bind("f", ResourceStore.key(fabricId)).bind("m", machineName.toLowerCase(Locale.ROOT))
                     .map(ROW).one();
         });
+    }
+
+    /** A failover's shutdown request to an agent and the agent's report (status null until it reports). */
+    public record Shutdown(String requestId, String status, String message) {}
+
+    public Optional<Shutdown> shutdown(String agentId) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT shutdown_request, shutdown_status, shutdown_message FROM agents "
+                        + "WHERE id = :id AND shutdown_request IS NOT NULL").bind("id", agentId)
+                .map((rs, ctx) -> new Shutdown(rs.getString(1), rs.getString(2), rs.getString(3))).findOne());
+    }
+
+    /** Asks the agent to shut its machine down (idempotent for the same request). */
+    public void requestShutdown(String agentId, String requestId) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE agents SET shutdown_request = :r, shutdown_status = NULL, "
+                        + "shutdown_message = NULL WHERE id = :id AND (shutdown_request IS NULL OR shutdown_request <> :r)")
+                .bind("r", requestId).bind("id", agentId).execute());
+    }
+
+    /** Withdraws a request (the failover rolled back): the agent resumes replicating. */
+    public void clearShutdown(String agentId, String requestId) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE agents SET shutdown_request = NULL, shutdown_status = NULL, "
+                        + "shutdown_message = NULL WHERE id = :id AND shutdown_request = :r")
+                .bind("r", requestId).bind("id", agentId).execute());
+    }
+
+    /** The agent's report on the request it was given; reports on other requests are ignored. */
+    public void reportShutdown(String agentId, String requestId, String status, String message) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE agents SET shutdown_status = :s, shutdown_message = :m "
+                        + "WHERE id = :id AND shutdown_request = :r")
+                .bind("s", status).bind("m", message == null ? null : message.substring(0, Math.min(1024, message.length())))
+                .bind("r", requestId).bind("id", agentId).execute());
     }
 
     /** Records a heartbeat; returns true when the reported disks differ from the stored ones. */

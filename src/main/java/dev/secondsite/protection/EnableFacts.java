@@ -117,17 +117,33 @@ public final class EnableFacts {
 
     /** A request resolved against real resources: the facts to judge, and what to store on the item. */
     public record Judged(ReplicationFacts facts, boolean azureTarget, ObjectNode targetDetails) {
-        /** Every violated rule that applies to this kind of target. */
+        /** Every violated ENABLE_REPLICATION rule that applies to this kind of target. */
         public List<Violation> violations() {
-            return RuleCatalogue.violations(Operation.ENABLE_REPLICATION, facts).stream()
+            return violations(Operation.ENABLE_REPLICATION);
+        }
+
+        /** Every violated rule of {@code operation} that applies to this kind of target. */
+        public List<Violation> violations(Operation operation) {
+            return RuleCatalogue.violations(operation, facts).stream()
                     .filter(v -> azureTarget || !AZURE_TARGET_ONLY.contains(v.code()))
                     .toList();
         }
 
         /** Throws the ARM error of the violations (one rule's own, or MultipleRuleViolations). */
         public void enforce() {
-            List<Violation> found = violations();
+            enforce(Operation.ENABLE_REPLICATION);
+        }
+
+        public void enforce(Operation operation) {
+            List<Violation> found = violations(operation);
             if (!found.isEmpty()) throw RuleCatalogue.toException(found);
+        }
+
+        /** The same facts with a change to the target (a test failover's network, for one). */
+        public Judged withTarget(java.util.function.Consumer<TargetFacts.Builder> change) {
+            ReplicationFacts changed = new ReplicationFacts(facts.scenario(), facts.vault(), facts.source(), facts.vm(),
+                    facts.recoveryVmName(), facts.policy(), facts.target().with(change), facts.protectedItem());
+            return new Judged(changed, azureTarget, targetDetails);
         }
     }
 
@@ -238,7 +254,8 @@ public final class EnableFacts {
                 Duration.ofMinutes(Math.max(0, p.path("recoveryPointHistory").asLong(1440))),
                 Duration.ofMinutes(Math.max(0, p.path("appConsistentFrequencyInMinutes").asLong(0))));
 
-        SourceFacts source = SourceFacts.onPremises().with(b -> b.configurationServerRegistered(true));
+        Region sourceRegion = agent.azureRegion() == null ? null : Regions.require(agent.azureRegion(), "azureRegion");
+        SourceFacts source = SourceFacts.onPremises().with(b -> b.configurationServerRegistered(true).region(sourceRegion));
         ReplicationFacts facts = ReplicationFacts.builder(scenario).vault(vaultFacts).source(source).vm(vm)
                 .recoveryVmName(target.vmName()).policy(policyFacts).target(targetFacts).build();
         return new Judged(facts, target.azure(), target.azure() ? details : dev.secondsite.arm.Json.object());

@@ -99,16 +99,25 @@ public final class ItemView {
         p.put("protectionState", row.state());
         p.put("protectionStateDescription", describe(row.state()));
         ArrayNode allowed = p.putArray("allowedOperations");
-        switch (row.state()) {
-            case ProtectionStore.ENABLING -> allowed.add("DisableProtection");
-            case ProtectionStore.DISABLING -> { }
-            default -> allowed.add("DisableProtection").add("RepairReplication");
-        }
+        ItemOperations.allowed(row).forEach(allowed::add);
+        ObjectNode doc = row.failover();
+        p.put("activeLocation", row.activeLocation());
+        p.put("testFailoverState", row.testFailoverState());
+        p.put("testFailoverStateDescription", switch (row.testFailoverState()) {
+            case ProtectionStore.TFO_WAITING -> "Waiting for user input";
+            case ProtectionStore.TFO_CLEANING -> "Cleaning up test environment";
+            case ProtectionStore.TFO_IN_PROGRESS -> "Test failover in progress";
+            default -> "None";
+        });
+        p.put("lastSuccessfulFailoverTime", doc.path("lastSuccessfulFailoverTime").asText(null));
+        p.put("lastSuccessfulTestFailoverTime", doc.path("lastSuccessfulTestFailoverTime").asText(null));
+        p.put("failoverRecoveryPointId", doc.path("failoverRecoveryPointId").asText(null));
         ObjectNode scenario = p.putObject("currentScenario");
-        scenario.put("scenarioName", "None");
-        scenario.put("jobId", row.itemId().substring(0, ResourceStore.key(row.itemId()).indexOf("/replicationfabrics/"))
-                + "/replicationJobs/None");
-        scenario.put("startTime", NONE_TIME);
+        JsonNode current = doc.path("scenario");
+        scenario.put("scenarioName", current.path("scenarioName").asText("None"));
+        scenario.put("jobId", current.path("jobId").asText(row.itemId().substring(0,
+                ResourceStore.key(row.itemId()).indexOf("/replicationfabrics/")) + "/replicationJobs/None"));
+        scenario.put("startTime", current.path("startTime").asText(NONE_TIME));
 
         JsonNode storedDetails = p.path("providerSpecificDetails").deepCopy();
         ObjectNode details = Json.object();
@@ -214,7 +223,9 @@ public final class ItemView {
         }
         details.putArray("vmNics");
         details.put("discoveryType", "PhysicalMachine");
-        details.putNull("targetVmId");
+        // The VM a failover recovered into, and a pending test failover's VM (SecondSite: testFailoverVmId).
+        details.put("targetVmId", doc.path("failover").path("vmId").asText(null));
+        details.put("testFailoverVmId", doc.path("test").path("vmId").asText(null));
         details.putArray("validationErrors");
         details.put("lastRpoCalculatedTime", Json.time(now));
         details.put("lastUpdateReceivedTime", lastUpdate == null ? null : Json.time(lastUpdate));
@@ -269,6 +280,11 @@ public final class ItemView {
             case ProtectionStore.PROTECTED -> "Protected";
             case ProtectionStore.RESYNCHRONIZING -> "Resynchronization in progress";
             case ProtectionStore.DISABLING -> "Disabling protection";
+            case ProtectionStore.FAILOVER_IN_PROGRESS -> "Failover in progress";
+            case ProtectionStore.PLANNED_FAILOVER_COMMIT_REQUIRED -> "Planned failover finished";
+            case ProtectionStore.UNPLANNED_FAILOVER_COMMIT_PENDING -> "Failover completed";
+            case ProtectionStore.COMMIT_IN_PROGRESS -> "Commit in progress";
+            case ProtectionStore.FAILOVER_COMMITTED -> "Planned failover committed";
             default -> state;
         };
     }

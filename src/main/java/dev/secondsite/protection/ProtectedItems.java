@@ -55,6 +55,16 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     private final ItemView view;
     private final Clock clock;
     private volatile EnableFacts targets;
+    private volatile DisableHook disableHook;
+
+    /** What failover orchestration does when replication is disabled (it owns the test failover's resources). */
+    public interface DisableHook {
+        void beforeDisable(String itemId, dev.secondsite.auth.Principal as) throws IOException;
+    }
+
+    public void disableHook(DisableHook hook) {
+        this.disableHook = hook;
+    }
 
     private final Workflow enable = new Workflow("EnableProtection", "Enable protection", List.of(
             task("PrerequisitesCheck", "Prerequisites check for protection", this::checkEnable),
@@ -63,10 +73,12 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
             task("FinalizeProtection", "Finalize protection", this::finalizeProtection)));
     private final Workflow disable = new Workflow("DisableProtection", "Disable protection", List.of(
             task("StopReplication", "Stop replication", this::stopReplication),
+            task("CleanupTestFailover", "Delete the resources of a pending test failover", this::cleanupTestFailover),
             task("DeleteReplicaData", "Delete recovery points and cached data", this::deleteReplicaData),
             task("RemoveProtectedItem", "Remove the protected item", this::removeItem)));
     private final Workflow purge = new Workflow("PurgeProtection", "Purge protection", List.of(
             task("StopReplication", "Stop replication", this::stopReplication),
+            task("CleanupTestFailover", "Delete the resources of a pending test failover", this::cleanupTestFailover),
             task("DeleteReplicaData", "Delete recovery points and cached data", this::deleteReplicaData),
             task("RemoveProtectedItem", "Remove the protected item", this::removeItem)));
     private final Workflow resync = new Workflow("RepairReplication", "Resynchronize", List.of(
@@ -331,6 +343,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     public ArmResponse remove(ArmRequest request) {
         StoredResource vault = scope.requireVault(request);
         StoredResource item = requireItem(request);
+        store.item(item.id()).ifPresent(row -> ItemOperations.require(row, ItemOperations.DISABLE));
         return jobs.accept(request, removal(request, vault, item, disable));
     }
 
@@ -349,6 +362,10 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
         ObjectNode input = Json.object();
         input.put("id", item.id());
         input.put("containerId", item.id().substring(0, ResourceStore.key(item.id()).indexOf("/replicationprotecteditems/")));
+        ObjectNode as = input.putObject("principal");
+        as.put("objectId", request.principal().objectId());
+        as.put("clientId", request.principal().clientId());
+        as.put("tenantId", request.principal().tenantId());
         return new JobStore.NewJob(vault.id(), w, item.id(), item.name(), "ProtectionEntity", input,
                 request.principal().clientId());
     }
@@ -429,11 +446,22 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
 
     private void stopReplication(JobContext ctx) {
         String id = ctx.input().path("id").asText();
+        // Any resting state: a purge (DELETE) also ends an item stuck in a failover state.
         store.transition(id, List.of(ProtectionStore.ENABLING, ProtectionStore.INITIAL_REPLICATION,
-                ProtectionStore.PROTECTED, ProtectionStore.RESYNCHRONIZING), ProtectionStore.DISABLING);
+                ProtectionStore.PROTECTED, ProtectionStore.RESYNCHRONIZING, ProtectionStore.PLANNED_FAILOVER_COMMIT_REQUIRED,
+                ProtectionStore.UNPLANNED_FAILOVER_COMMIT_PENDING, ProtectionStore.FAILOVER_COMMITTED,
+                ProtectionStore.FAILOVER_IN_PROGRESS, ProtectionStore.COMMIT_IN_PROGRESS), ProtectionStore.DISABLING);
         store.setReplicating(id, false);
         engine.setActive(store.disksOf(id).stream().map(ProtectionStore.Disk::diskId).toList(), false);
         view.refresh(id);
+    }
+
+    private void cleanupTestFailover(JobContext ctx) throws IOException {
+        JsonNode p = ctx.input().path("principal");
+        if (disableHook != null && p.isObject()) {
+            disableHook.beforeDisable(ctx.input().path("id").asText(), new dev.secondsite.auth.Principal(
+                    p.path("objectId").asText(), p.path("clientId").asText(), p.path("tenantId").asText()));
+        }
     }
 
     private void deleteReplicaData(JobContext ctx) throws IOException {
@@ -468,11 +496,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
 
     private void requireResyncable(String id) {
         ProtectionStore.Item item = store.item(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id));
-        if (!List.of(ProtectionStore.INITIAL_REPLICATION, ProtectionStore.PROTECTED, ProtectionStore.RESYNCHRONIZING)
-                .contains(item.state())) {
-            throw ArmException.conflict("InvalidProtectionState", "Replication of '" + id.substring(id.lastIndexOf('/') + 1)
-                    + "' is " + item.state() + "; a resync is possible only while it replicates.");
-        }
+        ItemOperations.require(item, ItemOperations.REPAIR);
     }
 
     private void checkResync(JobContext ctx) {
@@ -566,7 +590,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
                 .orElseThrow(() -> ArmException.notFound(ReplicationTypes.CONTAINER, name));
     }
 
-    StoredResource requireItem(ArmRequest request) {
+    public StoredResource requireItem(ArmRequest request) {
         StoredResource container = requireContainer(request);
         String name = request.path().name(3);
         return resources.find(container.id() + "/replicationProtectedItems/" + name)

@@ -72,13 +72,15 @@ public final class ProtectionModule implements AutoCloseable {
     private final RecoveryPointsApi points;
     private final SegmentIntake intake;
     private final Metrics metrics;
+    private final ItemView view;
     private ScheduledExecutorService housekeeping;
     private long housekeepingRuns;
 
     private ProtectionModule(Options options, ResourceStore resources, ProtectionStore store, AgentStore agents,
                              RegistrationKeys keys, ReplicationEngine engine, Registrations registrations,
                              Providers providers, ProtectedItems items, RecoveryPointsApi points, SegmentIntake intake,
-                             Metrics metrics) {
+                             Metrics metrics, ItemView view) {
+        this.view = view;
         this.options = options;
         this.resources = resources;
         this.store = store;
@@ -109,7 +111,7 @@ public final class ProtectionModule implements AutoCloseable {
                 new Registrations(resources, scope, agents, store, engine, keys, clock),
                 new Providers(resources, scope, agents, store, jobs, clock), items,
                 new RecoveryPointsApi(items, store, engine, jobs, options.exportDir()),
-                new SegmentIntake(engine, store, clock), new Metrics(store, view));
+                new SegmentIntake(engine, store, clock), new Metrics(store, view), view);
     }
 
     public static ProtectionModule create(Jdbi jdbi, Settings settings, ResourceStore resources, VaultScope scope,
@@ -177,6 +179,7 @@ public final class ProtectionModule implements AutoCloseable {
     public RecoveryPointsApi points() { return points; }
     public SegmentIntake intake() { return intake; }
     public Metrics metrics() { return metrics; }
+    public ItemView view() { return view; }
     public Options options() { return options; }
 
     @Override

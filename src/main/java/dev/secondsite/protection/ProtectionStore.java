@@ -22,13 +22,26 @@ public final class ProtectionStore {
     public static final String PROTECTED = "Protected";
     public static final String RESYNCHRONIZING = "Resynchronizing";
     public static final String DISABLING = "Disabling";
+    /** Failover states, as ASR names them (reference §4.2). */
+    public static final String FAILOVER_IN_PROGRESS = "FailoverInProgress";
+    public static final String PLANNED_FAILOVER_COMMIT_REQUIRED = "PlannedFailoverCommitRequired";
+    public static final String UNPLANNED_FAILOVER_COMMIT_PENDING = "UnplannedFailoverCommitPendingStatesBegin";
+    public static final String COMMIT_IN_PROGRESS = "FailoverCommitInProgress";
+    public static final String FAILOVER_COMMITTED = "PlannedFailoverStatesBegin";
+    public static final String REPROTECTING = "ReprotectInProgress";
+    /** Test failover states (testFailoverState). */
+    public static final String TFO_NONE = "None";
+    public static final String TFO_IN_PROGRESS = "InProgress";
+    public static final String TFO_WAITING = "WaitingForCompletion";
+    public static final String TFO_CLEANING = "MarkedForDeletion";
 
     private static final String ITEM_COLUMNS = "item_key, item_id, agent_id, policy_id, enable_job_id, protection_state, "
-            + "churn_mode, created_at, updated_at";
+            + "churn_mode, created_at, updated_at, active_location, test_failover_state, failover_doc";
     private static final RowMapper<Item> ITEM = (rs, ctx) -> new Item(rs.getString("item_key"), rs.getString("item_id"),
             rs.getString("agent_id"), rs.getString("policy_id"), rs.getString("enable_job_id"),
             rs.getString("protection_state"), rs.getString("churn_mode"), rs.getLong("created_at"),
-            rs.getLong("updated_at"));
+            rs.getLong("updated_at"), rs.getString("active_location"), rs.getString("test_failover_state"),
+            (ObjectNode) Json.parse(rs.getString("failover_doc")));
     private static final String DISK_COLUMNS = "disk_id, item_key, agent_id, disk_name, capacity_bytes, chunk_bytes, "
             + "replicating, next_sequence, last_applied_sequence, resync_required, resync_id, resync_full, "
             + "resync_started_at, disk_resized, health_error, bytes_uploaded, bytes_applied, segments_applied, "
@@ -46,7 +59,8 @@ public final class ProtectionStore {
 
     /** One protected item's replication state; its ARM body is the resource row with the same id. */
     public record Item(String itemKey, String itemId, String agentId, String policyId, String enableJobId,
-                       String state, String churnMode, long createdAt, long updatedAt) {}
+                       String state, String churnMode, long createdAt, long updatedAt, String activeLocation,
+                       String testFailoverState, ObjectNode failover) {}
 
     /**
      * One replicated disk. {@code nextSequence} and {@code lastAppliedSequence} are mirrors of the stores
@@ -107,6 +121,25 @@ public final class ProtectionStore {
                         + "WHERE item_key = :k AND protection_state IN (<from>)")
                 .bindList("from", from).bind("to", to).bind("t", System.currentTimeMillis())
                 .bind("k", ResourceStore.key(itemId)).execute()) > 0;
+    }
+
+    /**
+     * Sets the failover columns of an item, but only while it is in {@code expectedState} (and, unless null,
+     * {@code expectedTestFailover}): the compare-and-set that keeps two failover jobs (or a job and a user's
+     * disable) from both moving one item. Null leaves a column unchanged. False when the item was not in that state.
+     */
+    public boolean updateFailover(String itemId, String expectedState, String expectedTestFailover, String newState,
+                                  String activeLocation, String testFailoverState, ObjectNode doc) {
+        return jdbi.withHandle(h -> h.createUpdate("UPDATE protected_items SET "
+                        + "protection_state = COALESCE(:s, protection_state), "
+                        + "active_location = COALESCE(:a, active_location), "
+                        + "test_failover_state = COALESCE(:tfo, test_failover_state), "
+                        + "failover_doc = COALESCE(:doc, failover_doc), updated_at = :t "
+                        + "WHERE item_key = :k AND protection_state = :expected "
+                        + "AND test_failover_state = COALESCE(:etfo, test_failover_state)")
+                .bind("etfo", expectedTestFailover).bind("s", newState).bind("a", activeLocation).bind("tfo", testFailoverState)
+                .bind("doc", doc == null ? null : Json.write(doc)).bind("t", System.currentTimeMillis())
+                .bind("k", ResourceStore.key(itemId)).bind("expected", expectedState).execute()) > 0;
     }
 
     public void setChurnMode(String itemId, String mode) {

@@ -108,11 +108,14 @@ public final class Registrations {
         String osType = body.oneOf("osType", OS_TYPES).orElseThrow(() -> ArmException.missingField("osType"));
         String agentVersion = body.string("agentVersion").orElse("1.0.0");
         ArrayNode disks = disks(body, true);
+        // A machine that is an Azure VM (seed 001 moves Azure VMs between clouds as physical servers) says where.
+        String azureRegion = body.string("azureRegion").map(r -> dev.secondsite.cloud.Regions.require(r, "azureRegion")
+                .name()).orElse(null);
 
         StoredResource container = containerFor(fabric);
         String secret = AgentStore.newSecret();
         AgentStore.Agent agent = agents.register(UUID.randomUUID().toString(), secret, vault.id(), fabric.id(),
-                container.id(), machineName, osType, agentVersion, disks, now.toEpochMilli());
+                container.id(), machineName, osType, agentVersion, disks, azureRegion, now.toEpochMilli());
         String providerId = putProvider(fabric, agent);
         String itemId = putProtectableItem(container, agent, providerId);
 
@@ -229,6 +232,14 @@ public final class Registrations {
         names.addAll(protectedByName.keySet());
         ObjectNode answer = Json.object();
         answer.put("serverTime", now.toString());
+        // Source shutdown before a failover (agent-protocol §3): the agent's report, then the standing request.
+        Fields report = body.object("shutdown");
+        if (report.present()) {
+            agents.reportShutdown(agent.id(), report.requiredString("requestId"),
+                    report.oneOf("status", List.of("Completed", "Failed")).orElseThrow(() ->
+                            ArmException.missingField("shutdown.status")), report.string("message").orElse(null));
+        }
+        agents.shutdown(agent.id()).ifPresent(s -> answer.putObject("shutdown").put("requestId", s.requestId()));
         ArrayNode disks = answer.putArray("disks");
         for (String name : names) {
             ObjectNode d = disks.addObject();

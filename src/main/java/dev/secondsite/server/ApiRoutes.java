@@ -8,6 +8,7 @@ import dev.secondsite.cloud.compute.Compute;
 import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.storage.StorageAccounts;
+import dev.secondsite.failover.Failovers;
 import dev.secondsite.jobs.JobsApi;
 import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.vault.ContainerMappings;
@@ -123,5 +124,13 @@ final class ApiRoutes {
         r.type("Microsoft.RecoveryServices/vaults/replicationProtectedItems").list(p.items()::listByVault);
         r.type(item + "/recoveryPoints").get(p.points()::get).list(p.points()::list)
                 .action("exportDisk", p.points()::exportDisk);
+    }
+
+    static void failover(ArmRoutes r, Failovers f) {
+        String item = "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers"
+                + "/replicationProtectedItems";
+        r.type(item).action("testFailover", f::testFailover).action("testFailoverCleanup", f::testFailoverCleanup)
+                .action("plannedFailover", f::plannedFailover).action("unplannedFailover", f::unplannedFailover)
+                .action("failoverCommit", f::failoverCommit).action("reProtect", f::reprotect);
     }
 }

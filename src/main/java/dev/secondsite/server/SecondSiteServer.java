@@ -16,6 +16,8 @@ import dev.secondsite.cloud.network.IpAllocations;
 import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.storage.StorageAccounts;
+import dev.secondsite.failover.Failovers;
+import dev.secondsite.failover.RecoveryVms;
 import dev.secondsite.jobs.JobEngine;
 import dev.secondsite.jobs.JobStore;
 import dev.secondsite.jobs.JobsApi;
@@ -120,9 +122,15 @@ public final class SecondSiteServer implements AutoCloseable {
                     database.isEmbedded());
             ApiRoutes.compute(routes, compute);
             // Enable protection resolves Azure targets (storage, networks, vault identity roles, quotas) here.
-            protection.items().targets(new EnableFacts(resources, rbac, compute.quotas));
+            EnableFacts enableFacts = new EnableFacts(resources, rbac, compute.quotas);
+            protection.items().targets(enableFacts);
             ApiRoutes.protection(routes, protection);
             ArmRouter router = new ArmRouter(routes, tokens, rbac);
+            // Failover builds the recovered VM through the router, as the user who asked for it (ASR calls ARM so).
+            Failovers failovers = new Failovers(resources, protection, jobs, enableFacts,
+                    new RecoveryVms(router, protection.points().exportDir().resolve("failover")), Clock.systemUTC());
+            failovers.workflows().forEach(engine::register);
+            ApiRoutes.failover(routes, failovers);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
 
             TlsMaterial tls = TlsMaterial.loadOrCreate(dataDir.resolve("tls"), List.of(hostName()), List.of());

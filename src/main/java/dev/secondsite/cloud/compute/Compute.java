@@ -56,7 +56,8 @@ public final class Compute implements AutoCloseable {
         this.operations = new ComputeOperations(jdbi);
         this.sizes = new SizesApi();
         this.quotas = new Quotas(jdbi, resources, locks);
-        this.disks = new Disks(resources, scope, locks, files, access, operations, rbac);
+        this.disks = new Disks(resources, scope, locks, files, access, operations, rbac,
+                dataDir.resolve("exports"));
         this.snapshots = new Snapshots(resources, scope, locks, files, access, disks);
         this.vms = new VirtualMachines(resources, scope, locks, quotas, disks, files, access, operations, rbac, nics);
         this.sas = new SasEndpoint(access, resources, files);

@@ -149,8 +149,8 @@ final class ComputeTypes {
             JsonNode current = target.get(e.getKey());
             if (e.getValue().isNull()) {
                 target.remove(e.getKey());
-            } else if (e.getValue().isObject() && current != null && current.isObject()) {
-                merge((ObjectNode) current, e.getValue());
+            } else if (e.getValue().isObject() && current != null && current.isObject() && !e.getKey().equals("tags")) {
+                merge((ObjectNode) current, e.getValue()); // tags are replaced as a whole, as Azure's PATCH does
             } else {
                 target.set(e.getKey(), e.getValue().deepCopy());
             }

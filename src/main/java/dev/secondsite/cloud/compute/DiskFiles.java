@@ -112,6 +112,34 @@ public final class DiskFiles {
         }
     }
 
+    /**
+     * A disk whose bytes come from a fixed VHD file made elsewhere (an exported recovery point): a reflink or
+     * sparse copy of it, checked to be a fixed VHD before it becomes the disk's file. Returns the data bytes.
+     */
+    public long importFixedVhd(Path source, Kind kind, String uniqueId) throws IOException {
+        Path target = path(kind, uniqueId);
+        Path tmp = temp(target);
+        try {
+            Files.deleteIfExists(tmp);
+            SparseFiles.copy(source, tmp);
+            long dataBytes = Files.size(tmp) - VhdFooters.SIZE;
+            String problem;
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ByteBuffer footer = ByteBuffer.allocate(VhdFooters.SIZE);
+                SparseFiles.readFully(ch, footer, Math.max(0, dataBytes));
+                problem = dataBytes <= 0 ? "the file is smaller than a VHD footer" : VhdFooters.problem(footer.array(), dataBytes);
+                ch.force(true);
+            }
+            if (problem != null) {
+                throw new IllegalArgumentException(problem);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            return dataBytes;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
     /** Grows a disk in place: the old footer's bytes become zeros of the disk, a new footer goes at the end. */
     public void resize(Kind kind, String uniqueId, long newDataBytes) throws IOException {
         Path file = path(kind, uniqueId);

@@ -18,6 +18,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -45,9 +48,12 @@ public final class Disks {
     private final DiskAccess access;
     private final ComputeOperations operations;
     private final Rbac rbac;
+    /** Import reads fixed VHDs from here only: the server's export directory (exported recovery points). */
+    private final Path importRoot;
 
     Disks(ResourceStore resources, VaultScope scope, RegionLocks locks, DiskFiles files, DiskAccess access,
-          ComputeOperations operations, Rbac rbac) {
+          ComputeOperations operations, Rbac rbac, Path importRoot) {
+        this.importRoot = importRoot.toAbsolutePath().normalize();
         this.resources = resources;
         this.scope = scope;
         this.locks = locks;
@@ -253,6 +259,7 @@ public final class Disks {
         long dataBytes;
         String state = DiskModel.UNATTACHED;
         StoredResource source = null;
+        Path importFile = null;
         switch (option) {
             case "Empty" -> {
                 int gb = properties.integer("diskSizeGB", 1, DiskModel.DISK_SIZE_GB_MAX)
@@ -289,8 +296,17 @@ public final class Disks {
                     generation = sp.path("hyperVGeneration").asText();
                 }
             }
+            case "Import" -> {
+                // Azure imports a VHD blob (sourceUri); the local cloud imports a fixed VHD from the server's export
+                // directory, which is how a failover turns a recovery point into a managed disk.
+                String uri = creation.requiredString("sourceUri");
+                importFile = importSource(uri);
+                creationOut.put("sourceUri", uri);
+                dataBytes = importFile.toFile().length() - VhdFooters.SIZE;
+            }
             default -> throw new ArmException(400, "InvalidParameter", "createOption '" + option + "' is not supported "
-                    + "by the local cloud; use Empty, Upload or Copy.", "properties.creationData.createOption", List.of());
+                    + "by the local cloud; use Empty, Upload, Copy or Import.", "properties.creationData.createOption",
+                    List.of());
         }
         if (osType != null) {
             p.put("osType", osType);
@@ -323,10 +339,19 @@ public final class Disks {
 
         StoredResource src = source;
         long bytes = dataBytes;
+        Path imported = importFile;
         writeNewFile(DiskFiles.Kind.DISK, uniqueId, () -> {
             switch (option) {
                 case "Empty" -> files.createEmpty(DiskFiles.Kind.DISK, uniqueId, bytes);
                 case "Upload" -> files.createForUpload(DiskFiles.Kind.DISK, uniqueId, bytes + VhdFooters.SIZE);
+                case "Import" -> {
+                    try {
+                        files.importFixedVhd(imported, DiskFiles.Kind.DISK, uniqueId);
+                    } catch (IllegalArgumentException e) {
+                        throw ArmException.invalidField("properties.creationData.sourceUri", "'" + imported
+                                + "' is not a fixed VHD: " + e.getMessage() + ".");
+                    }
+                }
                 default -> files.copy(DiskModel.kind(src), DiskModel.uniqueId(src.body()), DiskFiles.Kind.DISK, uniqueId, bytes);
             }
         }, () -> resources.put(id, group.id(), ComputeTypes.DISK, name, group.id().split("/")[2], disk));
@@ -461,6 +486,31 @@ public final class Disks {
             }
         }
         return save(current, disk).bodyCopy();
+    }
+
+    /** The file a {@code file:} sourceUri names, which must be a VHD inside the export directory. */
+    private Path importSource(String uri) {
+        Path file;
+        try {
+            URI parsed = new URI(uri);
+            if (!"file".equalsIgnoreCase(parsed.getScheme())) {
+                throw new IllegalArgumentException("not a file: URI");
+            }
+            file = Path.of(parsed).toAbsolutePath().normalize();
+        } catch (URISyntaxException | IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+            throw ArmException.invalidField("properties.creationData.sourceUri", "'" + uri + "' must be a file: URI of "
+                    + "a fixed VHD under the server's export directory " + importRoot + ".");
+        }
+        if (!file.startsWith(importRoot) || !java.nio.file.Files.isRegularFile(file)) {
+            throw ArmException.invalidField("properties.creationData.sourceUri", "'" + uri + "' is not a file under the "
+                    + "server's export directory " + importRoot + ". Export a recovery point as 'vhd' first.");
+        }
+        long dataBytes = file.toFile().length() - VhdFooters.SIZE;
+        if (dataBytes <= 0 || dataBytes % 512 != 0) {
+            throw ArmException.invalidField("properties.creationData.sourceUri", "'" + uri + "' is not a fixed VHD (its "
+                    + "size is not a multiple of 512 bytes plus a 512-byte footer).");
+        }
+        return file;
     }
 
     private static void checkUploadSize(long upload) {

@@ -1,0 +1,17 @@
+-- Failover orchestration (issue 4). A protected item now also records where it runs (activeLocation
+-- Primary | Recovery), its test-failover state, the scenario in progress, and a JSON document of what its
+-- failovers built: the recovery point used and the ids of the VM, disks, NICs and networks each created,
+-- so cleanup, commit, rollback and reprotect find them again after a restart.
+ALTER TABLE protected_items ADD COLUMN active_location VARCHAR(16) DEFAULT 'Primary' NOT NULL;
+ALTER TABLE protected_items ADD COLUMN test_failover_state VARCHAR(32) DEFAULT 'None' NOT NULL;
+ALTER TABLE protected_items ADD COLUMN failover_doc TEXT DEFAULT '{}' NOT NULL;
+
+-- The Azure region of a machine that is itself an Azure VM (seed 001: VMs moved between Government and
+-- public regions are replicated as physical servers); NULL for machines outside Azure.
+ALTER TABLE agents ADD COLUMN azure_region VARCHAR(64);
+
+-- A failover's request that the machine shut down (the heartbeat answer carries it; agent-protocol §3) and the
+-- agent's report: Completed | Failed, with its message.
+ALTER TABLE agents ADD COLUMN shutdown_request VARCHAR(64);
+ALTER TABLE agents ADD COLUMN shutdown_status VARCHAR(16);
+ALTER TABLE agents ADD COLUMN shutdown_message VARCHAR(1024);
