@@ -10,8 +10,10 @@ ALTER TABLE protected_items ADD COLUMN failover_doc TEXT DEFAULT '{}' NOT NULL;
 -- public regions are replicated as physical servers); NULL for machines outside Azure.
 ALTER TABLE agents ADD COLUMN azure_region VARCHAR(64);
 
--- A failover's request that the machine shut down (the heartbeat answer carries it; agent-protocol §3) and the
--- agent's report: Completed | Failed, with its message.
-ALTER TABLE agents ADD COLUMN shutdown_request VARCHAR(64);
-ALTER TABLE agents ADD COLUMN shutdown_status VARCHAR(16);
-ALTER TABLE agents ADD COLUMN shutdown_message VARCHAR(1024);
+-- What the server asks of an agent beyond replicating (agent-protocol §3 and "Failback"): one directive at a
+-- time, kind 'shutdown' (before a failover) or 'failback' (write a recovery point back onto the machine's disks),
+-- its JSON request as the heartbeat answer carries it, and the agent's report: Completed | Failed, with a message.
+ALTER TABLE agents ADD COLUMN directive_kind VARCHAR(16);
+ALTER TABLE agents ADD COLUMN directive TEXT;
+ALTER TABLE agents ADD COLUMN directive_status VARCHAR(16);
+ALTER TABLE agents ADD COLUMN directive_message VARCHAR(1024);

@@ -53,6 +53,20 @@ public final class AgentApi {
             }
             send(ctx, outcome.status(), outcome.body());
         }));
+        registerFailback(app);
+    }
+
+    /** The failback reads of agent-protocol "Failback": a point's digests and its chunks. */
+    private void registerFailback(Javalin app) {
+        String base = PREFIX + "/failback/{requestId}/disks/{diskId}";
+        app.get(base + "/digests", ctx -> handle(ctx, () -> send(ctx, 200, protection.failbackSource().digests(
+                authenticate(ctx), ctx.pathParam("requestId"), ctx.pathParam("diskId"), ctx.queryParam("from"),
+                ctx.queryParam("count")))));
+        app.get(base + "/chunks/{index}", ctx -> handle(ctx, () -> {
+            byte[] chunk = protection.failbackSource().chunk(authenticate(ctx), ctx.pathParam("requestId"),
+                    ctx.pathParam("diskId"), ctx.pathParam("index"));
+            ctx.status(200).contentType("application/octet-stream").result(chunk);
+        }));
     }
 
     private static void send(Context ctx, int status, JsonNode body) {

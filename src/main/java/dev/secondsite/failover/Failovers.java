@@ -73,6 +73,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     private final JobsApi jobs;
     private final EnableFacts facts;
     private final RecoveryVms vms;
+    private final Reprotection reprotection;
     private final Clock clock;
 
     private final Workflow testFailover = new Workflow("TestFailover", "Test failover", List.of(
@@ -96,7 +97,8 @@ public final class Failovers implements ProtectedItems.DisableHook {
             this::rollbackCommit);
 
     public Failovers(ResourceStore resources, ProtectionModule protection, JobsApi jobs, EnableFacts facts,
-                     RecoveryVms vms, Clock clock) {
+                     RecoveryVms vms, Reprotection reprotection, Clock clock) {
+        this.reprotection = reprotection;
         this.resources = resources;
         this.protection = protection;
         this.items = protection.items();
@@ -125,7 +127,9 @@ public final class Failovers implements ProtectedItems.DisableHook {
     }
 
     public List<Workflow> workflows() {
-        return List.of(testFailover, cleanup, plannedFailover, unplannedFailover, commit);
+        List<Workflow> all = new ArrayList<>(List.of(testFailover, cleanup, plannedFailover, unplannedFailover, commit));
+        all.addAll(reprotection.workflows());
+        return all;
     }
 
     // =========================================================================== ARM handlers
@@ -190,6 +194,14 @@ public final class Failovers implements ProtectedItems.DisableHook {
         ProtectionStore.Item row = requireRow(item);
         ItemOperations.require(row, ItemOperations.PLANNED_FAILOVER);
         Fields props = Fields.of(request.bodyObject(), "").object("properties");
+        if (row.activeLocation().equals("Recovery")) { // replicating back after reprotect: this is the failback
+            String direction = props.string("failoverDirection").orElse("RecoveryToPrimary");
+            if (!direction.equalsIgnoreCase("RecoveryToPrimary")) {
+                throw ArmException.invalidField("properties.failoverDirection", "'" + direction + "': the item runs on "
+                        + "the recovery site and replicates back; only RecoveryToPrimary (failback) is possible now.");
+            }
+            return submit(request, item, reprotection.failback, baseInput(request, item));
+        }
         direction(props);
         ObjectNode input = failoverInput(request, item, row);
         input.put("shutdown", true);
@@ -223,16 +235,24 @@ public final class Failovers implements ProtectedItems.DisableHook {
         return submit(request, item, commit, baseInput(request, item));
     }
 
-    /** POST P/reProtect: replication back to the primary site; for now only the seed's refusals and a clear 409. */
+    /**
+     * POST P/reProtect: after a committed failover, replicate the recovered VM back towards the primary site (or,
+     * after a committed failback, resume replication from the primary machine). Seed 001's rule first: a VM moved
+     * between Government and public regions has no direct failback.
+     */
     public ArmResponse reprotect(ArmRequest request) {
         StoredResource item = items.requireItem(request);
         ProtectionStore.Item row = requireRow(item);
         ItemOperations.require(row, ItemOperations.REVERSE_REPLICATE);
-        judge(item, row).enforce(Operation.REPROTECT); // seed 001: no direct failback after a cross-cloud move
-        throw ArmException.conflict("ReprotectNotSupported", "Reprotect of a physical machine back to its site needs "
-                + "a process server and master target there, which SecondSite does not run yet. To protect the "
-                + "recovered VM, enable replication for it with an agent on the VM (failback policy '"
-                + resources.find(row.policyId()).map(StoredResource::name).orElse("?") + "-failback').");
+        if (row.activeLocation().equals("Recovery")) {
+            judge(item, row).enforce(Operation.REPROTECT);
+        }
+        Fields specific = Fields.of(request.bodyObject(), "").object("properties").object("providerSpecificDetails");
+        if (specific.present()) {
+            specific.oneOf("instanceType", List.of("InMageAzureV2"));
+        }
+        ObjectNode input = baseInput(request, item);
+        return submit(request, item, reprotection.prepareReprotect(item, row, specific, input), input);
     }
 
     private ObjectNode failoverInput(ArmRequest request, StoredResource item, ProtectionStore.Item row) {
@@ -395,10 +415,12 @@ public final class Failovers implements ProtectedItems.DisableHook {
             return;
         }
         String requestId = ctx.job().id();
-        agents.requestShutdown(agent.id(), requestId);
+        ObjectNode request = Json.object();
+        request.put("requestId", requestId);
+        agents.issue(agent.id(), AgentStore.SHUTDOWN, request);
         long deadline = clock.millis() + SHUTDOWN_WAIT.toMillis();
         while (clock.millis() < deadline) {
-            Optional<AgentStore.Shutdown> s = agents.shutdown(agent.id()).filter(x -> requestId.equals(x.requestId()));
+            Optional<AgentStore.Directive> s = agents.directive(agent.id()).filter(x -> requestId.equals(x.requestId()));
             if (s.isPresent() && s.get().status() != null) {
                 if (s.get().status().equals("Failed")) {
                     ctx.warn("SourceShutdownFailed", "The agent reported that the source machine could not be shut "
@@ -450,7 +472,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
         doc.remove("failover");
         String before = doc.path("scenario").path("stateBefore").asText(PROTECTED);
         doc.remove("scenario");
-        agents.clearShutdown(row.get().agentId(), ctx.job().id());
+        agents.withdraw(row.get().agentId(), ctx.job().id());
         store.setReplicating(id, true);
         protection.engine().setActive(diskIds(id), true);
         store.updateFailover(id, FAILOVER_IN_PROGRESS, null, before, "Primary", null, doc);
@@ -475,11 +497,13 @@ public final class Failovers implements ProtectedItems.DisableHook {
         ProtectionStore.Item row = row(id);
         ObjectNode doc = row.failover();
         JsonNode plan = doc.path("failover").path("plan");
-        if (plan.isObject()) {
+        if (row.activeLocation().equals("Primary") && doc.path("failback").isObject()) {
+            reprotection.commitFailback(ctx, row); // back on the primary machine: the recovered VM goes
+        } else if (plan.isObject()) {
             vms.release(RecoveryVms.Plan.fromJson(plan), principal(ctx)); // the VM is the user's from now on
             ((ObjectNode) doc.path("failover")).put("committedAt", Json.time(clock.millis()));
         }
-        agents.clearShutdown(row.agentId(), doc.path("failover").path("jobId").asText());
+        agents.withdraw(row.agentId(), doc.path("failover").path("jobId").asText());
         doc.remove("scenario");
         store.updateFailover(id, COMMIT_IN_PROGRESS, null, FAILOVER_COMMITTED, null, null, doc);
         view.refresh(id);
@@ -608,13 +632,18 @@ public final class Failovers implements ProtectedItems.DisableHook {
      * is a 409 naming it.
      */
     private void begin(JobContext ctx, String scenario, String from, String fromTfo, String to, String toTfo) {
-        begin(ctx, scenario, from, fromTfo, to, toTfo, false);
+        begin(store, view, clock, ctx, scenario, from, fromTfo, to, toTfo, false);
     }
 
     private boolean begin(JobContext ctx, String scenario, String from, String fromTfo, String to, String toTfo,
                           boolean quiet) {
+        return begin(store, view, clock, ctx, scenario, from, fromTfo, to, toTfo, quiet);
+    }
+
+    static boolean begin(ProtectionStore store, ItemView view, Clock clock, JobContext ctx, String scenario, String from,
+                         String fromTfo, String to, String toTfo, boolean quiet) {
         String id = itemId(ctx);
-        ProtectionStore.Item row = row(id);
+        ProtectionStore.Item row = store.item(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id));
         if (ownedBy(row, ctx)) {
             return true;
         }
@@ -631,7 +660,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
         if (quiet) {
             return false;
         }
-        ProtectionStore.Item now = row(id);
+        ProtectionStore.Item now = store.item(id).orElseThrow();
         throw ArmException.conflict("OperationNotAllowedInCurrentState", scenario + " can't start: '"
                 + id.substring(id.lastIndexOf('/') + 1) + "' is " + now.state() + " (test failover "
                 + now.testFailoverState() + ") after another operation changed it. Allowed now: "
@@ -639,7 +668,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     }
 
     /** True when the item's current scenario is this job (a task re-run after a restart). */
-    private static boolean ownedBy(ProtectionStore.Item row, JobContext ctx) {
+    static boolean ownedBy(ProtectionStore.Item row, JobContext ctx) {
         return ctx.job().armId().equals(row.failover().path("scenario").path("jobId").asText());
     }
 
@@ -655,7 +684,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
         return ctx.input().path("id").asText();
     }
 
-    private static Principal principal(JobContext ctx) {
+    static Principal principal(JobContext ctx) {
         JsonNode p = ctx.input().path("principal");
         return new Principal(p.path("objectId").asText(), p.path("clientId").asText(), p.path("tenantId").asText());
     }

@@ -187,6 +187,26 @@ public final class RecoveryVms {
         return deleted;
     }
 
+    /**
+     * Deletes a committed failover's VM, NIC and disks (a failback was committed: the data is back on the primary
+     * machine). The job tag is gone since the commit; the item tag must still name this plan's item.
+     */
+    public List<String> deleteReleased(Plan plan, Principal as) {
+        List<String> deleted = new java.util.ArrayList<>();
+        List<String[]> targets = new java.util.ArrayList<>();
+        targets.add(new String[] {plan.vmId(), COMPUTE_API});
+        targets.add(new String[] {plan.nicId(), NETWORK_API});
+        plan.disks().forEach(d -> targets.add(new String[] {plan.managedDiskId(d), DISK_API}));
+        for (String[] t : targets) {
+            Optional<ObjectNode> found = find(t[0], t[1], as);
+            if (found.isPresent() && plan.itemName().equals(found.get().path("tags").path(ITEM_TAG).asText())) {
+                call("DELETE", t[0], t[1], as, null);
+                deleted.add(t[0]);
+            }
+        }
+        return deleted;
+    }
+
     /** Removes the job's tag from what it built: the resources are the user's from now on (failover commit). */
     public void release(Plan plan, Principal as) {
         for (String id : List.of(plan.vmId(), plan.nicId())) {

@@ -1,6 +1,7 @@
 package dev.secondsite.protection;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.secondsite.arm.Json;
 import dev.secondsite.resource.ResourceStore;
 import org.jdbi.v3.core.Jdbi;
@@ -101,35 +102,50 @@ public final class AgentStore {
         });
     }
 
-    /** A failover's shutdown request to an agent and the agent's report (status null until it reports). */
-    public record Shutdown(String requestId, String status, String message) {}
+    /** Directive kinds: shut the machine down before a failover; write a recovery point back for failback. */
+    public static final String SHUTDOWN = "shutdown";
+    public static final String FAILBACK = "failback";
 
-    public Optional<Shutdown> shutdown(String agentId) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT shutdown_request, shutdown_status, shutdown_message FROM agents "
-                        + "WHERE id = :id AND shutdown_request IS NOT NULL").bind("id", agentId)
-                .map((rs, ctx) -> new Shutdown(rs.getString(1), rs.getString(2), rs.getString(3))).findOne());
+    /**
+     * What the server asks of an agent beyond replicating, as the heartbeat answer carries it under {@code kind}
+     * ({@code request} has at least {@code requestId}), and the agent's report (status null until it reports).
+     */
+    public record Directive(String kind, ObjectNode request, String status, String message) {
+        public String requestId() {
+            return request.path("requestId").asText();
+        }
     }
 
-    /** Asks the agent to shut its machine down (idempotent for the same request). */
-    public void requestShutdown(String agentId, String requestId) {
-        jdbi.useHandle(h -> h.createUpdate("UPDATE agents SET shutdown_request = :r, shutdown_status = NULL, "
-                        + "shutdown_message = NULL WHERE id = :id AND (shutdown_request IS NULL OR shutdown_request <> :r)")
-                .bind("r", requestId).bind("id", agentId).execute());
+    public Optional<Directive> directive(String agentId) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT directive_kind, directive, directive_status, directive_message "
+                        + "FROM agents WHERE id = :id AND directive IS NOT NULL").bind("id", agentId)
+                .map((rs, ctx) -> new Directive(rs.getString(1), (ObjectNode) Json.parse(rs.getString(2)),
+                        rs.getString(3), rs.getString(4))).findOne());
     }
 
-    /** Withdraws a request (the failover rolled back): the agent resumes replicating. */
-    public void clearShutdown(String agentId, String requestId) {
-        jdbi.useHandle(h -> h.createUpdate("UPDATE agents SET shutdown_request = NULL, shutdown_status = NULL, "
-                        + "shutdown_message = NULL WHERE id = :id AND shutdown_request = :r")
-                .bind("r", requestId).bind("id", agentId).execute());
+    /** Issues a directive (idempotent for the same request id; replaces any other). */
+    public void issue(String agentId, String kind, ObjectNode request) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE agents SET directive_kind = :k, directive = :d, directive_status = NULL, "
+                        + "directive_message = NULL WHERE id = :id AND (directive IS NULL OR directive_kind <> :k "
+                        + "OR directive NOT LIKE :like)")
+                .bind("k", kind).bind("d", Json.write(request)).bind("id", agentId)
+                .bind("like", "%\"requestId\":\"" + request.path("requestId").asText() + "\"%").execute());
     }
 
-    /** The agent's report on the request it was given; reports on other requests are ignored. */
-    public void reportShutdown(String agentId, String requestId, String status, String message) {
-        jdbi.useHandle(h -> h.createUpdate("UPDATE agents SET shutdown_status = :s, shutdown_message = :m "
-                        + "WHERE id = :id AND shutdown_request = :r")
-                .bind("s", status).bind("m", message == null ? null : message.substring(0, Math.min(1024, message.length())))
-                .bind("r", requestId).bind("id", agentId).execute());
+    /** Withdraws a directive (its operation ended or rolled back): the agent goes back to replicating. */
+    public void withdraw(String agentId, String requestId) {
+        directive(agentId).filter(d -> d.requestId().equals(requestId)).ifPresent(d -> jdbi.useHandle(h ->
+                h.createUpdate("UPDATE agents SET directive_kind = NULL, directive = NULL, directive_status = NULL, "
+                        + "directive_message = NULL WHERE id = :id").bind("id", agentId).execute()));
+    }
+
+    /** The agent's report on the directive it was given; reports on other requests are ignored. */
+    public void report(String agentId, String kind, String requestId, String status, String message) {
+        directive(agentId).filter(d -> d.kind().equals(kind) && d.requestId().equals(requestId)).ifPresent(d ->
+                jdbi.useHandle(h -> h.createUpdate("UPDATE agents SET directive_status = :s, directive_message = :m "
+                                + "WHERE id = :id AND directive_kind = :k")
+                        .bind("s", status).bind("m", message == null ? null : message.substring(0, Math.min(1024,
+                                message.length()))).bind("id", agentId).bind("k", kind).execute()));
     }
 
     /** Records a heartbeat; returns true when the reported disks differ from the stored ones. */

@@ -156,7 +156,10 @@ public final class EnableFacts {
         Region vaultRegion = Regions.require(vault.body().path("location").asText(), "location");
         StoredResource fabric = resources.find(agent.fabricId())
                 .orElseThrow(() -> ArmException.notFound(ReplicationTypes.FABRIC, agent.fabricId()));
-        Scenario scenario = "VMware".equalsIgnoreCase(fabric.properties().path("customDetails").path("instanceType").asText())
+        // A machine that is an Azure VM (it reports its region) is replicated as a physical server (seed 001),
+        // whatever the configuration-server fabric is called.
+        Scenario scenario = agent.azureRegion() == null
+                && "VMware".equalsIgnoreCase(fabric.properties().path("customDetails").path("instanceType").asText())
                 ? Scenario.VMWARE_TO_AZURE : Scenario.PHYSICAL_TO_AZURE;
 
         // Vault.

@@ -34,6 +34,10 @@ public final class ItemOperations {
             case ENABLING -> ops.add(DISABLE);
             case INITIAL_REPLICATION -> ops.addAll(List.of(DISABLE, REPAIR));
             case PROTECTED -> {
+                if (item.activeLocation().equals("Recovery")) { // replicating back after reprotect
+                    ops.addAll(List.of(PLANNED_FAILOVER, DISABLE));
+                    return ops;
+                }
                 switch (item.testFailoverState()) {
                     case TFO_NONE -> ops.addAll(List.of(PLANNED_FAILOVER, UNPLANNED_FAILOVER, DISABLE, TEST_FAILOVER, REPAIR));
                     case TFO_WAITING -> ops.addAll(List.of(TEST_FAILOVER_CLEANUP, DISABLE));

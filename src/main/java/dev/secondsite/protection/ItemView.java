@@ -226,6 +226,16 @@ public final class ItemView {
         // The VM a failover recovered into, and a pending test failover's VM (SecondSite: testFailoverVmId).
         details.put("targetVmId", doc.path("failover").path("vmId").asText(null));
         details.put("testFailoverVmId", doc.path("test").path("vmId").asText(null));
+        if (doc.path("reverse").isObject()) { // reprotected: replicating back from the recovered VM (SecondSite)
+            ObjectNode reverse = details.putObject("reverseReplication");
+            reverse.put("recoveredVmId", doc.path("reverse").path("vmId").asText());
+            reverse.put("failbackMachineName", doc.path("reverse").path("machineName").asText());
+            reverse.put("fullSync", doc.path("reverse").path("fullSync").asBoolean());
+            reverse.put("policyId", doc.path("reverse").path("policyId").asText());
+            if (doc.path("reverse").path("lastPass").isObject()) {
+                reverse.set("lastPass", doc.path("reverse").path("lastPass").deepCopy());
+            }
+        }
         details.putArray("validationErrors");
         details.put("lastRpoCalculatedTime", Json.time(now));
         details.put("lastUpdateReceivedTime", lastUpdate == null ? null : Json.time(lastUpdate));

@@ -453,6 +453,9 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
                 ProtectionStore.FAILOVER_IN_PROGRESS, ProtectionStore.COMMIT_IN_PROGRESS), ProtectionStore.DISABLING);
         store.setReplicating(id, false);
         engine.setActive(store.disksOf(id).stream().map(ProtectionStore.Disk::diskId).toList(), false);
+        // A shutdown or failback directive of a failover of this item ends with it: the agent may replicate again.
+        store.item(id).ifPresent(item -> agents.directive(item.agentId())
+                .ifPresent(d -> agents.withdraw(item.agentId(), d.requestId())));
         view.refresh(id);
     }
 

@@ -73,6 +73,7 @@ public final class ProtectionModule implements AutoCloseable {
     private final SegmentIntake intake;
     private final Metrics metrics;
     private final ItemView view;
+    private final FailbackSource failbackSource;
     private ScheduledExecutorService housekeeping;
     private long housekeepingRuns;
 
@@ -81,6 +82,7 @@ public final class ProtectionModule implements AutoCloseable {
                              Providers providers, ProtectedItems items, RecoveryPointsApi points, SegmentIntake intake,
                              Metrics metrics, ItemView view) {
         this.view = view;
+        this.failbackSource = new FailbackSource(agents, engine);
         this.options = options;
         this.resources = resources;
         this.store = store;
@@ -180,6 +182,7 @@ public final class ProtectionModule implements AutoCloseable {
     public SegmentIntake intake() { return intake; }
     public Metrics metrics() { return metrics; }
     public ItemView view() { return view; }
+    public FailbackSource failbackSource() { return failbackSource; }
     public Options options() { return options; }
 
     @Override

@@ -232,21 +232,29 @@ public final class Registrations {
         names.addAll(protectedByName.keySet());
         ObjectNode answer = Json.object();
         answer.put("serverTime", now.toString());
-        // Source shutdown before a failover (agent-protocol §3): the agent's report, then the standing request.
-        Fields report = body.object("shutdown");
-        if (report.present()) {
-            agents.reportShutdown(agent.id(), report.requiredString("requestId"),
-                    report.oneOf("status", List.of("Completed", "Failed")).orElseThrow(() ->
-                            ArmException.missingField("shutdown.status")), report.string("message").orElse(null));
+        // Directives (agent-protocol §3 "Shutdown", "Failback"): the agent's report, then the standing request.
+        for (String kind : List.of(AgentStore.SHUTDOWN, AgentStore.FAILBACK)) {
+            Fields report = body.object(kind);
+            if (report.present()) {
+                agents.report(agent.id(), kind, report.requiredString("requestId"), report.oneOf("status",
+                        List.of("Completed", "Failed")).orElseThrow(() -> ArmException.missingField(kind + ".status")),
+                        report.string("message").orElse(null));
+            }
         }
-        agents.shutdown(agent.id()).ifPresent(s -> answer.putObject("shutdown").put("requestId", s.requestId()));
+        agents.directive(agent.id()).ifPresent(d -> {
+            ObjectNode request = d.request().deepCopy();
+            request.remove("server"); // what the server keeps for itself (the points to write back)
+            answer.set(d.kind(), request);
+        });
+        // The agent replicates only while its machine is the active (primary) location.
+        boolean primaryActive = item.map(i -> i.activeLocation().equals("Primary")).orElse(true);
         ArrayNode disks = answer.putArray("disks");
         for (String name : names) {
             ObjectNode d = disks.addObject();
             d.put("name", name);
             ProtectionStore.Disk disk = protectedByName.get(name);
             Optional<ReplicationEngine.DiskRuntime> rt = disk == null ? Optional.empty() : engine.runtime(disk.diskId());
-            boolean replicate = disk != null && disk.replicating() && rt.isPresent() && rt.get().active();
+            boolean replicate = disk != null && disk.replicating() && rt.isPresent() && rt.get().active() && primaryActive;
             if (disk == null) {
                 d.putNull("diskId");
                 d.put("replicate", false);

@@ -18,6 +18,7 @@ import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.failover.Failovers;
 import dev.secondsite.failover.RecoveryVms;
+import dev.secondsite.failover.Reprotection;
 import dev.secondsite.jobs.JobEngine;
 import dev.secondsite.jobs.JobStore;
 import dev.secondsite.jobs.JobsApi;
@@ -127,8 +128,11 @@ public final class SecondSiteServer implements AutoCloseable {
             ApiRoutes.protection(routes, protection);
             ArmRouter router = new ArmRouter(routes, tokens, rbac);
             // Failover builds the recovered VM through the router, as the user who asked for it (ASR calls ARM so).
-            Failovers failovers = new Failovers(resources, protection, jobs, enableFacts,
-                    new RecoveryVms(router, protection.points().exportDir().resolve("failover")), Clock.systemUTC());
+            RecoveryVms recoveryVms = new RecoveryVms(router, protection.points().exportDir().resolve("failover"));
+            Reprotection reprotection = new Reprotection(resources, protection, compute, router, recoveryVms,
+                    Clock.systemUTC());
+            Failovers failovers = new Failovers(resources, protection, jobs, enableFacts, recoveryVms, reprotection,
+                    Clock.systemUTC());
             failovers.workflows().forEach(engine::register);
             ApiRoutes.failover(routes, failovers);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
@@ -138,6 +142,7 @@ public final class SecondSiteServer implements AutoCloseable {
             Javalin app = Javalin.create(config -> {
                 config.showJavalinBanner = false;
                 config.events.serverStopped(compute::close);
+                config.events.serverStopped(reprotection::stop);
                 config.router.caseInsensitiveRoutes = true;
                 config.http.maxRequestSize = 8L * 1024 * 1024;
                 config.jetty.addConnector((server, httpConfig) -> {
@@ -179,6 +184,7 @@ public final class SecondSiteServer implements AutoCloseable {
                 }
             });
             protection.start(); // loads the stores before the listener accepts uploads
+            reprotection.start(); // periodic reverse-replication passes of reprotected items
             app.start();
             engine.start(database.isEmbedded());
             return new SecondSiteServer(database, engine, app, connector[0], admin, protection);

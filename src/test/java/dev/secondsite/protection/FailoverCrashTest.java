@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.testing.Arm;
 import dev.secondsite.testing.ServerProcess;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import dev.secondsite.testing.TestServer;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,10 +15,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static dev.secondsite.protection.ProtectionClient.RS;
@@ -30,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Kill -9 of the server in the middle of a failover: the server process (slowed by --task-delay-ms so the kill
  * lands inside the job) is SIGKILLed once the job has started building the recovery disks and before the VM
  * exists; after a restart on the same data
- * directory the job resumes at its unfinished task and completes. Exactly one VM and one disk exist, the disk is
+ * directory and store (embedded and PostgreSQL) the job resumes at its unfinished task and completes. Exactly one VM and one disk exist, the disk is
  * byte-identical to the point, and no staging file is left.
  */
 class FailoverCrashTest {
@@ -41,6 +45,8 @@ class FailoverCrashTest {
     Path tmp;
 
     private final List<Process> children = new ArrayList<>();
+    private String schema;
+    private String db;
 
     @AfterEach
     void cleanUp() throws Exception {
@@ -50,12 +56,22 @@ class FailoverCrashTest {
                 child.waitFor(15, TimeUnit.SECONDS);
             }
         }
+        if (schema != null) {
+            try (var conn = DriverManager.getConnection(TestServer.POSTGRES_URL, System.getProperty("user.name"), "")) {
+                conn.createStatement().execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+            }
+        }
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(TestServer.Store.class)
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
-    void failoverKilledMidwayResumesAndBuildsOneCompleteVm() throws Exception {
+    void failoverKilledMidwayResumesAndBuildsOneCompleteVm(TestServer.Store store) throws Exception {
         Path data = tmp.resolve("data");
+        if (store == TestServer.Store.POSTGRES) {
+            schema = "t_fo_crash_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+            db = TestServer.postgresUrl(schema);
+        }
         int port = freePort();
         Process first = start(data, port, "server-1.log", "--task-delay-ms", "1500");
         awaitHealthy(first, data, port, tmp.resolve("server-1.log"));
@@ -118,7 +134,7 @@ class FailoverCrashTest {
     }
 
     private Process start(Path data, int port, String log, String... options) throws Exception {
-        Process p = ServerProcess.start(List.of("--enable-native-access=ALL-UNNAMED"), data, null, port, tmp.resolve(log),
+        Process p = ServerProcess.start(List.of("--enable-native-access=ALL-UNNAMED"), data, db, port, tmp.resolve(log),
                 options);
         children.add(p);
         return p;

@@ -40,6 +40,11 @@ final class FailoverMachine {
     final Random random = new Random(42);
 
     FailoverMachine(ProtectionClient c, String name) throws Exception {
+        this(c, name, null);
+    }
+
+    /** {@code azureRegion}: the machine is an Azure VM in that region (seed 001's Government/public move). */
+    FailoverMachine(ProtectionClient c, String name, String azureRegion) throws Exception {
         this.c = c;
         site = c.site(name, 1440);
         String sub = site.vault().split("/")[2];
@@ -51,7 +56,7 @@ final class FailoverMachine {
         HttpResponse<String> s = c.api.put(storage + "?" + STORAGE, "{\"location\":\"westus\",\"kind\":\"StorageV2\","
                 + "\"sku\":{\"name\":\"Standard_LRS\"}}");
         assertThat(s.statusCode()).as(s.body()).isIn(200, 201);
-        agent = c.registerOk(site, name + "01", DISK);
+        agent = c.registerOk(site, name + "01", DISK, azureRegion);
         item = name + "-item";
         c.succeed(c.api.put(site.item(item) + "?" + RS, "{\"properties\":{\"policyId\":\"" + site.policy()
                 + "\",\"protectableItemId\":\"" + agent.protectableItemId() + "\",\"providerSpecificDetails\":{"

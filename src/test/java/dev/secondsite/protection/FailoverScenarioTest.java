@@ -188,8 +188,10 @@ class FailoverScenarioTest {
                 .containsExactly("ReverseReplicate", "DisableProtection");
         assertThat(c.api.getOk(m.vmId("ufo-vm") + "?" + COMPUTE).path("tags").has("secondsite-failover-job")).isFalse();
 
-        // No direct reprotect for a physical machine: a clear 409 pointing at re-enabling replication.
-        assertError(action(m, "reProtect", "{}"), 409, "ReprotectNotSupported");
+        // Reprotect towards a machine that isn't registered: 400 naming the field, nothing starts.
+        assertError(action(m, "reProtect", "{\"properties\":{\"providerSpecificDetails\":{\"instanceType\":"
+                + "\"InMageAzureV2\",\"failbackProtectableItemId\":\"" + m.site.container()
+                + "/replicationProtectableItems/nobody\"}}}"), 400, "FailbackMachineNotFound");
 
         c.succeed(action(m, "remove", "{\"properties\":{\"disableProtectionReason\":\"MigrationComplete\"}}"));
         assertError(c.api.get(m.site.item(m.item) + "?" + RS), 404, "ResourceNotFound");
@@ -234,5 +236,115 @@ class FailoverScenarioTest {
         assertThat(job.path("properties").path("errors").get(0).path("serviceErrorDetails").path("message").asText())
                 .contains("shutdown -h refused");
         assertThat(downloadOsDisk(m.vmId("pfx-vm"))).isEqualTo(only);
+    }
+
+    /** The bytes of a managed disk's file (the VM "writes" there: the local cloud runs no guest). */
+    private Path diskFile(String diskId) throws Exception {
+        String uniqueId = c.api.getOk(diskId + "?" + DISKS).path("properties").path("uniqueId").asText();
+        return dataDir.resolve("cloud/disks/" + uniqueId + ".vhd");
+    }
+
+    @Test
+    void reprotectReplicatesTheVmBackAndFailbackWritesOnlyWhatChanged() throws Exception {
+        FailoverMachine m = new FailoverMachine(c, "rpr");
+        m.change(10);
+        c.awaitItem(m.site, m.item, "Protected", i -> i.path("properties").path("protectionState").asText().equals("Protected"));
+        byte[] primary = m.change(10); // the primary machine's disk as it stops at the failover
+        c.awaitPoints(m.site, m.item, 2);
+        c.succeed(m.action("unplannedFailover", "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\","
+                + "\"sourceSiteOperations\":\"NotRequired\"}}"));
+        c.succeed(m.action("failoverCommit", null));
+
+        // The recovered VM writes three chunks.
+        String vmId = m.vmId("rpr-vm");
+        Path vmDisk = diskFile(osDiskOf(c.api.getOk(vmId + "?" + COMPUTE)));
+        byte[] vm = primary.clone();
+        Random random = new Random(5);
+        try (var ch = java.nio.channels.FileChannel.open(vmDisk, java.nio.file.StandardOpenOption.WRITE)) {
+            for (int chunk : new int[] {3, 17, 40}) {
+                byte[] data = new byte[4096];
+                random.nextBytes(data);
+                System.arraycopy(data, 0, vm, chunk * 65536 + 512, data.length);
+                ch.write(java.nio.ByteBuffer.wrap(data), chunk * 65536L + 512);
+            }
+        }
+
+        int pointsBefore = c.points(m.site, m.item).size();
+        JsonNode reprotect = c.job(m.site, m.action("reProtect", "{\"properties\":{\"providerSpecificDetails\":"
+                + "{\"instanceType\":\"InMageAzureV2\"}}}"));
+        assertThat(reprotect.path("properties").path("state").asText()).as("%s", reprotect).isEqualTo("Succeeded");
+        JsonNode props = m.props();
+        assertThat(props.path("protectionState").asText()).isEqualTo("Protected");
+        assertThat(props.path("activeLocation").asText()).isEqualTo("Recovery");
+        assertThat(props.path("allowedOperations")).extracting(JsonNode::asText).containsExactly("PlannedFailover", "DisableProtection");
+        JsonNode pass = props.path("providerSpecificDetails").path("reverseReplication").path("lastPass");
+        assertThat(pass.path("chunksScanned").asLong()).isEqualTo(FailoverMachine.DISK / 65536);
+        assertThat(pass.path("chunksSent").asLong()).as("delta sync: only what the VM changed").isEqualTo(3);
+        assertThat(c.points(m.site, m.item).size()).isEqualTo(pointsBefore + 1);
+        // The old agent is not told to replicate while the VM runs on the recovery site.
+        assertThat(c.heartbeatDisk(m.agent, DISK).path("replicate").asBoolean()).isFalse();
+
+        // Failback: the agent is asked to write the newest point; it fetches only the chunks that differ.
+        HttpResponse<String> accepted = m.action("plannedFailover", "{\"properties\":{\"failoverDirection\":\"RecoveryToPrimary\"}}");
+        expect(accepted, 202);
+        JsonNode answer = Arm.await("failback request", Duration.ofSeconds(30), Duration.ofMillis(100),
+                () -> json(expect(c.heartbeat(m.agent.authorization(), "{\"agentTime\":\"" + Instant.now() + "\"}"), 200)),
+                a -> a.path("failback").has("requestId"));
+        String requestId = answer.path("failback").path("requestId").asText();
+        JsonNode disk = answer.path("failback").path("disks").get(0);
+        assertThat(answer.path("failback").has("server")).as("server-side fields stay on the server").isFalse();
+        String base = "/agent/v1/failback/" + requestId + "/disks/" + disk.path("diskId").asText();
+        JsonNode digests = json(expect(c.agentCall("GET", base + "/digests?from=0&count=4096", m.agent.authorization(), null), 200));
+        int fetched = 0;
+        for (int i = 0; i < digests.path("digests").size(); i++) {
+            JsonNode d = digests.path("digests").get(i);
+            byte[] local = Arrays.copyOfRange(primary, i * 65536, (i + 1) * 65536);
+            String mine = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(local));
+            boolean localZero = Arrays.equals(local, new byte[65536]);
+            if (d.isNull() ? localZero : d.asText().equals(mine)) {
+                continue;
+            }
+            HttpResponse<byte[]> chunk = c.http.send(HttpRequest.newBuilder(URI.create(c.baseUrl + base + "/chunks/" + i))
+                    .header("Authorization", m.agent.authorization()).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(chunk.statusCode()).isEqualTo(200);
+            System.arraycopy(chunk.body(), 0, primary, i * 65536, chunk.body().length);
+            fetched++;
+        }
+        assertThat(fetched).as("chunks written back").isEqualTo(3);
+        expect(c.heartbeat(m.agent.authorization(), "{\"agentTime\":\"" + Instant.now() + "\",\"failback\":{\"requestId\":\""
+                + requestId + "\",\"status\":\"Completed\"}}"), 200);
+        JsonNode job = c.job(m.site, accepted);
+        assertThat(job.path("properties").path("state").asText()).as("%s", job).isEqualTo("Succeeded");
+        assertThat(primary).as("the primary disk after failback").isEqualTo(vm);
+        props = m.props();
+        assertThat(props.path("protectionState").asText()).isEqualTo("PlannedFailoverCommitRequired");
+        assertThat(props.path("activeLocation").asText()).isEqualTo("Primary");
+
+        // Commit removes the recovered VM; reprotect resumes replication from the primary with a resync (delta).
+        c.succeed(m.action("failoverCommit", null));
+        assertError(c.api.get(vmId + "?" + COMPUTE), 404, "ResourceNotFound");
+        assertThat(m.props().path("allowedOperations")).extracting(JsonNode::asText).contains("ReverseReplicate");
+        c.succeed(m.action("reProtect", "{}"));
+        props = m.props();
+        assertThat(props.path("protectionState").asText()).isEqualTo("Resynchronizing");
+        assertThat(props.path("activeLocation").asText()).isEqualTo("Primary");
+        JsonNode beat = c.heartbeatDisk(m.agent, DISK);
+        assertThat(beat.path("replicate").asBoolean()).isTrue();
+        assertThat(beat.path("resync").asBoolean()).isTrue();
+    }
+
+    @Test
+    void vmMovedFromGovernmentToPublicHasNoDirectFailback() throws Exception {
+        // Seed 001: an Azure VM in US Gov Virginia replicated as a physical server to a vault in West US.
+        FailoverMachine m = new FailoverMachine(c, "gov", "usgovvirginia");
+        byte[] moved = m.change(12);
+        c.awaitItem(m.site, m.item, "Protected", i -> i.path("properties").path("protectionState").asText().equals("Protected"));
+        c.succeed(m.action("unplannedFailover", "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\","
+                + "\"sourceSiteOperations\":\"NotRequired\"}}"));
+        c.succeed(m.action("failoverCommit", null));
+        assertThat(downloadOsDisk(m.vmId("gov-vm"))).isEqualTo(moved);
+        JsonNode error = assertError(m.action("reProtect", "{}"), 409, "ReprotectAfterMoveNotSupported");
+        assertThat(error.path("message").asText()).contains("usgovvirginia", "Enable replication again");
+        assertThat(m.props().path("protectionState").asText()).isEqualTo("PlannedFailoverStatesBegin");
     }
 }

@@ -128,7 +128,16 @@ final class ProtectionClient {
     // ---- agent calls ----
 
     HttpResponse<String> register(String key, String machine, long diskBytes, Instant agentTime) throws Exception {
+        return register(key, machine, diskBytes, agentTime, null);
+    }
+
+    /** Registers a machine; {@code azureRegion} (nullable) says it is an Azure VM in that region (seed 001). */
+    HttpResponse<String> register(String key, String machine, long diskBytes, Instant agentTime, String azureRegion)
+            throws Exception {
         ObjectNode body = Json.object();
+        if (azureRegion != null) {
+            body.put("azureRegion", azureRegion);
+        }
         body.put("registrationKey", key);
         body.put("machineName", machine);
         body.put("agentTime", agentTime.toString());
@@ -145,7 +154,11 @@ final class ProtectionClient {
     }
 
     Agent registerOk(Site site, String machine, long diskBytes) throws Exception {
-        HttpResponse<String> r = register(registrationKey(site), machine, diskBytes, Instant.now());
+        return registerOk(site, machine, diskBytes, null);
+    }
+
+    Agent registerOk(Site site, String machine, long diskBytes, String azureRegion) throws Exception {
+        HttpResponse<String> r = register(registrationKey(site), machine, diskBytes, Instant.now(), azureRegion);
         expect(r, 200);
         JsonNode j = Arm.json(r);
         return new Agent(j.path("agentId").asText(), j.path("agentSecret").asText(), j.path("protectableItemId").asText(),

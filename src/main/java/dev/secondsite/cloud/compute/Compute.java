@@ -77,6 +77,11 @@ public final class Compute implements AutoCloseable {
     }
 
     /** The disk SAS URLs (no bearer token; the URL's signature is the credential). */
+    /** The file holding a managed disk's bytes: a fixed VHD, the disk's data then the 512-byte footer. */
+    public java.nio.file.Path diskFile(com.fasterxml.jackson.databind.JsonNode diskBody) {
+        return files.path(DiskFiles.Kind.DISK, DiskModel.uniqueId(diskBody));
+    }
+
     public void registerSasRoutes(Javalin app) {
         app.get(SasEndpoint.PATH, sas::get);
         app.head(SasEndpoint.PATH, sas::head);
