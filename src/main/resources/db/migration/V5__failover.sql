@@ -17,3 +17,7 @@ ALTER TABLE agents ADD COLUMN directive_kind VARCHAR(16);
 ALTER TABLE agents ADD COLUMN directive TEXT;
 ALTER TABLE agents ADD COLUMN directive_status VARCHAR(16);
 ALTER TABLE agents ADD COLUMN directive_message VARCHAR(1024);
+
+-- A failed or cancelled job whose workflow undoes its work (a failover's rollback) records that the rollback ran,
+-- so a server killed between "job failed" and "rollback done" runs it at the next start.
+ALTER TABLE jobs ADD COLUMN rolled_back BOOLEAN DEFAULT FALSE NOT NULL;

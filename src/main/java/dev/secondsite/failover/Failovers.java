@@ -603,7 +603,9 @@ public final class Failovers implements ProtectedItems.DisableHook {
                             + "' was removed by retention before the failover started. Choose another."));
         }
         boolean app = type.equals("LatestApplicationConsistent");
-        return all.reversed().stream().filter(p -> !app || p.type().equals("AppConsistent")).findFirst()
+        boolean crash = type.equals("LatestCrashConsistent");
+        return all.reversed().stream().filter(p -> (!app || p.type().equals("AppConsistent"))
+                        && (!crash || p.type().equals("CrashConsistent"))).findFirst()
                 .orElseThrow(() -> ArmException.conflict(app ? "NoAppConsistentRecoveryPoint" : "NoRecoveryPoint",
                         app ? "The item has no app-consistent recovery point. Choose LatestProcessed or a crash-consistent "
                                 + "point, or wait for the next app-consistent point."

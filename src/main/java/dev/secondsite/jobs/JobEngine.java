@@ -67,6 +67,7 @@ public final class JobEngine implements AutoCloseable {
         if (exclusiveStore) {
             store.releaseAllLeases();
         }
+        finishRollbacks();
         running = true;
         scheduler = Executors.newScheduledThreadPool(workers + 1, Thread.ofPlatform().name("jobs-", 0).factory());
         for (int i = 0; i < workers; i++) {
@@ -164,17 +165,33 @@ public final class JobEngine implements AutoCloseable {
                 tasks, warnings);
     }
 
-    /** Runs the workflow's rollback after a failure or cancel; a rollback that fails is logged, not retried. */
-    private static void rollback(Workflow workflow, JobContext context) {
-        if (workflow.rollback() == null) {
-            return;
+    /**
+     * Runs the workflow's rollback after a failure or cancel, then records that it ran (also for workflows without
+     * one). A rollback that fails is logged, not retried; one cut short by a crash runs again at the next start.
+     */
+    private void rollback(Workflow workflow, JobContext context) {
+        if (workflow.rollback() != null) {
+            try {
+                workflow.rollback().run(context);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                LOG.error("rollback of job {} ({}) failed", context.job().id(), workflow.scenario(), e);
+            }
         }
-        try {
-            workflow.rollback().run(context);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Exception e) {
-            LOG.error("rollback of job {} ({}) failed", context.job().id(), workflow.scenario(), e);
+        store.markRolledBack(context.job().id());
+    }
+
+    /** At start: the rollbacks a previous run did not get to (it died after a job failed). */
+    private void finishRollbacks() {
+        for (Job job : store.awaitingRollback()) {
+            Workflow workflow = workflows.get(job.scenario());
+            if (workflow != null) {
+                rollback(workflow, new JobContext(job, store, job.tasks().deepCopy()));
+            } else {
+                store.markRolledBack(job.id());
+            }
         }
     }
 

@@ -139,7 +139,8 @@ public final class JobStore {
     public boolean requestCancel(String id) {
         return jdbi.inTransaction(h -> {
             int notStarted = h.createUpdate("UPDATE jobs SET state = 'Cancelled', state_description = 'Cancelled', "
-                            + "end_time = :now, cancel_requested = TRUE WHERE id = :id AND state = 'NotStarted'")
+                            + "end_time = :now, cancel_requested = TRUE, rolled_back = TRUE WHERE id = :id "
+                            + "AND state = 'NotStarted'")
                     .bind("now", System.currentTimeMillis()).bind("id", id).execute();
             if (notStarted == 1) {
                 return true;
@@ -149,16 +150,27 @@ public final class JobStore {
         });
     }
 
+    /** Failed or cancelled jobs whose rollback has not run (the server stopped in between). */
+    List<Job> awaitingRollback() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM jobs WHERE state IN ('Failed', 'Cancelled') "
+                + "AND rolled_back = FALSE ORDER BY created_at").map(ROW).list());
+    }
+
+    void markRolledBack(String id) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE jobs SET rolled_back = TRUE WHERE id = :id").bind("id", id).execute());
+    }
+
     boolean cancelRequested(String id) {
         return jdbi.withHandle(h -> h.createQuery("SELECT cancel_requested FROM jobs WHERE id = :id")
                 .bind("id", id).mapTo(Boolean.class).one());
     }
 
     /**
-     * Puts a failed or cancelled job back in the queue; it resumes at its first task that did not succeed.
-     * Returns false when the job is not in a restartable state.
+     * Puts a failed or cancelled job back in the queue; it resumes at its first task that did not succeed, or
+     * with {@code fromStart} (its rollback undid the finished tasks) at its first task. Returns false when the job
+     * is not in a restartable state.
      */
-    public boolean restart(String id) {
+    public boolean restart(String id, boolean fromStart) {
         Optional<Job> job = find(id);
         if (job.isEmpty() || !(job.get().state() == JobState.Failed || job.get().state() == JobState.Cancelled)) {
             return false;
@@ -166,16 +178,18 @@ public final class JobStore {
         ArrayNode tasks = job.get().tasks().deepCopy();
         for (var t : tasks) {
             ObjectNode task = (ObjectNode) t;
-            if (!JobState.Succeeded.name().equals(task.path("state").asText())) {
+            if (fromStart || !JobState.Succeeded.name().equals(task.path("state").asText())) {
                 task.put("state", JobState.NotStarted.name());
                 task.put("stateDescription", JobState.NotStarted.name());
                 task.remove("endTime");
+                task.remove("startTime");
                 task.putArray("errors");
             }
         }
         return jdbi.withHandle(h -> h.createUpdate("UPDATE jobs SET state = 'NotStarted', state_description = "
                         + "'NotStarted', tasks = :t, errors = '[]', end_time = NULL, cancel_requested = FALSE, "
-                        + "attempts = 0, lease_owner = NULL, lease_until = NULL WHERE id = :id AND state IN "
+                        + "attempts = 0, lease_owner = NULL, lease_until = NULL, rolled_back = FALSE WHERE id = :id "
+                        + "AND state IN "
                         + "('Failed', 'Cancelled')")
                 .bind("t", Json.write(tasks)).bind("id", id).execute()) == 1;
     }

@@ -74,7 +74,9 @@ public final class JobsApi {
 
     public ArmResponse restart(ArmRequest request) {
         Job job = require(request, request.path().name());
-        if (!store.restart(job.id())) {
+        // A job whose rollback undid its work starts over; others resume at the task that did not succeed.
+        boolean fromStart = engine.workflow(job.scenario()).rollback() != null;
+        if (!store.restart(job.id(), fromStart)) {
             throw ArmException.conflict("JobNotRestartable", "Job '" + job.id() + "' is " + job.state()
                     + "; only a failed or cancelled job can be restarted.");
         }

@@ -170,6 +170,9 @@ public final class ItemView {
         }
         boolean replicating = row.state().equals(ProtectionStore.INITIAL_REPLICATION)
                 || row.state().equals(ProtectionStore.PROTECTED) || row.state().equals(ProtectionStore.RESYNCHRONIZING);
+        if (!replicating) {
+            itemRpo = null; // failed over (or disabling): there is no replication whose RPO to show
+        }
         long lastContact = agent.map(AgentStore.Agent::lastContact).orElse(0L);
         if (replicating && now - lastContact > DISCONNECTED_AFTER.toMillis()) {
             health.add(HealthErrors.error("AgentNotConnected", HealthErrors.WARNING,

@@ -347,4 +347,40 @@ class FailoverScenarioTest {
         assertThat(error.path("message").asText()).contains("usgovvirginia", "Enable replication again");
         assertThat(m.props().path("protectionState").asText()).isEqualTo("PlannedFailoverStatesBegin");
     }
+
+    @Test
+    void aFailedFailoverRollsBackAndARestartStartsOver() throws Exception {
+        FailoverMachine m = new FailoverMachine(c, "rbk");
+        byte[] content = m.change(8);
+        c.awaitItem(m.site, m.item, "Protected", i -> i.path("properties").path("protectionState").asText().equals("Protected"));
+        // The user already has a disk with the name the recovered VM's disk would get.
+        String theirs = m.group + "/providers/Microsoft.Compute/disks/rbk-vm-disk0";
+        expect(c.api.put(theirs + "?" + DISKS, "{\"location\":\"westus\",\"properties\":{"
+                + "\"creationData\":{\"createOption\":\"Empty\"},\"diskSizeGB\":1}}"), 201);
+
+        HttpResponse<String> accepted = m.action("unplannedFailover", "{\"properties\":{\"failoverDirection\":"
+                + "\"PrimaryToRecovery\",\"sourceSiteOperations\":\"NotRequired\"}}");
+        JsonNode job = c.job(m.site, accepted);
+        assertThat(job.path("properties").path("state").asText()).isEqualTo("Failed");
+        assertThat(job.path("properties").path("errors").get(0).path("serviceErrorDetails").path("code").asText())
+                .isEqualTo("FailoverResourceExists");
+        JsonNode props = m.props();
+        assertThat(props.path("protectionState").asText()).as("rolled back").isEqualTo("Protected");
+        assertThat(props.path("activeLocation").asText()).isEqualTo("Primary");
+        assertThat(c.heartbeatDisk(m.agent, DISK).path("replicate").asBoolean()).as("replicating again").isTrue();
+        assertThat(c.api.getOk(theirs + "?" + DISKS).path("name").asText()).as("the user's disk is untouched")
+                .isEqualTo("rbk-vm-disk0");
+
+        // The user removes the obstacle and restarts the job: it starts over and completes.
+        expect(c.api.delete(theirs + "?" + DISKS), 200);
+        String status = accepted.headers().firstValue("Azure-AsyncOperation").orElseThrow();
+        String jobId = status.substring(status.lastIndexOf('/') + 1).replaceAll("\\?.*", "");
+        expect(c.api.post(m.site.vault() + "/replicationJobs/" + jobId + "/restart?" + RS, null), 200);
+        JsonNode again = Arm.await("restarted job", Duration.ofSeconds(60), Duration.ofMillis(200),
+                () -> c.api.getOk(m.site.vault() + "/replicationJobs/" + jobId + "?" + RS),
+                j -> List.of("Succeeded", "Failed").contains(j.path("properties").path("state").asText()));
+        assertThat(again.path("properties").path("state").asText()).as("%s", again).isEqualTo("Succeeded");
+        assertThat(m.props().path("protectionState").asText()).isEqualTo("UnplannedFailoverCommitPendingStatesBegin");
+        assertThat(downloadOsDisk(m.vmId("rbk-vm"))).isEqualTo(content);
+    }
 }
