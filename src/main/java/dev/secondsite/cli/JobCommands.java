@@ -6,6 +6,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -57,9 +58,37 @@ final class JobCommands {
 
         @Override
         void run() {
-            print(output, api.get(versioned(jobPath(api, vault, id), VaultCommands.API_VERSION)), TABLE);
+            JsonNode job = api.get(versioned(jobPath(api, vault, id), VaultCommands.API_VERSION));
+            print(output, job, TABLE);
+            if (output.format == Output.Format.table) {
+                printTasksAndErrors(out(), job);
+            }
         }
     }
+
+    /** Below a job's row: its tasks with their states, then its errors and warnings, if any. */
+    static void printTasksAndErrors(PrintWriter out, JsonNode job) {
+        out.println();
+        Output.table(out, Output.rows(job.at("/properties/tasks")), TASK_TABLE);
+        List<JsonNode> errors = Output.rows(job.at("/properties/errors"));
+        if (!errors.isEmpty()) {
+            out.println();
+            Output.table(out, errors, ERROR_TABLE);
+        }
+        out.flush();
+    }
+
+    static final List<Output.Column> TASK_TABLE = List.of(
+            Output.Column.at("TASK", "/friendlyName"),
+            Output.Column.at("STATE", "/state"),
+            Output.Column.at("START", "/startTime"),
+            Output.Column.at("END", "/endTime"));
+
+    /** Errors and warnings of a job (properties.errors: ASR JobErrorDetails). */
+    static final List<Output.Column> ERROR_TABLE = List.of(
+            Output.Column.at("LEVEL", "/errorLevel"),
+            Output.Column.at("CODE", "/serviceErrorDetails/code"),
+            Output.Column.at("MESSAGE", "/serviceErrorDetails/message"));
 
     @Command(name = "cancel", description = "Cancel a job that has not finished.")
     static final class Cancel extends ApiCommand {

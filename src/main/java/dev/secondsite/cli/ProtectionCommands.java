@@ -103,9 +103,11 @@ final class ProtectionCommands {
 
     // ============================================================================================ item
 
-    @Command(name = "item", description = "Protected items: enable, watch and disable replication of registered machines.",
+    @Command(name = "item", description = "Protected items: enable, watch and disable replication of registered "
+            + "machines, and fail them over.",
             subcommands = {Enable.class, Validate.class, Show.class, ListItems.class, Resync.class, Disable.class, SetChurnMode.class,
-                    WaitProtected.class})
+                    WaitProtected.class, FailoverCommands.TestFailover.class, FailoverCommands.CleanupTestFailover.class,
+                    FailoverCommands.Failover.class, FailoverCommands.Commit.class, FailoverCommands.Reprotect.class})
     static final class Item {
         @Mixin Options.Help help;
     }
@@ -223,7 +225,8 @@ final class ProtectionCommands {
         }
     }
 
-    @Command(name = "show", description = "Show a protected item.")
+    @Command(name = "show", description = "Show a protected item: its state, failover state, allowed operations "
+            + "and recovered VM.")
     static final class Show extends ApiCommand {
         @Parameters(paramLabel = "NAME") String name;
         @Mixin Place place;
@@ -232,7 +235,8 @@ final class ProtectionCommands {
 
         @Override
         void run() {
-            print(output, api.get(versioned(itemPath(api, vault, place, name), API_VERSION)), ITEM_TABLE);
+            print(output, api.get(versioned(itemPath(api, vault, place, name), API_VERSION)),
+                    FailoverCommands.ITEM_DETAIL_TABLE);
         }
     }
 

@@ -82,4 +82,35 @@ class CliUnitTest {
         assertThat(ApiClient.lastSegment("https://h:1/a/replicationOperationStatus/j-1?api-version=x"))
                 .isEqualTo("j-1");
     }
+
+    @Test
+    void jobShowListsTasksThenErrorsAndWarnings() throws Exception {
+        JsonNode job = json("{\"properties\":{\"tasks\":[{\"friendlyName\":\"Shut down the source machine\","
+                + "\"state\":\"Succeeded\",\"startTime\":\"t1\",\"endTime\":\"t2\"},{\"friendlyName\":"
+                + "\"Start the virtual machine\",\"state\":\"NotStarted\"}],\"errors\":[{\"errorLevel\":\"Warning\","
+                + "\"serviceErrorDetails\":{\"code\":\"SourceShutdownFailed\",\"message\":\"refused\"}}]}}");
+        StringWriter out = new StringWriter();
+        JobCommands.printTasksAndErrors(new PrintWriter(out), job);
+        assertThat(out.toString().split("\\R")).containsExactly(
+                "",
+                "TASK                          STATE       START  END",
+                "Shut down the source machine  Succeeded   t1     t2",
+                "Start the virtual machine     NotStarted",
+                "",
+                "LEVEL    CODE                  MESSAGE",
+                "Warning  SourceShutdownFailed  refused");
+
+        StringWriter none = new StringWriter();
+        JobCommands.printTasksAndErrors(new PrintWriter(none), json("{\"properties\":{\"tasks\":[],\"errors\":[]}}"));
+        assertThat(none.toString()).doesNotContain("LEVEL");
+    }
+
+    @Test
+    void recoveredVmIsTheFailoverVmElseTheTestVm() throws Exception {
+        assertThat(FailoverCommands.recoveredVm(json("{\"properties\":{\"providerSpecificDetails\":"
+                + "{\"targetVmId\":\"/vm/a\",\"testFailoverVmId\":\"/vm/a-test\"}}}"))).isEqualTo("/vm/a");
+        assertThat(FailoverCommands.recoveredVm(json("{\"properties\":{\"providerSpecificDetails\":"
+                + "{\"targetVmId\":null,\"testFailoverVmId\":\"/vm/a-test\"}}}"))).isEqualTo("/vm/a-test (test)");
+        assertThat(FailoverCommands.recoveredVm(json("{\"properties\":{}}"))).isEmpty();
+    }
 }

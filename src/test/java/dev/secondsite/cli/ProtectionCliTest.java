@@ -79,7 +79,7 @@ class ProtectionCliTest {
     }
 
     /** Group, vault, VMware fabric cs, container cs-c, InMageAzureV2 policy pol, mapping to Microsoft Azure. */
-    private List<String> site() {
+    static List<String> site() {
         String group = "rg-" + UUID.randomUUID().toString().substring(0, 8);
         String vault = "v" + UUID.randomUUID().toString().substring(0, 8);
         List<String> v = List.of("-g", group, "--vault", vault);
