@@ -214,7 +214,9 @@ final class FailoverCommands {
     @Command(name = "failover", description = {"Fail the item over to Azure: recover its VM in the recovery network "
             + "and stop replication (POST unplannedFailover, or plannedFailover with --planned; waits for the job). "
             + "Then commit, or disable replication.",
-            "A planned failover shuts the source down through its agent first and uses the latest point."})
+            "A planned failover shuts the source down through its agent first and uses the latest point.",
+            "After reprotect (the item runs on the recovery site and replicates back), --planned is the failback: the "
+                    + "recovered VM is shut down and the newest point is written back onto the primary machine."})
     static final class Failover extends ItemAction {
         @Option(names = "--planned", description = "Planned failover: shut the source down first, lose no data.")
         boolean planned;
@@ -241,8 +243,8 @@ final class FailoverCommands {
         JsonNode body(String itemPath) {
             ObjectNode body = ApiClient.JSON.createObjectNode();
             ObjectNode p = properties(body);
-            p.put("failoverDirection", "PrimaryToRecovery");
-            if (!planned) {
+            if (!planned) { // a planned failover's direction follows the item (failback after reprotect)
+                p.put("failoverDirection", "PrimaryToRecovery");
                 p.put("sourceSiteOperations", shutdownSource ? "Required" : "NotRequired");
                 p.set("providerSpecificDetails", point.details(api, itemPath));
             }
@@ -264,9 +266,16 @@ final class FailoverCommands {
         }
     }
 
-    @Command(name = "reprotect", description = "Replicate a failed-over item back to its primary site "
-            + "(POST reProtect; waits for the job).")
+    @Command(name = "reprotect", description = {"After a committed failover, replicate the recovered VM back "
+            + "towards the primary machine (a delta from the failover's point); after a committed failback, resume "
+            + "replication from the primary machine (POST reProtect; waits for the job).",
+            "--failback-machine sends the failback to another registered machine (it gets a full copy)."})
     static final class Reprotect extends ItemAction {
+        @Option(names = "--failback-machine", paramLabel = "PROTECTABLE_ITEM_ID",
+                description = "The protectable item id of the registered machine to fail back to (default: the "
+                        + "machine that failed over).")
+        String failbackMachine;
+
         @Override
         String action() {
             return "reProtect";
@@ -275,7 +284,11 @@ final class FailoverCommands {
         @Override
         JsonNode body(String itemPath) {
             ObjectNode body = ApiClient.JSON.createObjectNode();
-            properties(body).put("failoverDirection", "RecoveryToPrimary");
+            ObjectNode details = properties(body).putObject("providerSpecificDetails");
+            details.put("instanceType", "InMageAzureV2");
+            if (failbackMachine != null) {
+                details.put("failbackProtectableItemId", failbackMachine);
+            }
             return body;
         }
     }

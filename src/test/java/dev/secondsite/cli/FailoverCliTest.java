@@ -200,8 +200,11 @@ class FailoverCliTest {
         assertThat(props.at("/providerSpecificDetails/targetVmId").asText()).endsWithIgnoringCase("/virtualMachines/m1-vm");
         assertThat(osDisk("m1-vm", target)).isEqualTo(bytes);
 
-        Run reprotect = run(args(v, "item", "reprotect", "m1"));
-        assertThat(reprotect.exit()).isEqualTo(1);
-        assertThat(reprotect.err()).startsWith("secondsite: ReprotectNotSupported: ");
+        Run refused = run(args(v, "item", "reprotect", "m1", "--failback-machine", "/subscriptions/x/nothing"));
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).startsWith("secondsite: FailbackMachineNotFound: ");
+        Run reprotected = ok(args(v, "item", "reprotect", "m1", "-o", "json"));
+        assertThat(reprotected.json().at("/properties/activeLocation").asText()).isEqualTo("Recovery");
+        assertThat(reprotected.json().at("/properties/allowedOperations/0").asText()).isEqualTo("PlannedFailover");
     }
 }
