@@ -21,3 +21,15 @@ ALTER TABLE agents ADD COLUMN directive_message VARCHAR(1024);
 -- A failed or cancelled job whose workflow undoes its work (a failover's rollback) records that the rollback ran,
 -- so a server killed between "job failed" and "rollback done" runs it at the next start.
 ALTER TABLE jobs ADD COLUMN rolled_back BOOLEAN DEFAULT FALSE NOT NULL;
+
+-- Site Recovery events (replicationEvents): RPO threshold alerts and their all-clear, per protected item.
+CREATE TABLE replication_events (
+    id          VARCHAR(64)   PRIMARY KEY,
+    vault_key   VARCHAR(1024) NOT NULL,
+    item_key    VARCHAR(1024),
+    event_code  VARCHAR(64)   NOT NULL,
+    severity    VARCHAR(16)   NOT NULL,
+    created_at  BIGINT        NOT NULL,
+    body        TEXT          NOT NULL
+);
+CREATE INDEX replication_events_vault ON replication_events (vault_key, created_at);

@@ -75,6 +75,7 @@ public final class ProtectionModule implements AutoCloseable {
     private final ItemView view;
     private final FailbackSource failbackSource;
     private ScheduledExecutorService housekeeping;
+    private final List<Runnable> afterHousekeeping = new java.util.concurrent.CopyOnWriteArrayList<>();
     private long housekeepingRuns;
 
     private ProtectionModule(Options options, ResourceStore resources, ProtectionStore store, AgentStore agents,
@@ -165,10 +166,16 @@ public final class ProtectionModule implements AutoCloseable {
                 engine.collectGarbage();
             }
             engine.measureStoreBytes();
+            afterHousekeeping.forEach(Runnable::run);
             housekeepingRuns++;
         } catch (IOException | RuntimeException e) {
             LOG.error("protection housekeeping failed; it runs again in {}", options.housekeepingEvery(), e);
         }
+    }
+
+    /** Work that runs after each housekeeping pass (RPO alerts, for one). */
+    public void afterHousekeeping(Runnable work) {
+        afterHousekeeping.add(work);
     }
 
     public RegistrationKeys registrationKeys() { return keys; }

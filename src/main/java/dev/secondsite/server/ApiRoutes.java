@@ -10,6 +10,7 @@ import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.failover.Failovers;
 import dev.secondsite.jobs.JobsApi;
+import dev.secondsite.monitoring.ReplicationEvents;
 import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.vault.ContainerMappings;
 import dev.secondsite.vault.Containers;
@@ -132,5 +133,9 @@ final class ApiRoutes {
         r.type(item).action("testFailover", f::testFailover).action("testFailoverCleanup", f::testFailoverCleanup)
                 .action("plannedFailover", f::plannedFailover).action("unplannedFailover", f::unplannedFailover)
                 .action("failoverCommit", f::failoverCommit).action("reProtect", f::reprotect);
+    }
+
+    static void monitoring(ArmRoutes r, ReplicationEvents events) {
+        r.type(ReplicationEvents.TYPE).get(events::get).list(events::list);
     }
 }

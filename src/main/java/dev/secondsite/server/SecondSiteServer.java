@@ -20,6 +20,8 @@ import dev.secondsite.failover.Failovers;
 import dev.secondsite.failover.RecoveryVms;
 import dev.secondsite.failover.Reprotection;
 import dev.secondsite.jobs.JobEngine;
+import dev.secondsite.monitoring.ReplicationEvents;
+import dev.secondsite.monitoring.RpoAlerts;
 import dev.secondsite.jobs.JobStore;
 import dev.secondsite.jobs.JobsApi;
 import dev.secondsite.agentapi.AgentApi;
@@ -135,6 +137,10 @@ public final class SecondSiteServer implements AutoCloseable {
                     Clock.systemUTC());
             failovers.workflows().forEach(engine::register);
             ApiRoutes.failover(routes, failovers);
+            // RPO threshold alerts become replicationEvents after each housekeeping pass.
+            ReplicationEvents events = new ReplicationEvents(database.jdbi(), scope);
+            protection.afterHousekeeping(new RpoAlerts(resources, protection.store(), protection.view(), events)::check);
+            ApiRoutes.monitoring(routes, events);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
 
             TlsMaterial tls = TlsMaterial.loadOrCreate(dataDir.resolve("tls"), List.of(hostName()), List.of());
