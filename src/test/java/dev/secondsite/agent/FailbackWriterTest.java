@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +22,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.secondsite.disk.DiskFormat;
+import dev.secondsite.disk.DiskImage;
+import dev.secondsite.disk.DiskImages;
 import dev.secondsite.replication.chunk.ChunkDigest;
 
 /**
@@ -298,6 +302,31 @@ class FailbackWriterTest {
             for (long i = 10; i < 12; i++) { // partly or wholly outside what the server wrote
                 assertThat(ledger.matches(i, DiskLedger.UNKNOWN, 0)).as("chunk %d", i).isTrue();
             }
+        }
+    }
+
+    @Test
+    void aVhdxDiskIsWrittenThroughItsFormat() throws Exception {
+        long size = 4L << 20;
+        UUID diskId = UUID.randomUUID();
+        server = new FailbackFakeServer("fb-vhdx");
+        byte[] remote = serverContent(size);
+        server.disks.put(diskId, new FailbackFakeServer.Disk(remote, CHUNK));
+        Path disk = tmp.resolve("disk0.vhdx");
+        try (DiskImage image = DiskImages.create(disk, DiskFormat.VHDX, size)) {
+            image.write(0, ByteBuffer.wrap(remote, 0, 100 * CHUNK)); // the first 100 chunks survived
+        }
+
+        FailbackWriter writer = writer();
+        assertThat(handle(writer, server.failbackRequestRecord(Map.of("disk0", diskId)), disks(disk))).isTrue();
+
+        assertThat(writer.report().status()).as(writer.report().message()).isEqualTo("Completed");
+        long zeroChunks = (size / CHUNK + 6) / 7;
+        assertThat(server.chunkCalls).hasSize((int) (size / CHUNK - zeroChunks - (100 - 15)));
+        try (DiskImage image = DiskImages.open(disk, false)) {
+            ByteBuffer after = ByteBuffer.allocate((int) size);
+            image.readFully(0, after);
+            assertThat(after.array()).isEqualTo(remote);
         }
     }
 
