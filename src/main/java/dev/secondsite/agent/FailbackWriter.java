@@ -151,7 +151,7 @@ final class FailbackWriter {
      * Acts on one heartbeat answer's {@code failback} (null when absent). Returns false when there is no
      * request: replicate as usual. Otherwise returns true and the caller must not replicate this cycle;
      * a request not seen before is carried out first ({@code stopReplication} runs before any disk is
-     * opened, {@code tick} after every batch, {@code reportNow} once the outcome is recorded).
+     * opened, {@code tick} after every chunk, {@code reportNow} once the outcome is recorded).
      *
      * @throws Retry.StopRequested if the agent is stopping (nothing recorded)
      * @throws ServerUnreachableException if the server stayed unreachable (nothing recorded)
@@ -301,8 +301,8 @@ final class FailbackWriter {
                     }
                     // What the ledger will record: ZERO for zeros, as the replicator and the recovery store do.
                     written.set(index, isZero(buffer) ? DiskLedger.ZERO : expected);
+                    tick.run(); // per chunk: downloads can be slow, and heartbeats and stop must not wait
                 }
-                tick.run();
             }
             target.flush(); // fsync: the content is durable before the ledger says the disk is the server's
             recordLedger(ledger, written, sizeBytes, localBytes);

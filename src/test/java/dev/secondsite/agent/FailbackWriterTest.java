@@ -245,6 +245,41 @@ class FailbackWriterTest {
     }
 
     @Test
+    void aStoppedFailbackIsNotRecordedAndItsRedoTransfersOnlyWhatIsLeft() throws Exception {
+        long size = 32L * CHUNK;
+        UUID diskId = UUID.randomUUID();
+        server = new FailbackFakeServer("fb-stopped");
+        byte[] remote = serverContent(size);
+        server.disks.put(diskId, new FailbackFakeServer.Disk(remote, CHUNK));
+        Path disk = tmp.resolve("disk0.raw");
+        Files.write(disk, new byte[(int) size]);
+        AgentClient.FailbackRequest request = server.failbackRequestRecord(Map.of("disk0", diskId));
+        AtomicInteger ticks = new AtomicInteger();
+        FailbackWriter writer = writer();
+
+        assertThatThrownBy(() -> writer.handle(request, disks(disk), () -> { }, () -> {
+            if (ticks.incrementAndGet() == 10) { // after chunk 9: the agent is asked to stop
+                throw new Retry.StopRequested();
+            }
+        }, reports::incrementAndGet)).isInstanceOf(Retry.StopRequested.class);
+
+        assertThat(writer.outcome()).isNull();
+        assertThat(writer.report()).isNull();
+        assertThat(reports).hasValue(0);
+        assertThat(server.chunkCalls).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 8L, 9L);
+        try (DiskLedger ledger = DiskLedger.open(state.diskDir(diskId), diskId).orElseThrow()) {
+            assertThat(ledger.matches(1, DiskLedger.UNKNOWN, 0)).isTrue();
+        }
+
+        // Seen again (or after a restart): done from the start, and only what is still missing is transferred.
+        assertThat(handle(writer, request, disks(disk))).isTrue();
+        assertThat(writer.report().status()).isEqualTo("Completed");
+        assertThat(writer.report().chunksWritten()).isEqualTo(27 - 8);
+        assertThat(server.chunkCalls).hasSize(27).doesNotHaveDuplicates();
+        assertThat(Files.readAllBytes(disk)).isEqualTo(remote);
+    }
+
+    @Test
     void aDiskSmallerThanTheServersFailsWithNothingWrittenOnAnyDisk() throws Exception {
         UUID okId = UUID.randomUUID();
         UUID bigId = UUID.randomUUID();
