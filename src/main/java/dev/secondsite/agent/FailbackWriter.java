@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -187,11 +188,14 @@ final class FailbackWriter {
             result = outcome(request, FAILED, "the server refused: " + e.getMessage());
         } catch (IOException e) {
             result = outcome(request, FAILED, "local I/O error: " + Retry.describe(e));
+        } catch (RuntimeException e) {
+            // A malformed request (e.g. a null disk entry) must not end the agent or be retried forever.
+            result = outcome(request, FAILED, "unexpected error: " + e);
         } finally {
             running = false;
         }
         save(result);
-        out.println("secondsite agent: failback " + result.requestId() + " " + result.status().toLowerCase()
+        out.println("secondsite agent: failback " + result.requestId() + " " + result.status().toLowerCase(Locale.ROOT)
                 + ": " + result.message() + " (" + result.chunksWritten() + " chunks, " + result.bytesWritten()
                 + " bytes written)");
         try {
