@@ -84,6 +84,7 @@ final class Agent {
     private Map<String, DiskSource.Description> disks = new LinkedHashMap<>();
     private Instant lastHeartbeat = Instant.MIN;
     private Instant lastAppAttempt;
+    private FailbackWriter failback; // failback write-back (agent-protocol §7)
 
     Agent(Config config, AgentClient client, Clock clock, Retry.Sleeper sleeper, PrintStream out, PrintStream err) {
         this.config = config;
@@ -112,6 +113,7 @@ final class Agent {
     int run() throws Fatal, IOException {
         try (StateDir dir = StateDir.open(config.stateDir())) {
             state = dir;
+            failback = new FailbackWriter(client, retry, dir, clock, out);
             try {
                 discoverDisks();
                 ensureRegistered();
@@ -280,7 +282,8 @@ final class Agent {
 
     private AgentClient.HeartbeatResponse heartbeatOnce() throws IOException {
         AgentClient.HeartbeatResponse response = client.heartbeat(new AgentClient.HeartbeatRequest(
-                clock.instant().toString(), List.copyOf(disks.values()), stats()));
+                clock.instant().toString(), List.copyOf(disks.values()), stats(),
+                failback == null ? null : failback.report()));
         lastHeartbeat = clock.instant();
         return response;
     }
@@ -372,6 +375,10 @@ final class Agent {
     private CycleOutcome cycle() throws Fatal, IOException {
         discoverDisks();
         AgentClient.HeartbeatResponse beat = heartbeat();
+        // Failback write-back (agent-protocol §7): while the server asks for one, no replication pass runs.
+        if (failback.handle(beat.failback(), disks, this::closeReplicators, this::tick, this::heartbeatOnce)) {
+            return new CycleOutcome(failback.completed(), false, interval(List.of()));
+        }
         List<Target> targets = new ArrayList<>();
         for (AgentClient.DiskDirective directive : beat.disks()) {
             if (!directive.replicate()) {
@@ -578,6 +585,18 @@ final class Agent {
         boolean busy = targets.stream().anyMatch(t -> t.replicator.stats().churnBytesPerSecond
                 >= HIGH_CHURN_BYTES_PER_SECOND);
         return busy ? min(interval, HIGH_CHURN_INTERVAL) : interval;
+    }
+
+    /** Before a failback writes the disks: no replicator may keep a ledger open (they reopen from disk later). */
+    private void closeReplicators() {
+        for (Replicator replicator : replicators.values()) {
+            try {
+                replicator.close();
+            } catch (IOException e) {
+                err.println("secondsite agent: warning: " + Retry.describe(e));
+            }
+        }
+        replicators.clear();
     }
 
     private static boolean validId(String id) {

@@ -2,6 +2,7 @@ package dev.secondsite.agent;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -14,13 +15,14 @@ import java.util.UUID;
 import javax.net.ssl.SSLContext;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * The agent's side of {@code docs/agent-protocol.md}: register, heartbeat and segment upload over
- * HTTPS. One attempt per call; retrying is the caller's business ({@link Retry}). A refusal by the server
+ * The agent's side of {@code docs/agent-protocol.md}: register, heartbeat, segment upload and failback
+ * downloads over HTTPS. One attempt per call; retrying is the caller's business ({@link Retry}). A refusal by the server
  * is an {@link AgentApiException} carrying the ARM error code; no answer at all is a plain IOException.
  */
 final class AgentClient {
@@ -39,8 +41,10 @@ final class AgentClient {
     record RegisterResponse(String agentId, String agentSecret, String serverTime, String vaultId, String fabricId) {
     }
 
+    /** {@code failback} is left out of the body when null (agent-protocol §7). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     record HeartbeatRequest(String agentTime, List<DiskSource.Description> disks,
-                            Map<String, Map<String, Object>> stats) {
+                            Map<String, Map<String, Object>> stats, FailbackReport failback) {
     }
 
     /** The server's word on one disk. */
@@ -53,10 +57,32 @@ final class AgentClient {
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record HeartbeatResponse(String serverTime, List<DiskDirective> disks) {
+    record HeartbeatResponse(String serverTime, List<DiskDirective> disks, FailbackRequest failback) {
         HeartbeatResponse {
             disks = disks == null ? List.of() : disks;
         }
+    }
+
+    /** The heartbeat answer's request to write recovery-site content back onto local disks (agent-protocol §7). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record FailbackRequest(String requestId, List<FailbackDisk> disks) {
+        FailbackRequest {
+            disks = disks == null ? List.of() : disks;
+        }
+    }
+
+    /** One disk of a failback: the agent's disk {@code name} gets the server's disk {@code diskId}. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record FailbackDisk(String name, String diskId, long sizeBytes, int chunkBytes) {
+    }
+
+    /** A failback's outcome, carried by heartbeat bodies. */
+    record FailbackReport(String requestId, String status, String message, long chunksWritten, long bytesWritten) {
+    }
+
+    /** A batch of the server's chunk digests; a null entry is an all-zero chunk. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record FailbackDigests(long from, int chunkBytes, List<String> digests) {
     }
 
     private final HttpClient http;
@@ -101,6 +127,32 @@ final class AgentClient {
         return response.statusCode();
     }
 
+    /** The server's digests of chunks {@code [from, from + count)} of a failback disk. */
+    FailbackDigests failbackDigests(String requestId, UUID diskId, long from, int count) throws IOException {
+        HttpRequest request = authorized(HttpRequest.newBuilder(uri(failbackPath(requestId, diskId)
+                + "/digests?from=" + from + "&count=" + count)))
+                .timeout(CALL_TIMEOUT).header("Accept", "application/json").GET().build();
+        return parse(send(request), FailbackDigests.class);
+    }
+
+    /** The bytes of chunk {@code index} of a failback disk (the disk's last chunk may be shorter). */
+    byte[] failbackChunk(String requestId, UUID diskId, long index) throws IOException {
+        HttpRequest request = authorized(HttpRequest.newBuilder(uri(failbackPath(requestId, diskId)
+                + "/chunks/" + index)))
+                .timeout(CALL_TIMEOUT).header("Accept", "application/octet-stream").GET().build();
+        HttpResponse<byte[]> response = send(request, HttpResponse.BodyHandlers.ofByteArray());
+        if (response.statusCode() != 200) {
+            throw refusal(response.statusCode(), new String(response.body(), StandardCharsets.UTF_8));
+        }
+        return response.body();
+    }
+
+    private static String failbackPath(String requestId, UUID diskId) {
+        // The request id is opaque: encode it as one path segment.
+        return "/agent/v1/failback/" + URLEncoder.encode(requestId, StandardCharsets.UTF_8).replace("+", "%20")
+                + "/disks/" + diskId;
+    }
+
     private HttpRequest json(String method, String path, Object body, boolean authorized) throws IOException {
         HttpRequest.Builder builder = HttpRequest.newBuilder(uri(path)).timeout(CALL_TIMEOUT)
                 .header("Content-Type", "application/json")
@@ -122,8 +174,12 @@ final class AgentClient {
     }
 
     private HttpResponse<String> send(HttpRequest request) throws IOException {
+        return send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) throws IOException {
         try {
-            return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            return http.send(request, handler);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted: " + request.method() + " " + request.uri());
@@ -145,17 +201,21 @@ final class AgentClient {
 
     /** An ARM error body turned into an exception; anything else keeps its status and a short excerpt. */
     static AgentApiException refusal(HttpResponse<String> response) {
-        String body = response.body() == null ? "" : response.body();
+        return refusal(response.statusCode(), response.body());
+    }
+
+    static AgentApiException refusal(int status, String text) {
+        String body = text == null ? "" : text;
         try {
             JsonNode error = JSON.readTree(body).path("error");
             String code = error.path("code").asText("");
             if (!code.isEmpty()) {
-                return new AgentApiException(response.statusCode(), code, error.path("message").asText(""));
+                return new AgentApiException(status, code, error.path("message").asText(""));
             }
         } catch (IOException | RuntimeException ignored) {
             // not JSON
         }
-        return new AgentApiException(response.statusCode(), "HttpStatus" + response.statusCode(), abbreviate(body));
+        return new AgentApiException(status, "HttpStatus" + status, abbreviate(body));
     }
 
     private static String abbreviate(String text) {
