@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -101,6 +102,8 @@ final class Agent {
     private AgentClient.ShutdownReport shutdown;
     /** True during the final pass: uploads use {@link #finalRetry}. */
     private boolean finalPass;
+    /** The shutdown request id of the latest heartbeat answer (null: none), also of heartbeats between cycles. */
+    private String answeredShutdownRequest;
     /** Why disks' passes failed, collected by {@link #failed} for the shutdown report. */
     private final List<String> passErrors = new ArrayList<>();
 
@@ -108,10 +111,14 @@ final class Agent {
         this.config = config;
         this.client = client;
         this.clock = clock;
-        // Long waits are cut into short slices so that stop() takes effect promptly.
+        // Long waits are cut into short slices so that stop() takes effect promptly. A wait ends when the
+        // monotonic time or the agent's clock (by which sleepHeartbeating measures; tests use a fast one)
+        // says it is over, whichever comes first.
         this.sleeper = duration -> {
             long end = System.nanoTime() + duration.toNanos();
-            for (long left = duration.toNanos(); left > 0 && !stopping.get(); left = end - System.nanoTime()) {
+            Instant endByClock = clock.instant().plus(duration);
+            for (long left = duration.toNanos(); left > 0 && !stopping.get() && clock.instant().isBefore(endByClock);
+                 left = end - System.nanoTime()) {
                 sleeper.sleep(Duration.ofNanos(Math.min(left, STOP_POLL.toNanos())));
             }
         };
@@ -176,6 +183,7 @@ final class Agent {
     private void runForever() throws Fatal, IOException {
         while (!stopping.get()) {
             Duration wait;
+            boolean failed = false;
             try {
                 CycleOutcome outcome = cycle();
                 wait = outcome.sequenceGap ? Duration.ZERO
@@ -187,8 +195,9 @@ final class Agent {
                 err.println("secondsite agent: cycle failed: " + (e instanceof AgentApiException ? e.getMessage()
                         : Retry.describe(e)) + "; retrying in " + Retry.DELAY_MAX.toSeconds() + " s");
                 wait = Retry.DELAY_MAX;
+                failed = true; // e.g. a shutdown request it could not start on: do not retry at once
             }
-            sleepHeartbeating(wait);
+            sleepHeartbeating(wait, !failed);
         }
     }
 
@@ -323,7 +332,13 @@ final class Agent {
         AgentClient.HeartbeatResponse response = client.heartbeat(new AgentClient.HeartbeatRequest(
                 clock.instant().toString(), List.copyOf(disks.values()), stats(), shutdown));
         lastHeartbeat = clock.instant();
+        answeredShutdownRequest = response.shutdownRequestId();
         return response;
+    }
+
+    /** Whether the latest answer's shutdown request differs from the one this agent has handled. */
+    private boolean shutdownRequestChanged() {
+        return !Objects.equals(answeredShutdownRequest, shutdown == null ? null : shutdown.requestId());
     }
 
     private Map<String, Map<String, Object>> stats() {
@@ -367,9 +382,15 @@ final class Agent {
         }
     }
 
-    private void sleepHeartbeating(Duration wait) throws IOException {
+    /**
+     * Waits {@code wait} between cycles, heartbeating at least every {@link #HEARTBEAT_INTERVAL}; ends early when
+     * an answer brings a new shutdown request or withdraws the standing one, so a failover waits for one
+     * heartbeat interval at most, not a whole scan interval (unless {@code endOnShutdownChange} is false: after
+     * a failed cycle, which may have left the request unhandled).
+     */
+    private void sleepHeartbeating(Duration wait, boolean endOnShutdownChange) throws IOException {
         Instant until = clock.instant().plus(wait);
-        while (!stopping.get()) {
+        while (!stopping.get() && !(endOnShutdownChange && shutdownRequestChanged())) {
             Duration left = Duration.between(clock.instant(), until);
             if (left.isNegative() || left.isZero()) {
                 return;

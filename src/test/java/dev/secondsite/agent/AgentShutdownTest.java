@@ -14,9 +14,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
@@ -106,6 +110,25 @@ class AgentShutdownTest {
         }
         // Before the request no heartbeat carried a shutdown report.
         assertThat(server.heartbeats().getFirst().has("shutdown")).isFalse();
+    }
+
+    @Test
+    void aRequestIsSeenAtTheNextHeartbeatBetweenCyclesNotAfterTheWholeScanInterval() throws Exception {
+        FastClock clock = new FastClock();
+        Agent.Config config = new Agent.Config("web01", List.of(disk), state, key, null, null, List.of(),
+                Duration.ofSeconds(60), false, Duration.ofHours(10), server.uri().toString(), false, Duration.ZERO,
+                null, null, null);
+        try (Running agent = start(new Agent(config, client(), clock, clock::sleep, print(out), print(err)))) {
+            await("initial point", () -> server.markerTags().contains("initial"));
+            Instant requested = clock.instant();
+            server.shutdownRequest("req-7");
+            await("shutdown reported", () -> report(last(server.heartbeats())) != null);
+
+            JsonNode first = server.heartbeats().stream().filter(beat -> report(beat) != null).findFirst().orElseThrow();
+            Duration latency = Duration.between(requested, Instant.parse(first.path("agentTime").asText()));
+            assertThat(latency).as("agent time from request to report").isLessThan(Duration.ofMinutes(1));
+            assertThat(server.markerTags()).containsExactly("initial", "shutdown:req-7");
+        }
     }
 
     @Test
@@ -230,6 +253,32 @@ class AgentShutdownTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+
+    /** Agent time that passes only when the agent sleeps (a 30 s wait takes about 0.1 s), plus 1 µs per read. */
+    static final class FastClock extends Clock {
+        private final Instant start = Instant.now();
+        private final AtomicLong nanos = new AtomicLong();
+
+        @Override
+        public Instant instant() {
+            return start.plusNanos(nanos.addAndGet(1_000));
+        }
+
+        void sleep(Duration duration) throws InterruptedException {
+            nanos.addAndGet(duration.toNanos());
+            Thread.sleep(1);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+    }
 
     /** The agent on its own thread (the continuous loop), stopped on close. */
     static final class Running implements AutoCloseable {
