@@ -33,7 +33,8 @@ import picocli.CommandLine.Option;
         description = {"Run the SecondSite mobility service: register this machine with the server, then replicate"
                 + " its disks (disk image files - raw, VHD, VHDX, read as their virtual disk - or block devices).",
                 "",
-                "Exit codes: 0 done (or stopped), 1 a replication pass or the server connection failed (--once),"
+                "Exit codes: 0 done (or stopped), 1 a replication pass, a requested shutdown or the server connection"
+                        + " failed (--once),"
                         + " 2 bad usage or unreadable disk/key/CA, 3 registration refused by the server"
                         + " (InvalidRegistrationKey, RegistrationKeyExpired, ServerClockSkewTooLarge),"
                         + " 4 the server rejected the stored agent credentials."})

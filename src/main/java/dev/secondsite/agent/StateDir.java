@@ -110,7 +110,7 @@ final class StateDir implements Closeable {
     Optional<AgentClient.ShutdownReport> shutdown() throws IOException {
         try {
             return Optional.of(AgentClient.JSON.readValue(Files.readAllBytes(root.resolve(SHUTDOWN_FILE)),
-                    AgentClient.ShutdownReport.class));
+                    AgentClient.ShutdownReport.class)).filter(report -> report.requestId() != null);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
