@@ -2,6 +2,7 @@ package dev.secondsite.agent;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -13,12 +14,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.secondsite.replication.ConsistencyType;
+import dev.secondsite.replication.segment.SegmentFormat;
 
 /**
  * The mobility service's main loop: register once, then cycle - heartbeat, and for every disk the
@@ -29,6 +32,11 @@ import dev.secondsite.replication.ConsistencyType;
  * ({@link Retry}), and a pass that could not finish is abandoned and redone by the next cycle (see
  * {@link Replicator} for why nothing is lost). With {@code --once} the agent does one cycle, retries each
  * call a few times, and exits non-zero if any disk's pass failed.
+ *
+ * <p>When a heartbeat answer carries a shutdown request (a planned failover, agent-protocol §3.1) the agent
+ * makes one last crash-consistent pass on every disk tagged {@code shutdown:<requestId>}, runs the
+ * {@code --shutdown-command}, and from then on only heartbeats, reporting the outcome, until the request is
+ * withdrawn.
  */
 final class Agent {
     /** Reported at registration (the provider's version in the ARM API). */
@@ -52,11 +60,14 @@ final class Agent {
     static final Duration STOP_POLL = Duration.ofMillis(250);
     /** Passes per disk per cycle when the server reports a sequence gap. */
     static final int SEQUENCE_GAP_RETRIES = 3;
+    /** Marker tag prefix of the final pass before a failover; the request id follows (agent-protocol §3.1). */
+    static final String SHUTDOWN_TAG_PREFIX = "shutdown:";
 
     /** Everything the command line decides. */
     record Config(String machineName, List<Path> disks, Path stateDir, Path registrationKeyFile,
                   String preScript, String postScript, List<Path> fsfreezeMounts, Duration quiesceTimeout,
-                  boolean once, Duration scanInterval, String server, boolean verbose, Duration segmentPause) {
+                  boolean once, Duration scanInterval, String server, boolean verbose, Duration segmentPause,
+                  String shutdownCommand, Duration shutdownTimeout, String azureRegion) {
     }
 
     /** Ends the agent with an exit code and a message for the user. */
@@ -77,7 +88,10 @@ final class Agent {
     private final PrintStream err;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final Retry retry;
+    /** Bounded retries for the final pass: a failover waits for its outcome, so it must not retry forever. */
+    private final Retry finalRetry;
     private final Quiescer quiescer;
+    private final ShutdownCommand shutdownCommand;
     private final Map<UUID, Replicator> replicators = new HashMap<>();
     private final Map<String, UUID> diskIdsByName = new HashMap<>();
     private StateDir state;
@@ -85,21 +99,37 @@ final class Agent {
     private Instant lastHeartbeat = Instant.MIN;
     private Instant lastAppAttempt;
     private FailbackWriter failback; // failback write-back (agent-protocol §7)
+    /** The shutdown request handled and its outcome (reported in every heartbeat), or null: replicating. */
+    private AgentClient.ShutdownReport shutdown;
+    /** True during the final pass: uploads use {@link #finalRetry}. */
+    private boolean finalPass;
+    /** The shutdown request id of the latest heartbeat answer (null: none), also of heartbeats between cycles. */
+    private String answeredShutdownRequest;
+    /** Why disks' passes failed, collected by {@link #failed} for the shutdown report. */
+    private final List<String> passErrors = new ArrayList<>();
 
     Agent(Config config, AgentClient client, Clock clock, Retry.Sleeper sleeper, PrintStream out, PrintStream err) {
         this.config = config;
         this.client = client;
         this.clock = clock;
-        // Long waits are cut into short slices so that stop() takes effect promptly.
+        // Long waits are cut into short slices so that stop() takes effect promptly. A wait ends when the
+        // monotonic time or the agent's clock (by which sleepHeartbeating measures; tests use a fast one)
+        // says it is over, whichever comes first.
         this.sleeper = duration -> {
             long end = System.nanoTime() + duration.toNanos();
-            for (long left = duration.toNanos(); left > 0 && !stopping.get(); left = end - System.nanoTime()) {
+            Instant endByClock = clock.instant().plus(duration);
+            for (long left = duration.toNanos(); left > 0 && !stopping.get() && clock.instant().isBefore(endByClock);
+                 left = end - System.nanoTime()) {
                 sleeper.sleep(Duration.ofNanos(Math.min(left, STOP_POLL.toNanos())));
             }
         };
         this.out = out;
         this.err = err;
         this.retry = new Retry(config.once() ? ONCE_ATTEMPTS : 0, sleeper, stopping::get, err);
+        this.finalRetry = new Retry(ONCE_ATTEMPTS, sleeper, stopping::get, err);
+        this.shutdownCommand = new ShutdownCommand(config.shutdownCommand(),
+                config.shutdownTimeout() == null ? ShutdownCommand.TIMEOUT_DEFAULT : config.shutdownTimeout(),
+                config.machineName());
         this.quiescer = new Quiescer(config.preScript(), config.postScript(), config.fsfreezeMounts(),
                 config.quiesceTimeout(), config.machineName(), err);
     }
@@ -115,6 +145,7 @@ final class Agent {
             state = dir;
             failback = new FailbackWriter(client, retry, dir, clock, out);
             try {
+                shutdown = dir.shutdown().orElse(null);
                 discoverDisks();
                 ensureRegistered();
                 if (config.once()) {
@@ -154,6 +185,7 @@ final class Agent {
     private void runForever() throws Fatal, IOException {
         while (!stopping.get()) {
             Duration wait;
+            boolean failed = false;
             try {
                 CycleOutcome outcome = cycle();
                 wait = outcome.sequenceGap ? Duration.ZERO
@@ -165,8 +197,9 @@ final class Agent {
                 err.println("secondsite agent: cycle failed: " + (e instanceof AgentApiException ? e.getMessage()
                         : Retry.describe(e)) + "; retrying in " + Retry.DELAY_MAX.toSeconds() + " s");
                 wait = Retry.DELAY_MAX;
+                failed = true; // e.g. a shutdown request it could not start on: do not retry at once
             }
-            sleepHeartbeating(wait);
+            sleepHeartbeating(wait, !failed);
         }
     }
 
@@ -205,6 +238,23 @@ final class Agent {
                         + " 'secondsite fabric registration-key'");
             }
             identity = register();
+        } else if (config.azureRegion() != null && !config.azureRegion().equals(identity.azureRegion())) {
+            // The region travels in the register body only: registering again (same agentId) updates it.
+            // A refused key (expired, say) must not stop an agent that is registered: keep the old identity.
+            if (config.registrationKeyFile() != null) {
+                try {
+                    identity = register();
+                } catch (Fatal e) {
+                    if (e.exitCode != EXIT_REGISTRATION_REFUSED) {
+                        throw e;
+                    }
+                    err.println("secondsite agent: warning: could not register again to report --azure-region ("
+                            + e.getMessage() + "); continuing with the existing registration");
+                }
+            } else {
+                err.println("secondsite agent: warning: --azure-region " + config.azureRegion() + " is sent at"
+                        + " registration only; give --registration-key-file once to register again with it");
+            }
         }
         client.credentials(identity.agentId(), identity.agentSecret());
     }
@@ -212,7 +262,7 @@ final class Agent {
     private StateDir.Identity register() throws Fatal, IOException {
         String key = readRegistrationKey(config.registrationKeyFile());
         AgentClient.RegisterRequest request = new AgentClient.RegisterRequest(key, config.machineName(),
-                clock.instant().toString(), osType(), VERSION, List.copyOf(disks.values()));
+                clock.instant().toString(), osType(), VERSION, List.copyOf(disks.values()), config.azureRegion());
         AgentClient.RegisterResponse response;
         try {
             response = retry.call("register", () -> client.register(request));
@@ -225,7 +275,7 @@ final class Agent {
         }
         StateDir.Identity identity = new StateDir.Identity(response.agentId(), response.agentSecret(),
                 config.server(), config.machineName(), response.vaultId(), response.fabricId(),
-                clock.instant().toString());
+                clock.instant().toString(), config.azureRegion());
         state.saveIdentity(identity);
         out.println("secondsite agent: registered machine " + config.machineName() + " as agent "
                 + response.agentId());
@@ -282,10 +332,16 @@ final class Agent {
 
     private AgentClient.HeartbeatResponse heartbeatOnce() throws IOException {
         AgentClient.HeartbeatResponse response = client.heartbeat(new AgentClient.HeartbeatRequest(
-                clock.instant().toString(), List.copyOf(disks.values()), stats(),
+                clock.instant().toString(), List.copyOf(disks.values()), stats(), shutdown,
                 failback == null ? null : failback.report()));
         lastHeartbeat = clock.instant();
+        answeredShutdownRequest = response.shutdownRequestId();
         return response;
+    }
+
+    /** Whether the latest answer's shutdown request differs from the one this agent has handled. */
+    private boolean shutdownRequestChanged() {
+        return !Objects.equals(answeredShutdownRequest, shutdown == null ? null : shutdown.requestId());
     }
 
     private Map<String, Map<String, Object>> stats() {
@@ -329,9 +385,15 @@ final class Agent {
         }
     }
 
-    private void sleepHeartbeating(Duration wait) throws IOException {
+    /**
+     * Waits {@code wait} between cycles, heartbeating at least every {@link #HEARTBEAT_INTERVAL}; ends early when
+     * an answer brings a new shutdown request or withdraws the standing one, so a failover waits for one
+     * heartbeat interval at most, not a whole scan interval (unless {@code endOnShutdownChange} is false: after
+     * a failed cycle, which may have left the request unhandled).
+     */
+    private void sleepHeartbeating(Duration wait, boolean endOnShutdownChange) throws IOException {
         Instant until = clock.instant().plus(wait);
-        while (!stopping.get()) {
+        while (!stopping.get() && !(endOnShutdownChange && shutdownRequestChanged())) {
             Duration left = Duration.between(clock.instant(), until);
             if (left.isNegative() || left.isZero()) {
                 return;
@@ -379,6 +441,29 @@ final class Agent {
         if (failback.handle(beat.failback(), disks, this::closeReplicators, this::tick, this::heartbeatOnce)) {
             return new CycleOutcome(failback.completed(), false, interval(List.of()));
         }
+        String shutdownRequest = beat.shutdownRequestId();
+        if (shutdownRequest != null) {
+            if (shutdown == null || !shutdown.requestId().equals(shutdownRequest)) {
+                shutDown(shutdownRequest, beat);
+                return new CycleOutcome(shutdown.completed(), false, interval(List.of()));
+            }
+            // Handled already (maybe before a restart): no passes, so the replica stays at the final point
+            // the failover uses; the heartbeats keep reporting the outcome.
+            return new CycleOutcome(true, false, interval(List.of()));
+        }
+        if (shutdown != null) {
+            out.println("secondsite agent: the server withdrew shutdown request " + shutdown.requestId()
+                    + " (failover rolled back?); replicating again");
+            state.clearShutdown();
+            shutdown = null;
+        }
+        List<Target> targets = targets(beat);
+        Replication result = replicate(targets, null);
+        return new CycleOutcome(result.ok(), result.sequenceGap(), interval(targets));
+    }
+
+    /** The disks the heartbeat answer says to replicate, each with its replicator. */
+    private List<Target> targets(AgentClient.HeartbeatResponse beat) throws IOException {
         List<Target> targets = new ArrayList<>();
         for (AgentClient.DiskDirective directive : beat.disks()) {
             if (!directive.replicate()) {
@@ -397,6 +482,16 @@ final class Agent {
             }
             targets.add(new Target(directive, disk, replicator(directive, disk)));
         }
+        return targets;
+    }
+
+    /** What one round of passes came to; {@code errors} says why disks failed. */
+    private record Replication(boolean ok, boolean sequenceGap, List<String> errors) {
+    }
+
+    /** Prepares and runs one pass per target; {@code tag} overrides the markers' tag (null: the kinds'). */
+    private Replication replicate(List<Target> targets, String tag) throws IOException {
+        passErrors.clear();
         boolean ok = true;
         boolean gap = false;
         List<Target> ready = new ArrayList<>();
@@ -411,12 +506,80 @@ final class Agent {
             }
         }
         if (!ready.isEmpty()) {
-            for (PassOutcome outcome : passes(ready)) {
+            for (PassOutcome outcome : passes(ready, tag)) {
                 ok &= outcome == PassOutcome.OK;
                 gap |= outcome == PassOutcome.SEQUENCE_GAP;
             }
         }
-        return new CycleOutcome(ok, gap, interval(targets));
+        return new Replication(ok, gap, List.copyOf(passErrors));
+    }
+
+    /**
+     * Handles a new shutdown request (agent-protocol §3.1): (a) a last pass on every replicated disk ending
+     * in a crash-consistent marker tagged {@code shutdown:<requestId>}, returning once every marker is
+     * acknowledged, so every write up to now is in a recovery point; (b) the --shutdown-command, run even
+     * when the pass failed (the failover goes on anyway, and the user asked for the machine to be down);
+     * (c) the outcome recorded in the state directory and reported at once.
+     *
+     * <p>The outcome is recorded only at the end: an agent stopped (or killed by the shutdown itself) before
+     * that redoes the pass and the command at its next start if the request still stands.
+     */
+    private void shutDown(String requestId, AgentClient.HeartbeatResponse beat) throws Fatal, IOException {
+        out.println("secondsite agent: the server asks this machine to shut down (request " + requestId
+                + "); final pass on every replicated disk");
+        shutdown = null; // a report of an earlier request must not be sent for this one
+        String tag = shutdownTag(requestId);
+        String passProblem = null;
+        finalPass = true;
+        try {
+            for (int attempt = 1; ; attempt++) {
+                Replication result = replicate(targets(beat), tag);
+                if (result.ok()) {
+                    passProblem = null;
+                    break;
+                }
+                passProblem = "the final pass failed: " + String.join("; ", result.errors());
+                if (!result.sequenceGap() || attempt >= SEQUENCE_GAP_RETRIES) {
+                    break;
+                }
+                try {
+                    beat = finalRetry.call("heartbeat", this::heartbeatOnce); // the server's nextSequence
+                } catch (Retry.StopRequested e) {
+                    throw e;
+                } catch (IOException e) {
+                    passProblem += "; heartbeat failed: " + (e instanceof AgentApiException ? e.getMessage()
+                            : Retry.describe(e));
+                    break;
+                }
+            }
+        } finally {
+            finalPass = false;
+        }
+        if (passProblem != null) {
+            err.println("secondsite agent: " + passProblem);
+        }
+        String commandProblem = shutdownCommand.run(requestId);
+        if (commandProblem != null) {
+            err.println("secondsite agent: " + commandProblem);
+        }
+        String message = passProblem == null ? commandProblem
+                : commandProblem == null ? passProblem : passProblem + "; " + commandProblem;
+        shutdown = new AgentClient.ShutdownReport(requestId, message == null ? AgentClient.ShutdownReport.COMPLETED
+                : AgentClient.ShutdownReport.FAILED, message);
+        state.saveShutdown(shutdown);
+        out.println("secondsite agent: shutdown request " + requestId + " " + shutdown.status().toLowerCase(Locale.ROOT)
+                + "; replication stopped while the request stands");
+        try {
+            heartbeatOnce(); // report now: the shutdown command may be taking this machine down
+        } catch (IOException e) {
+            err.println("secondsite agent: heartbeat failed: " + Retry.describe(e));
+        }
+    }
+
+    /** {@code shutdown:<requestId>}, or plain {@code shutdown} if that does not fit a marker tag. */
+    static String shutdownTag(String requestId) {
+        String tag = SHUTDOWN_TAG_PREFIX + requestId;
+        return tag.getBytes(StandardCharsets.UTF_8).length <= SegmentFormat.TAG_BYTES_MAX ? tag : "shutdown";
     }
 
     private Replicator replicator(AgentClient.DiskDirective directive, DiskSource.Description disk) throws IOException {
@@ -440,7 +603,7 @@ final class Agent {
     }
 
     private int upload(UUID diskId, long sequence, byte[] segment, int length) throws IOException {
-        return retry.call("upload of segment " + sequence + " of disk " + diskId,
+        return (finalPass ? finalRetry : retry).call("upload of segment " + sequence + " of disk " + diskId,
                 () -> client.putSegment(diskId, sequence, segment, length));
     }
 
@@ -473,8 +636,9 @@ final class Agent {
      * every quiesce step succeeded. Passes that read the whole disk anyway (initial, resync, full resend)
      * are crash-consistent: a machine point is app-consistent only if all its disks are.
      */
-    private List<PassOutcome> passes(List<Target> targets) throws IOException {
-        boolean app = appConsistentDue(targets)
+    private List<PassOutcome> passes(List<Target> targets, String tag) throws IOException {
+        // A tagged (final) pass is crash-consistent: it must not wait on quiesce hooks.
+        boolean app = tag == null && appConsistentDue(targets)
                 && targets.stream().allMatch(t -> t.kind == Replicator.PassKind.CHANGES);
         List<PassOutcome> outcomes = new ArrayList<>();
         Map<Target, Replicator.Pass> passes = new LinkedHashMap<>();
@@ -508,15 +672,15 @@ final class Agent {
         }
         ConsistencyType type = consistent ? ConsistencyType.APP_CONSISTENT : ConsistencyType.CRASH_CONSISTENT;
         for (Map.Entry<Target, Replicator.Pass> entry : passes.entrySet()) {
-            outcomes.add(finish(entry.getKey(), entry.getValue(), type, pointAt));
+            outcomes.add(finish(entry.getKey(), entry.getValue(), type, pointAt, tag));
         }
         return outcomes;
     }
 
-    private PassOutcome finish(Target target, Replicator.Pass pass, ConsistencyType type, Instant pointAt)
-            throws IOException {
+    private PassOutcome finish(Target target, Replicator.Pass pass, ConsistencyType type, Instant pointAt,
+                               String tag) throws IOException {
         try {
-            Replicator.PassResult result = pass.finish(type, pointAt);
+            Replicator.PassResult result = pass.finish(type, pointAt, tag);
             out.printf("secondsite agent: %s (%s): %s pass sent %d changed chunks (%d data bytes, %d zeroed) in"
                             + " %d segment(s) [%d..%d]; %s point at %s%n", target.disk.name(),
                     target.directive.diskId(), result.tag(), result.changedChunks(), result.dataBytes(),
@@ -553,6 +717,7 @@ final class Agent {
         String message = e instanceof IOException io && !(e instanceof AgentApiException) ? Retry.describe(io)
                 : e.getMessage();
         target.replicator.stats().lastError = message;
+        passErrors.add(target.disk.name() + ": " + message);
         target.replicator.stats().activity = "Idle";
         err.println("secondsite agent: " + target.disk.name() + " (" + target.directive.diskId() + "): pass failed: "
                 + message + (e instanceof RuntimeException ? " [" + e.getClass().getName() + "]" : ""));

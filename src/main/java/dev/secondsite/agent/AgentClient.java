@@ -33,18 +33,37 @@ final class AgentClient {
     private static final Duration UPLOAD_TIMEOUT = Duration.ofMinutes(10);
     private static final int ERROR_TEXT_MAX = 500;
 
+    /** {@code azureRegion} is null (and left out) unless the machine is an Azure VM ({@code --azure-region}). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     record RegisterRequest(String registrationKey, String machineName, String agentTime, String osType,
-                           String agentVersion, List<DiskSource.Description> disks) {
+                           String agentVersion, List<DiskSource.Description> disks, String azureRegion) {
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     record RegisterResponse(String agentId, String agentSecret, String serverTime, String vaultId, String fabricId) {
     }
 
-    /** {@code failback} is left out of the body when null (agent-protocol §7). */
+    /** {@code shutdown} and {@code failback} are left out of the body when null (agent-protocol §3.1, §7). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record HeartbeatRequest(String agentTime, List<DiskSource.Description> disks,
-                            Map<String, Map<String, Object>> stats, FailbackReport failback) {
+                            Map<String, Map<String, Object>> stats, ShutdownReport shutdown, FailbackReport failback) {
+    }
+
+    /** The outcome of a handled shutdown request, sent in every heartbeat while the request stands. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record ShutdownReport(String requestId, String status, String message) {
+        static final String COMPLETED = "Completed";
+        static final String FAILED = "Failed";
+
+        boolean completed() {
+            return COMPLETED.equals(status);
+        }
+    }
+
+    /** A heartbeat answer's {@code "shutdown": {"requestId": ...}}: a failover asks the machine to shut down. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record ShutdownRequest(String requestId) {
     }
 
     /** The server's word on one disk. */
@@ -57,9 +76,16 @@ final class AgentClient {
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record HeartbeatResponse(String serverTime, List<DiskDirective> disks, FailbackRequest failback) {
+    record HeartbeatResponse(String serverTime, List<DiskDirective> disks, ShutdownRequest shutdown,
+                             FailbackRequest failback) {
         HeartbeatResponse {
             disks = disks == null ? List.of() : disks;
+        }
+
+        /** The standing shutdown request's id, or null; a request without a usable id counts as none. */
+        String shutdownRequestId() {
+            return shutdown == null || shutdown.requestId() == null || shutdown.requestId().isBlank() ? null
+                    : shutdown.requestId();
         }
     }
 

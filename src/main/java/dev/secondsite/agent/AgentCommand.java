@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLContext;
 
+import dev.secondsite.cloud.Region;
+import dev.secondsite.cloud.Regions;
 import dev.secondsite.tls.TlsMaterial;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,7 +33,8 @@ import picocli.CommandLine.Option;
         description = {"Run the SecondSite mobility service: register this machine with the server, then replicate"
                 + " its disks (disk image files - raw, VHD, VHDX, read as their virtual disk - or block devices).",
                 "",
-                "Exit codes: 0 done (or stopped), 1 a replication pass or the server connection failed (--once),"
+                "Exit codes: 0 done (or stopped), 1 a replication pass, a requested shutdown or the server connection"
+                        + " failed (--once),"
                         + " 2 bad usage or unreadable disk/key/CA, 3 registration refused by the server"
                         + " (InvalidRegistrationKey, RegistrationKeyExpired, ServerClockSkewTooLarge),"
                         + " 4 the server rejected the stored agent credentials."})
@@ -85,6 +88,21 @@ public final class AgentCommand implements Callable<Integer> {
             description = "Time limit for each quiesce step (default: ${DEFAULT-VALUE}).")
     long quiesceTimeoutSeconds;
 
+    @Option(names = "--shutdown-command", paramLabel = "COMMAND",
+            description = "Run (through the shell) when a planned failover asks this machine to shut down, after the"
+                    + " final replication pass, e.g. 'systemctl poweroff'. Without it the agent only stops"
+                    + " replicating. A non-zero exit or a timeout is reported as a failed shutdown; the failover"
+                    + " goes on regardless.")
+    String shutdownCommand;
+
+    @Option(names = "--shutdown-timeout", paramLabel = "SECONDS", defaultValue = "60",
+            description = "Time limit for --shutdown-command (default: ${DEFAULT-VALUE}).")
+    long shutdownTimeoutSeconds;
+
+    @Option(names = "--azure-region", paramLabel = "REGION",
+            description = "This machine is an Azure VM in REGION (e.g. usgovvirginia); reported at registration.")
+    String azureRegion;
+
     @Option(names = "--once", description = "Do one cycle (register if needed, heartbeat, one pass per replicated"
             + " disk, final heartbeat) and exit.")
     boolean once;
@@ -124,7 +142,9 @@ public final class AgentCommand implements Callable<Integer> {
         Agent.Config config = new Agent.Config(machine, List.copyOf(disks), stateDir, registrationKeyFile,
                 preScript, postScript, List.copyOf(fsfreeze), Duration.ofSeconds(quiesceTimeoutSeconds), once,
                 scanIntervalSeconds == null ? null : Duration.ofSeconds(scanIntervalSeconds), server, verbose,
-                Duration.ofMillis(Math.max(0, segmentPauseMillis)));
+                Duration.ofMillis(Math.max(0, segmentPauseMillis)), shutdownCommand,
+                Duration.ofSeconds(shutdownTimeoutSeconds), azureRegion == null ? null
+                        : Regions.find(azureRegion).map(Region::name).orElseThrow());
         Clock clock = Clock.offset(Clock.systemUTC(), Duration.ofSeconds(clockOffsetSeconds));
         Agent agent = new Agent(config, client, clock, d -> Thread.sleep(d), out, err);
         CountDownLatch finished = new CountDownLatch(1);
@@ -175,6 +195,13 @@ public final class AgentCommand implements Callable<Integer> {
         }
         if (quiesceTimeoutSeconds < 1) {
             return "--quiesce-timeout-seconds must be >= 1";
+        }
+        if (shutdownTimeoutSeconds < 1) {
+            return "--shutdown-timeout must be >= 1";
+        }
+        if (azureRegion != null && Regions.find(azureRegion).isEmpty()) {
+            return "--azure-region " + azureRegion + " is not an Azure region (use a name such as eastus or"
+                    + " usgovvirginia)";
         }
         if (registrationKeyFile != null && !Files.isReadable(registrationKeyFile)) {
             return "cannot read the registration key file " + registrationKeyFile;

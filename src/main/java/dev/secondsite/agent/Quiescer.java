@@ -151,7 +151,7 @@ final class Quiescer {
         return true;
     }
 
-    private static List<String> shell(String script) {
+    static List<String> shell(String script) {
         boolean windows = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows");
         return windows ? List.of("cmd.exe", "/c", script) : List.of("/bin/sh", "-c", script);
     }

@@ -423,9 +423,19 @@ final class Replicator implements Closeable {
          * shipped, in sequence order. Returns once the server acknowledged the marker's segment.
          */
         PassResult finish(ConsistencyType consistency, Instant pointAt) throws IOException {
+            return finish(consistency, pointAt, null);
+        }
+
+        /**
+         * As above with the marker tagged {@code tag} instead of the pass kind's tag (null: the kind's), e.g.
+         * the {@code shutdown:<requestId>} of a final pass before a failover. The content is the same; only
+         * a pass with its own tag completes a resync (the server clears a resync on its tag alone).
+         */
+        PassResult finish(ConsistencyType consistency, Instant pointAt, String tag) throws IOException {
+            String markerTag = tag != null ? tag : tag();
             boolean done = false;
             try {
-                builder.marker(consistency, pointAt, tag());
+                builder.marker(consistency, pointAt, markerTag);
                 builder.seal();
                 for (Spooled segment : spooled) {
                     byte[] bytes = Files.readAllBytes(segment.file());
@@ -445,14 +455,14 @@ final class Replicator implements Closeable {
                 stats.churnBytesPerSecond = seconds > 0 ? changedBytes() / seconds : 0.0;
             }
             previousScanStart = scanStart;
-            if (kind == PassKind.RESYNC && resyncId != null) {
+            if (kind == PassKind.RESYNC && resyncId != null && tag == null) {
                 completedResyncId = resyncId;
             }
             stats.pendingBytes = 0;
             stats.lastPointAt = pointAt;
             stats.activity = "Idle";
             stats.lastError = null;
-            return new PassResult(kind, tag(), firstSequence, builder.sequence(), segments, dataBytes, zeroBytes,
+            return new PassResult(kind, markerTag, firstSequence, builder.sequence(), segments, dataBytes, zeroBytes,
                     changedChunks, consistency, pointAt, Duration.between(scanStart, scanEnd));
         }
 

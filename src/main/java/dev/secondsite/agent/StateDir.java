@@ -24,6 +24,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * <pre>
  * agent.lock                      held while an agent runs: one agent per state directory
  * agent.json                      identity: agentId, agentSecret, server, machine name (0600, atomic)
+ * shutdown.json                   the shutdown request this machine has handled and its outcome (atomic)
  * disks/{diskId}/disk.json        which local disk this diskId is (name, path, size), informational
  * disks/{diskId}/ledger.snapshot  chunk hashes acknowledged by the server (see DiskLedger)
  * disks/{diskId}/ledger.journal   acknowledgements since the snapshot
@@ -36,11 +37,12 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 final class StateDir implements Closeable {
     static final String IDENTITY_FILE = "agent.json";
     static final String LOCK_FILE = "agent.lock";
+    static final String SHUTDOWN_FILE = "shutdown.json";
 
     /** agent.json. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     record Identity(String agentId, String agentSecret, String server, String machineName, String vaultId,
-                    String fabricId, String registeredAt) {
+                    String fabricId, String registeredAt, String azureRegion) {
     }
 
     /** disk.json. */
@@ -99,6 +101,31 @@ final class StateDir implements Closeable {
     void saveIdentity(Identity identity) throws IOException {
         AtomicFiles.write(root.resolve(IDENTITY_FILE),
                 AgentClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(identity));
+    }
+
+    /**
+     * The handled shutdown request (agent-protocol §3.1), kept so that an agent restarted while the request
+     * stands neither replicates again nor redoes the final pass, and reports the same outcome.
+     */
+    Optional<AgentClient.ShutdownReport> shutdown() throws IOException {
+        try {
+            return Optional.of(AgentClient.JSON.readValue(Files.readAllBytes(root.resolve(SHUTDOWN_FILE)),
+                    AgentClient.ShutdownReport.class)).filter(report -> report.requestId() != null);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    void saveShutdown(AgentClient.ShutdownReport report) throws IOException {
+        AtomicFiles.write(root.resolve(SHUTDOWN_FILE),
+                AgentClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+    }
+
+    /** The request was withdrawn (failover rolled back): replicate again, also after a restart. */
+    void clearShutdown() throws IOException {
+        if (Files.deleteIfExists(root.resolve(SHUTDOWN_FILE))) {
+            AtomicFiles.syncDirectory(root);
+        }
     }
 
     void saveDisk(DiskRecord disk) throws IOException {

@@ -51,7 +51,25 @@ class AgentCommandTest {
         assertThat(run.exitCode()).isZero();
         assertThat(run.out()).contains("--server", "--ca", "--registration-key-file", "--name", "--disk",
                 "--state-dir", "--pre-snapshot-script", "--post-snapshot-script", "--fsfreeze", "--once",
-                "--scan-interval-seconds", "Exit codes");
+                "--scan-interval-seconds", "--shutdown-command", "--shutdown-timeout", "--azure-region", "Exit codes");
+    }
+
+    @Test
+    void anUnknownAzureRegionIsAUsageError() throws Exception {
+        Path disk = tmp.resolve("d.raw");
+        ReplicatorTest.createRaw(disk, 1 << 20);
+        Run run = run("--disk", disk.toString(), "--azure-region", "moonbase1", "--once");
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("--azure-region moonbase1 is not an Azure region");
+    }
+
+    @Test
+    void theShutdownTimeoutMustBePositive() throws Exception {
+        Path disk = tmp.resolve("d.raw");
+        ReplicatorTest.createRaw(disk, 1 << 20);
+        Run run = run("--disk", disk.toString(), "--shutdown-timeout", "0", "--once");
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("--shutdown-timeout must be >= 1");
     }
 
     @Test

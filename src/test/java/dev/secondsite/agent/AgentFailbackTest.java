@@ -48,7 +48,7 @@ class AgentFailbackTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         Agent.Config config = new Agent.Config("web01", List.of(disk), stateDir, null, null, null, List.of(),
-                Duration.ofSeconds(10), true, null, server.uri().toString(), false, Duration.ZERO);
+                Duration.ofSeconds(10), true, null, server.uri().toString(), false, Duration.ZERO, null, null, null);
         int code = new Agent(config, server.client(), Clock.systemUTC(), d -> { },
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
                 .run();
@@ -87,7 +87,7 @@ class AgentFailbackTest {
         Path stateDir = tmp.resolve("state");
         try (StateDir state = StateDir.open(stateDir)) {
             state.saveIdentity(new StateDir.Identity("agent-1", "secret-1", server.uri().toString(), "web01", null,
-                    null, "2026-11-23T11:00:00Z"));
+                    null, "2026-11-23T11:00:00Z", null));
             // Forward replication had reached sequence 5 before the failover.
             DiskLedger.create(state.diskDir(diskId), diskId, size, CHUNK, 5, DiskLedger.ZERO).close();
         }
@@ -138,7 +138,7 @@ class AgentFailbackTest {
         Path stateDir = tmp.resolve("state");
         try (StateDir state = StateDir.open(stateDir)) {
             state.saveIdentity(new StateDir.Identity("agent-1", "secret-1", server.uri().toString(), "web01", null,
-                    null, "2026-11-23T11:00:00Z"));
+                    null, "2026-11-23T11:00:00Z", null));
         }
         server.heartbeatAnswer = answer(diskId, 1, server.failbackRequest(Map.of("disk0", diskId)));
 

@@ -263,6 +263,31 @@ class ReplicatorTest {
                 .isEqualTo(Replicator.PassKind.RESYNC);
     }
 
+    @Test
+    void aResyncEndedByAShutdownMarkerIsDoneAgainWhileTheServerStillAsks() throws Exception {
+        createRaw(disk, 1 * MIB);
+        write(disk, 0, random(CHUNK, 13));
+        ReplicaSink sink = sink(1 * MIB);
+        Replicator replicator = replicator(sink);
+        pass(replicator, sink, false);
+
+        // A failover's final pass lands on a resync: same content, the shutdown tag instead of resync:r-1.
+        assertThat(replicator.prepare(MIB, CHUNK, sink.nextSequence(), true, "r-1"))
+                .isEqualTo(Replicator.PassKind.RESYNC);
+        try (DiskSource source = DiskSource.open(disk)) {
+            Replicator.Pass pass = replicator.scan(Replicator.PassKind.RESYNC, source, sink.nextSequence(), false,
+                    spool, () -> { });
+            Thread.sleep(2);
+            assertThat(pass.finish(ConsistencyType.CRASH_CONSISTENT, java.time.Instant.now(), "shutdown:f-1").tag())
+                    .isEqualTo("shutdown:f-1");
+        }
+        assertThat(sink.latestPoint().tag()).isEqualTo("shutdown:f-1");
+
+        // The server clears a resync on its own tag only, so after a rollback it still asks: resync again.
+        assertThat(replicator.prepare(MIB, CHUNK, sink.nextSequence(), true, "r-1"))
+                .isEqualTo(Replicator.PassKind.RESYNC);
+    }
+
     private void finishPass(Replicator replicator, ReplicaSink sink, Replicator.PassKind kind) throws Exception {
         try (DiskSource source = DiskSource.open(disk)) {
             Replicator.Pass pass = replicator.scan(kind, source, sink.nextSequence(), false, spool, () -> { });
