@@ -30,14 +30,18 @@ public final class Rbac {
 
     /** Throws 403 AuthorizationFailed unless one of the caller's roles at or above the scope grants the operation. */
     public void authorize(Principal principal, String scope, String operation) {
-        String target = key(scope);
-        boolean granted = forPrincipal(principal.objectId()).stream()
-                .anyMatch(a -> covers(key(a.scope()), target) && a.role().permits(operation));
-        if (!granted) {
+        if (!allows(principal, scope, operation)) {
             throw new ArmException(403, "AuthorizationFailed", "The client '" + principal.clientId()
                     + "' with object id '" + principal.objectId() + "' does not have authorization to perform action '"
                     + operation + "' over scope '" + scope + "' or the scope is invalid.");
         }
+    }
+
+    /** Whether one of the caller's roles at or above the scope grants the operation. */
+    public boolean allows(Principal principal, String scope, String operation) {
+        String target = key(scope);
+        return forPrincipal(principal.objectId()).stream()
+                .anyMatch(a -> covers(key(a.scope()), target) && a.role().permits(operation));
     }
 
     private static boolean covers(String assignmentScope, String target) {

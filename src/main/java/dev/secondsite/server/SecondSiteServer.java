@@ -15,6 +15,7 @@ import dev.secondsite.cloud.compute.Compute;
 import dev.secondsite.cloud.network.IpAllocations;
 import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
+import dev.secondsite.cloud.privatelink.PrivateLinkApi;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.jobs.JobEngine;
 import dev.secondsite.jobs.JobStore;
@@ -116,6 +117,7 @@ public final class SecondSiteServer implements AutoCloseable {
             NetworkInterfaces nics = new NetworkInterfaces(resources, database.jdbi(), scope, rbac);
             ApiRoutes.cloud(routes, new StorageAccounts(resources, database.jdbi(), scope, vnets.subnets()), vnets,
                     nics);
+            ApiRoutes.privateLink(routes, PrivateLinkApi.create(resources, database.jdbi(), scope, rbac, vnets.subnets()));
             Compute compute = Compute.start(database.jdbi(), resources, scope, rbac, nics, dataDir,
                     database.isEmbedded());
             ApiRoutes.compute(routes, compute);
