@@ -16,6 +16,7 @@ import dev.secondsite.cloud.network.IpAllocations;
 import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.privatelink.PrivateLinkApi;
+import dev.secondsite.cloud.privatelink.VaultLinks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.jobs.JobEngine;
 import dev.secondsite.jobs.JobStore;
@@ -83,7 +84,8 @@ public final class SecondSiteServer implements AutoCloseable {
             Settings settings = new Settings(database.jdbi());
             IdentityService identities = new IdentityService(database.jdbi(), settings);
             TokenService tokens = new TokenService(settings, identities, Clock.systemUTC());
-            Rbac rbac = new Rbac(database.jdbi(), identities);
+            // Vault managed identities may hold roles too (seed 003); they live in the vaults' bodies.
+            Rbac rbac = new Rbac(database.jdbi(), identities, VaultLinks.managedIdentities(new ResourceStore(database.jdbi())));
             Principal admin = identities.ensureAdmin(dataDir);
             if (rbac.forPrincipal(admin.objectId()).isEmpty()) {
                 rbac.assign("/", BuiltInRole.OWNER, admin.objectId());

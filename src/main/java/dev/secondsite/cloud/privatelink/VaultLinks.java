@@ -6,11 +6,13 @@ import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.rules.VaultFacts;
 import dev.secondsite.vault.ReplicationTypes;
+import dev.secondsite.vault.VaultScope;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.function.Predicate;
 
 /**
  * What private endpoints need to know about a Recovery Services vault, read from its stored body: its managed
@@ -48,6 +50,15 @@ public final class VaultLinks {
     public static int registeredItems(ResourceStore resources, StoredResource vault) {
         return resources.descendants(vault.id(), ReplicationTypes.FABRIC).size()
                 + resources.descendants(vault.id(), ReplicationTypes.PROTECTED_ITEM).size();
+    }
+
+    /**
+     * Whether a principal id is a vault's system-assigned identity, so that role assignments can name it (seed
+     * 003: grant the vault identity roles on storage). A scan of the vaults: assignments are rare writes.
+     */
+    public static Predicate<String> managedIdentities(ResourceStore resources) {
+        return principalId -> resources.allOfType(VaultScope.VAULT_TYPE).stream()
+                .anyMatch(v -> principalId.equalsIgnoreCase(v.body().path("identity").path("principalId").asText()));
     }
 
     /** The vault as CREATE_PRIVATE_ENDPOINT judges it. */
