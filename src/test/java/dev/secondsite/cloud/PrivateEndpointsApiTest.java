@@ -14,6 +14,9 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static dev.secondsite.cloud.CloudApi.NETWORK_VERSION;
@@ -43,9 +46,14 @@ class PrivateEndpointsApiTest {
     private ArmClient api;
     private CloudApi cloud;
 
+    /** The store the server runs on; {@link PrivateEndpointsPostgresApiTest} runs the same tests on PostgreSQL. */
+    TestServer.Store store() {
+        return TestServer.Store.EMBEDDED;
+    }
+
     @BeforeAll
     void start() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
+        server = TestServer.start(store());
         api = ArmClient.of(server).asAdmin();
         cloud = new CloudApi(api);
     }
@@ -334,6 +342,41 @@ class PrivateEndpointsApiTest {
         assertThat(api.getOk(v2 + "/privateEndpointConnections?" + CloudApi.STORAGE_VERSION).path("value")).hasSize(1);
         assertError(putPe(api, rg, "pe-v2b", "westus", subnetId, v2, "blob", false, staticIp), 409,
                 "PrivateIPAddressInUse");
+        assertError(putPe(api, rg, "pe-v2b", "westus", subnetId, v2, "blob", false, staticIp.replace("10.8.0.20",
+                "10.8.0.1")), 400, "PrivateIPAddressInReservedRange");
+        assertError(putPe(api, rg, "pe-v2b", "westus", subnetId, v2, "blob", false, staticIp.replace("10.8.0.20",
+                "10.99.0.20")), 400, "PrivateIPAddressNotInSubnet");
+    }
+
+    /**
+     * Endpoints created at once, in different networks, all end up in the vault's connection list (each create
+     * rewrites the vault's copy under the vault's row lock). A smoke test: the race it guards is not forced.
+     */
+    @Test
+    void concurrentEndpointsOfOneVaultAreAllListedOnIt() throws Exception {
+        String rg = cloud.newGroup("westus");
+        String vault = vault(rg, "busy-vault", "westus", true);
+        int endpoints = 4;
+        List<String> subnets = new ArrayList<>();
+        for (int i = 0; i < endpoints; i++) {
+            subnets.add(network(rg, "vnet" + i, "westus", "10.12." + i + ".0/24"));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(endpoints);
+        try {
+            List<Future<HttpResponse<String>>> created = new ArrayList<>();
+            for (int i = 0; i < endpoints; i++) {
+                int n = i;
+                created.add(pool.submit(() -> putPe(api, rg, "pe" + n, "westus", subnets.get(n), vault,
+                        "AzureSiteRecovery", false, null)));
+            }
+            for (Future<HttpResponse<String>> f : created) {
+                expect(f.get(60, TimeUnit.SECONDS), 201);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(api.getOk(vault + "?" + RS).at("/properties/privateEndpointConnections")).hasSize(endpoints);
+        assertThat(api.getOk(vault + "/privateEndpointConnections?" + RS).path("value")).hasSize(endpoints);
     }
 
     // ---------------------------------------------------------------- DNS zone groups

@@ -115,9 +115,16 @@ public final class Subnets {
         requested.forEach((name, address) -> {
             if (address == null) return;
             String ip = Ipv4.format(address);
-            if (!SubnetSpec.contains(prefixes, address) || SubnetSpec.isReserved(prefixes, address)) {
+            // The same codes as a NIC's static address (NetworkInterfaces), which keeps its own rules for updates.
+            if (!SubnetSpec.contains(prefixes, address)) {
                 throw new ArmException(400, "PrivateIPAddressNotInSubnet", "Private static IP address " + ip
-                        + " is not a usable address of subnet " + subnet.id() + " " + prefixes + ".");
+                        + " does not belong to the range of subnet prefix " + prefixes + " of subnet " + subnet.id()
+                        + ".");
+            }
+            if (SubnetSpec.isReserved(prefixes, address)) {
+                throw new ArmException(400, "PrivateIPAddressInReservedRange", "Private static IP address " + ip
+                        + " falls within the reserved IP range of subnet prefix " + prefixes + ": Azure reserves the "
+                        + "first four addresses and the last address of each subnet prefix.");
             }
             if (!taken.add(address)) {
                 throw ArmException.conflict("PrivateIPAddressInUse", "Private IP address " + ip + " of subnet "

@@ -8,9 +8,11 @@ import dev.secondsite.arm.ArmResponse;
 import dev.secondsite.arm.Fields;
 import dev.secondsite.arm.Json;
 import dev.secondsite.cloud.network.ArmResources;
+import dev.secondsite.cloud.network.Transactions;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.vault.VaultScope;
+import org.jdbi.v3.core.Jdbi;
 
 import java.util.List;
 import java.util.Optional;
@@ -27,9 +29,11 @@ public final class PrivateEndpointConnections {
     private static final List<String> OWNER_DECISIONS = List.of(PrivateLinkTypes.APPROVED, PrivateLinkTypes.REJECTED);
 
     private final ResourceStore resources;
+    private final Jdbi jdbi;
 
-    public PrivateEndpointConnections(ResourceStore resources) {
+    public PrivateEndpointConnections(ResourceStore resources, Jdbi jdbi) {
         this.resources = resources;
+        this.jdbi = jdbi;
     }
 
     /** The connection id of an endpoint to a target: Azure names it {endpoint}.{endpoint's resourceGuid}. */
@@ -91,11 +95,17 @@ public final class PrivateEndpointConnections {
      * be written: they are created by their endpoint.
      */
     public ArmResponse put(ArmRequest request) {
-        requireParent(request);
-        StoredResource current = require(request);
+        StoredResource parent = requireParent(request);
         Fields state = Fields.of(request.bodyObject(), "").object("properties").object("privateLinkServiceConnectionState");
         String status = state.oneOf("status", OWNER_DECISIONS).orElseThrow(() -> ArmException.missingField(
                 "properties.privateLinkServiceConnectionState.status"));
+        return Transactions.run(jdbi, h -> {
+            Transactions.lock(h, parent.id()); // decisions on one target are serialized, like syncs
+            return decide(require(request), status, state.string("description").orElse(null));
+        });
+    }
+
+    private ArmResponse decide(StoredResource current, String status, String description) {
         String before = current.properties().at("/privateLinkServiceConnectionState/status").asText();
         if (before.equals(PrivateLinkTypes.REJECTED) && status.equals(PrivateLinkTypes.APPROVED)) {
             throw ArmException.conflict("PrivateEndpointConnectionRejected", "Private endpoint connection '"
@@ -103,9 +113,8 @@ public final class PrivateEndpointConnections {
                     + "private endpoint.");
         }
         ObjectNode body = current.bodyCopy();
-        state((ObjectNode) body.path("properties"), status,
-                state.string("description").orElse(status.equals(PrivateLinkTypes.APPROVED) ? "Approved by the owner."
-                        : "Rejected by the owner."));
+        state((ObjectNode) body.path("properties"), status, description != null ? description
+                : status.equals(PrivateLinkTypes.APPROVED) ? "Approved by the owner." : "Rejected by the owner.");
         StoredResource stored = resources.put(current.id(), parentOf(current.id()), current.typeKey(), current.name(),
                 current.id().split("/")[2], body);
         sync(parentOf(current.id()));
@@ -114,13 +123,15 @@ public final class PrivateEndpointConnections {
 
     public ArmResponse delete(ArmRequest request) {
         requireParent(request);
-        Optional<StoredResource> c = resources.find(request.path().resourceId());
-        if (c.isEmpty()) {
-            return ArmResponse.noContent();
-        }
-        resources.delete(c.get().id());
-        sync(parentOf(c.get().id()));
-        return ArmResponse.ok(null);
+        return Transactions.run(jdbi, h -> {
+            Optional<StoredResource> c = resources.find(request.path().resourceId());
+            if (c.isEmpty()) {
+                return ArmResponse.noContent();
+            }
+            resources.delete(c.get().id());
+            sync(parentOf(c.get().id()));
+            return ArmResponse.ok(null);
+        });
     }
 
     /**
@@ -129,6 +140,16 @@ public final class PrivateEndpointConnections {
      * accounts carry no such copy.
      */
     void sync(String parentId) {
+        // The vault's row lock serializes syncs: two endpoints created at once must not each write a list
+        // that lacks the other's connection. Inside an endpoint's transaction this joins it (network lock first).
+        Transactions.run(jdbi, h -> {
+            Transactions.lock(h, parentId);
+            syncLocked(parentId);
+            return null;
+        });
+    }
+
+    private void syncLocked(String parentId) {
         resources.find(parentId).filter(r -> r.typeKey().equalsIgnoreCase(VaultScope.VAULT_TYPE)).ifPresent(vault -> {
             ObjectNode body = vault.bodyCopy();
             ObjectNode props = (ObjectNode) body.path("properties");

@@ -11,7 +11,7 @@ public record PrivateLinkApi(PrivateEndpoints endpoints, PrivateEndpointConnecti
                              PrivateLinkResources linkResources, PrivateDnsZones zones, DnsZoneGroups zoneGroups) {
 
     public static PrivateLinkApi create(ResourceStore resources, Jdbi jdbi, VaultScope scope, Rbac rbac, Subnets subnets) {
-        PrivateEndpointConnections connections = new PrivateEndpointConnections(resources);
+        PrivateEndpointConnections connections = new PrivateEndpointConnections(resources, jdbi);
         PrivateEndpoints endpoints = new PrivateEndpoints(resources, jdbi, scope, rbac, subnets,
                 new PrivateLinkTargets(resources), connections);
         return new PrivateLinkApi(endpoints, connections, new PrivateLinkResources(scope),
