@@ -133,23 +133,7 @@ public final class PrivateEndpoints {
             ObjectNode pe = newEndpoint(id, name, region, tags, guid, subnet.id(), connection);
             resources.put(id, group.id(), PrivateLinkTypes.PRIVATE_ENDPOINT, name, group.id().split("/")[2], pe);
             Map<String, Long> allocated = subnets.allocate(h, subnet, id, addresses);
-            ObjectNode p = (ObjectNode) pe.path("properties");
-            ArrayNode dns = p.putArray("customDnsConfigs");
-            ArrayNode configs = p.putArray("ipConfigurations");
-            for (PrivateLinkTargets.Member m : target.members()) {
-                String ip = Ipv4.format(allocated.get(m.name()));
-                ObjectNode d = dns.addObject();
-                d.put("fqdn", m.fqdn());
-                d.putArray("ipAddresses").add(ip);
-                ObjectNode cfg = configs.addObject();
-                cfg.put("name", m.name());
-                cfg.put("type", PrivateLinkTypes.PRIVATE_ENDPOINT + "/ipConfigurations");
-                ObjectNode cp = cfg.putObject("properties");
-                cp.put("groupId", target.groupId());
-                cp.put("memberName", m.name());
-                cp.put("privateIPAddress", ip);
-                cp.put("privateIPAllocationMethod", addresses.get(m.name()) != null ? "Static" : "Dynamic");
-            }
+            writeMembers((ObjectNode) pe.path("properties"), target, allocated, addresses);
             StoredResource stored = resources.put(id, group.id(), PrivateLinkTypes.PRIVATE_ENDPOINT, name,
                     group.id().split("/")[2], pe);
             connections.create(target, connectionId, id, approved ? PrivateLinkTypes.APPROVED : PrivateLinkTypes.PENDING,
@@ -303,6 +287,27 @@ public final class PrivateEndpoints {
                     "'" + text + "' is not an IPv4 address.", p.path("privateIPAddress"), List.of())));
         }
         return byMember;
+    }
+
+    /** customDnsConfigs and ipConfigurations: one FQDN and one address per member of the target. */
+    private static void writeMembers(ObjectNode p, PrivateLinkTargets.Target target, Map<String, Long> allocated,
+                                     Map<String, Long> requested) {
+        ArrayNode dns = p.putArray("customDnsConfigs");
+        ArrayNode configs = p.putArray("ipConfigurations");
+        for (PrivateLinkTargets.Member m : target.members()) {
+            String ip = Ipv4.format(allocated.get(m.name()));
+            ObjectNode d = dns.addObject();
+            d.put("fqdn", m.fqdn());
+            d.putArray("ipAddresses").add(ip);
+            ObjectNode cfg = configs.addObject();
+            cfg.put("name", m.name());
+            cfg.put("type", PrivateLinkTypes.PRIVATE_ENDPOINT + "/ipConfigurations");
+            ObjectNode cp = cfg.putObject("properties");
+            cp.put("groupId", target.groupId());
+            cp.put("memberName", m.name());
+            cp.put("privateIPAddress", ip);
+            cp.put("privateIPAllocationMethod", requested.get(m.name()) != null ? "Static" : "Dynamic");
+        }
     }
 
     private ObjectNode newEndpoint(String id, String name, Region region, ObjectNode tags, String guid, String subnetId,

@@ -21,7 +21,7 @@ public final class PrivateLinkTargets {
     /** The private DNS zone of storage blob endpoints. */
     public static final String BLOB_DNS_ZONE = "privatelink.blob.core.windows.net";
 
-    /** One member of a target: its name, the FQDN that resolves to its private IP, and the zone of that FQDN. */
+    /** One member of a target: its name and the FQDN that resolves to its private IP (in the target's zone). */
     public record Member(String name, String fqdn) {}
 
     /** A resolved target. */
