@@ -156,8 +156,12 @@ public final class PrivateEndpointConnections {
             ArrayNode list = props.putArray("privateEndpointConnections");
             boolean approved = false;
             for (StoredResource c : resources.children(vault.id(), PrivateLinkTypes.connectionType(VaultScope.VAULT_TYPE))) {
+                // The vault API's PrivateEndpointConnectionVaultProperties: id, name, type, location, properties.
                 ObjectNode entry = list.addObject();
                 entry.put("id", c.id());
+                entry.put("name", c.name());
+                entry.put("type", c.body().path("type").asText());
+                entry.put("location", c.body().path("location").asText());
                 entry.set("properties", c.properties().deepCopy());
                 approved |= PrivateLinkTypes.APPROVED.equals(c.properties().at("/privateLinkServiceConnectionState/status")
                         .asText());
