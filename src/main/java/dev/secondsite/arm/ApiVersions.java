@@ -31,8 +31,12 @@ public final class ApiVersions {
             "2019-04-01", "2019-06-01", "2021-01-01", "2021-02-01", "2021-04-01", "2021-06-01", "2021-08-01",
             "2021-09-01", "2022-05-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01",
             "2025-01-01", "2025-06-01");
-    /** Microsoft.Network stable versions from 2019 on (azure-mgmt-network 23 sends 2022-07-01). */
-    private static final Set<String> NETWORK = Set.of(
+    /**
+     * Microsoft.Network stable versions from 2019 on (azure-mgmt-network 23 sends 2022-07-01), and the private DNS
+     * API's (privateDnsZones, same namespace, versioned apart: 2018-09-01, 2020-01-01, 2020-06-01, 2024-06-01;
+     * azure-resourcemanager-privatedns sends 2020-06-01).
+     */
+    private static final Set<String> NETWORK = Set.of("2018-09-01", "2020-01-01", "2024-06-01",
             "2019-02-01", "2019-04-01", "2019-06-01", "2019-07-01", "2019-08-01", "2019-09-01", "2019-11-01",
             "2019-12-01", "2020-03-01", "2020-04-01", "2020-05-01", "2020-06-01", "2020-07-01", "2020-08-01",
             "2020-11-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01", "2022-01-01", "2022-05-01",

@@ -11,6 +11,7 @@ import org.jdbi.v3.core.Jdbi;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.function.Predicate;
 
 /**
  * Role-based access control: role assignments (principal, built-in role, scope) and the check every
@@ -19,10 +20,21 @@ import java.util.UUID;
 public final class Rbac {
     private final Jdbi jdbi;
     private final IdentityService identities;
+    private final Predicate<String> managedIdentities;
 
     public Rbac(Jdbi jdbi, IdentityService identities) {
+        this(jdbi, identities, principalId -> false);
+    }
+
+    /**
+     * @param managedIdentities whether a principal id is a resource's managed identity (a vault's system-assigned
+     *                          identity): such principals hold roles (seed 003: the vault identity's roles on
+     *                          storage) without being service principals of the directory
+     */
+    public Rbac(Jdbi jdbi, IdentityService identities, Predicate<String> managedIdentities) {
         this.jdbi = jdbi;
         this.identities = identities;
+        this.managedIdentities = managedIdentities;
     }
 
     public record Assignment(String id, String name, String scope, BuiltInRole role, String principalId,
@@ -30,14 +42,18 @@ public final class Rbac {
 
     /** Throws 403 AuthorizationFailed unless one of the caller's roles at or above the scope grants the operation. */
     public void authorize(Principal principal, String scope, String operation) {
-        String target = key(scope);
-        boolean granted = forPrincipal(principal.objectId()).stream()
-                .anyMatch(a -> covers(key(a.scope()), target) && a.role().permits(operation));
-        if (!granted) {
+        if (!allows(principal, scope, operation)) {
             throw new ArmException(403, "AuthorizationFailed", "The client '" + principal.clientId()
                     + "' with object id '" + principal.objectId() + "' does not have authorization to perform action '"
                     + operation + "' over scope '" + scope + "' or the scope is invalid.");
         }
+    }
+
+    /** Whether one of the caller's roles at or above the scope grants the operation. */
+    public boolean allows(Principal principal, String scope, String operation) {
+        String target = key(scope);
+        return forPrincipal(principal.objectId()).stream()
+                .anyMatch(a -> covers(key(a.scope()), target) && a.role().permits(operation));
     }
 
     private static boolean covers(String assignmentScope, String target) {
@@ -103,7 +119,7 @@ public final class Rbac {
         }
         BuiltInRole role = BuiltInRole.find(roleDefinitionId).orElseThrow(() -> ArmException.badRequest(
                 "RoleDefinitionDoesNotExist", "The specified role definition '" + roleDefinitionId + "' does not exist."));
-        if (!identities.objectExists(principalId)) {
+        if (!identities.objectExists(principalId) && !managedIdentities.test(principalId)) {
             throw ArmException.badRequest("PrincipalNotFound",
                     "Principal " + principalId + " does not exist in the directory " + identities.tenantId() + ".");
         }

@@ -11,9 +11,14 @@ import picocli.CommandLine.Parameters;
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code secondsite network vnet|subnet|nic ...}: virtual networks, subnets and network interfaces. */
-@Command(name = "network", description = "Manage virtual networks, subnets and network interfaces of the local cloud.",
-        subcommands = {NetworkCommands.Vnet.class, NetworkCommands.Subnet.class, NetworkCommands.Nic.class})
+/**
+ * {@code secondsite network vnet|subnet|nic ...}: virtual networks, subnets and network interfaces; private
+ * endpoints and private DNS are in {@link PrivateLinkCommands}.
+ */
+@Command(name = "network", description = "Manage virtual networks, subnets, network interfaces, private endpoints "
+        + "and private DNS zones of the local cloud.",
+        subcommands = {NetworkCommands.Vnet.class, NetworkCommands.Subnet.class, NetworkCommands.Nic.class,
+                PrivateLinkCommands.Endpoint.class, PrivateLinkCommands.PrivateDns.class})
 final class NetworkCommands {
     @Mixin Options.Help help;
 

@@ -11,7 +11,7 @@ import java.util.List;
 /** {@code secondsite vault ...}: Recovery Services vaults. */
 @Command(name = "vault", description = "Manage Recovery Services vaults.",
         subcommands = {VaultCommands.Create.class, VaultCommands.Show.class, VaultCommands.ListCmd.class,
-                VaultCommands.Update.class, VaultCommands.Delete.class})
+                VaultCommands.Update.class, VaultCommands.Delete.class, PrivateLinkCommands.VaultConnection.class})
 final class VaultCommands {
     @Mixin Options.Help help;
 

@@ -13,6 +13,7 @@ import dev.secondsite.cloud.compute.ComputeSize;
 import dev.secondsite.cloud.compute.Quotas;
 import dev.secondsite.cloud.compute.VmSizes;
 import dev.secondsite.cloud.network.NetworkTypes;
+import dev.secondsite.cloud.privatelink.VaultLinks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
@@ -59,7 +60,8 @@ import java.util.Set;
  * </ul>
  *
  * <h2>Where the facts come from</h2>
- * Vault region, identity and private endpoint count: the vault resource. Scenario: the fabric type (VMware →
+ * Vault region, identity and approved private endpoint connections: the vault resource (as {@link VaultLinks}
+ * reads it for private endpoints too). Scenario: the fabric type (VMware →
  * VMware to Azure, anything else → physical). Storage accounts: {@link StorageAccounts#facts} with the roles the
  * vault's system-assigned identity holds on (or above) the account in RBAC. Network: the vnet's location. Target
  * region: the vault's (InMageAzureV2 recovers into the vault's region). Capacity: compute usage and quota limits in
@@ -163,17 +165,12 @@ public final class EnableFacts {
                 ? Scenario.VMWARE_TO_AZURE : Scenario.PHYSICAL_TO_AZURE;
 
         // Vault.
-        JsonNode identity = vault.body().path("identity");
-        String identityType = identity.path("type").asText("None");
-        boolean system = identityType.contains("SystemAssigned");
-        boolean user = identityType.contains("UserAssigned");
-        VaultFacts.Identity id = system && user ? VaultFacts.Identity.SYSTEM_AND_USER_ASSIGNED
-                : system ? VaultFacts.Identity.SYSTEM_ASSIGNED : user ? VaultFacts.Identity.USER_ASSIGNED
-                : VaultFacts.Identity.NONE;
+        VaultFacts.Identity id = VaultLinks.identity(vault.body());
         int registered = resources.descendants(vault.id(), ReplicationTypes.PROTECTED_ITEM).size() + 1;
+        // Only approved connections lock the vault down and make seed 003's storage role rules apply.
         VaultFacts vaultFacts = new VaultFacts(vault.name(), vaultRegion, registered, id,
-                vault.properties().path("privateEndpointConnections").size(), false);
-        String principalId = system ? identity.path("principalId").asText("") : "";
+                VaultLinks.approvedConnections(vault.body()), false);
+        String principalId = id.systemAssigned() ? vault.body().path("identity").path("principalId").asText("") : "";
 
         // Storage account.
         ObjectNode details = dev.secondsite.arm.Json.object();

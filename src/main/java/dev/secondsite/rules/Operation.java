@@ -17,6 +17,11 @@ public enum Operation {
     CREATE_POLICY(PolicyFacts.class, "Create a replication policy"),
     UPDATE_POLICY(PolicyFacts.class, "Update a replication policy"),
     CREATE_PRIVATE_ENDPOINT(PrivateEndpointFacts.class, "Create a private endpoint (vault or storage)"),
+    /**
+     * Choosing the private DNS zone of a private endpoint (its privateDnsZoneGroups): Azure takes the zone in a
+     * separate call after the endpoint exists, so the zone rules are checked then as well.
+     */
+    LINK_PRIVATE_DNS_ZONE(PrivateEndpointFacts.class, "Link a private endpoint to a private DNS zone"),
     /** A configuration server, process server, Hyper-V host or VMM server registering with a vault. */
     REGISTER_SERVER(ServerRegistrationFacts.class, "Register a server with a vault"),
     /** Moving a vault, storage account, network or VM to another resource group or subscription. */

@@ -6,7 +6,8 @@ import java.util.Objects;
  * A private endpoint about to be created for Site Recovery (seed 003).
  *
  * @param target                       what the endpoint connects to
- * @param vault                        the vault (for a storage endpoint: the vault it serves)
+ * @param vault                        the vault, for a VAULT endpoint; for a STORAGE endpoint the vault it serves
+ *                                     when known, else null (an Azure storage endpoint names no vault)
  * @param storage                      the storage account, for a STORAGE endpoint; null for a VAULT endpoint
  * @param sourceSubnet                 the subnet of the source machines; null when not known yet
  * @param recoverySubnet               the subnet of the recovery machines; null when not known yet (hub and
@@ -14,7 +15,9 @@ import java.util.Objects;
  * @param cacheStoragePrivateEndpoint  a private endpoint to the cache storage account is (or will be) used
  * @param ipAllocation                 how the endpoint's IP addresses are assigned
  * @param dnsZoneUsedByVaultEndpoint   the chosen private DNS zone already holds records of another private
- *                                     endpoint of the same vault
+ *                                     endpoint of the same vault (known once a zone is chosen: at creation when
+ *                                     the caller names one, else when the endpoint's DNS zone group is written,
+ *                                     {@link Operation#LINK_PRIVATE_DNS_ZONE})
  */
 public record PrivateEndpointFacts(Target target, VaultFacts vault, StorageAccountFacts storage,
                                    SubnetFacts sourceSubnet, SubnetFacts recoverySubnet,
@@ -32,7 +35,7 @@ public record PrivateEndpointFacts(Target target, VaultFacts vault, StorageAccou
 
     public PrivateEndpointFacts {
         Objects.requireNonNull(target, "target");
-        Objects.requireNonNull(vault, "vault");
+        if (target == Target.VAULT) Objects.requireNonNull(vault, "vault");
         Objects.requireNonNull(ipAllocation, "ipAllocation");
         if (target == Target.STORAGE && storage == null) throw new IllegalArgumentException("a STORAGE endpoint needs its storage account");
     }

@@ -24,6 +24,7 @@ import static dev.secondsite.rules.Operation.CREATE_POLICY;
 import static dev.secondsite.rules.Operation.CREATE_PRIVATE_ENDPOINT;
 import static dev.secondsite.rules.Operation.ENABLE_REPLICATION;
 import static dev.secondsite.rules.Operation.FAILOVER;
+import static dev.secondsite.rules.Operation.LINK_PRIVATE_DNS_ZONE;
 import static dev.secondsite.rules.Operation.MOVE_RESOURCE;
 import static dev.secondsite.rules.Operation.REGISTER_SERVER;
 import static dev.secondsite.rules.Operation.REPROTECT;
@@ -375,7 +376,7 @@ public final class RuleCatalogue {
 
             // "Ensure that you choose to create a new DNS zone for every new private endpoint connecting to the same
             // vault. If you choose an existing private DNS zone, the previous CNAME records are overwritten."
-            define("PrivateDnsZoneAlreadyUsedByVault", CONFLICT, "003").on(CREATE_PRIVATE_ENDPOINT)
+            define("PrivateDnsZoneAlreadyUsedByVault", CONFLICT, "003").on(CREATE_PRIVATE_ENDPOINT, LINK_PRIVATE_DNS_ZONE)
                     .summary("Each private endpoint of a vault needs its own private DNS zone.")
                     .message("Create a new private DNS zone for this private endpoint; reusing the zone would overwrite the other endpoint's records.")
                     .check(PrivateEndpointFacts.class, f -> when(f.target() == PrivateEndpointFacts.Target.VAULT && f.dnsZoneUsedByVaultEndpoint(), () ->

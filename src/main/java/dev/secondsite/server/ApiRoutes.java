@@ -7,6 +7,7 @@ import dev.secondsite.cloud.LocationsApi;
 import dev.secondsite.cloud.compute.Compute;
 import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
+import dev.secondsite.cloud.privatelink.PrivateLinkApi;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.failover.Failovers;
 import dev.secondsite.jobs.JobsApi;
@@ -80,6 +81,34 @@ final class ApiRoutes {
         r.type("Microsoft.Network/networkInterfaces/ipConfigurations").get(nics::getIpConfiguration)
                 .list(nics::listIpConfigurations);
     }
+    /**
+     * Private endpoints and their DNS (Microsoft.Network), and the target side of their connections: vaults
+     * (with their private link resources) and storage accounts (dev.secondsite.cloud.privatelink).
+     */
+    static void privateLink(ArmRoutes r, PrivateLinkApi p) {
+        String pe = "Microsoft.Network/privateEndpoints";
+        r.type(pe).put(p.endpoints()::put).get(p.endpoints()::get).delete(p.endpoints()::delete)
+                .list(p.endpoints()::list);
+        r.type(pe + "/privateDnsZoneGroups").put(p.zoneGroups()::put).get(p.zoneGroups()::get)
+                .delete(p.zoneGroups()::delete).list(p.zoneGroups()::list);
+        for (String target : new String[] {"Microsoft.RecoveryServices/vaults", "Microsoft.Storage/storageAccounts"}) {
+            r.type(target + "/privateEndpointConnections").put(p.connections()::put).get(p.connections()::get)
+                    .delete(p.connections()::delete).list(p.connections()::list);
+        }
+        r.type("Microsoft.RecoveryServices/vaults/privateLinkResources").get(p.linkResources()::get)
+                .list(p.linkResources()::list);
+        String zone = "Microsoft.Network/privateDnsZones";
+        r.type(zone).put(p.zones()::putZone).get(p.zones()::getZone).delete(p.zones()::deleteZone)
+                .list(p.zones()::listZones);
+        r.type(zone + "/virtualNetworkLinks").put(p.zones()::putLink).get(p.zones()::getLink)
+                .delete(p.zones()::deleteLink).list(p.zones()::listLinks);
+        r.type(zone + "/A").put(p.zones()::putRecord).get(p.zones()::getRecord).delete(p.zones()::deleteRecord)
+                .list(p.zones()::listRecords);
+        // Only A record sets exist here, so "all record sets" lists those.
+        r.type(zone + "/ALL").list(p.zones()::listRecords);
+        r.type(zone + "/recordsets").list(p.zones()::listRecords);
+    }
+
     /** The local cloud's compute (Microsoft.Compute) and compute quotas (Microsoft.Quota). */
     static void compute(ArmRoutes r, Compute c) {
         String vm = "Microsoft.Compute/virtualMachines";

@@ -15,6 +15,8 @@ import dev.secondsite.cloud.compute.Compute;
 import dev.secondsite.cloud.network.IpAllocations;
 import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
+import dev.secondsite.cloud.privatelink.PrivateLinkApi;
+import dev.secondsite.cloud.privatelink.VaultLinks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.failover.Failovers;
 import dev.secondsite.failover.RecoveryVms;
@@ -87,7 +89,8 @@ public final class SecondSiteServer implements AutoCloseable {
             Settings settings = new Settings(database.jdbi());
             IdentityService identities = new IdentityService(database.jdbi(), settings);
             TokenService tokens = new TokenService(settings, identities, Clock.systemUTC());
-            Rbac rbac = new Rbac(database.jdbi(), identities);
+            // Vault managed identities may hold roles too (seed 003); they live in the vaults' bodies.
+            Rbac rbac = new Rbac(database.jdbi(), identities, VaultLinks.managedIdentities(new ResourceStore(database.jdbi())));
             Principal admin = identities.ensureAdmin(dataDir);
             if (rbac.forPrincipal(admin.objectId()).isEmpty()) {
                 rbac.assign("/", BuiltInRole.OWNER, admin.objectId());
@@ -121,6 +124,7 @@ public final class SecondSiteServer implements AutoCloseable {
             NetworkInterfaces nics = new NetworkInterfaces(resources, database.jdbi(), scope, rbac);
             ApiRoutes.cloud(routes, new StorageAccounts(resources, database.jdbi(), scope, vnets.subnets()), vnets,
                     nics);
+            ApiRoutes.privateLink(routes, PrivateLinkApi.create(resources, database.jdbi(), scope, rbac, vnets.subnets()));
             Compute compute = Compute.start(database.jdbi(), resources, scope, rbac, nics, dataDir,
                     database.isEmbedded());
             ApiRoutes.compute(routes, compute);

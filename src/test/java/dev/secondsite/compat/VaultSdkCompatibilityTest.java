@@ -160,6 +160,52 @@ class VaultSdkCompatibilityTest {
                 .extracting(Vault::name).doesNotContain(name);
     }
 
+    /**
+     * Seed 003 through the SDK's models: a private endpoint (created with a plain ARM call; this SDK has no
+     * network API) shows on the vault as PrivateEndpointConnectionVaultProperties, and the vault's private link
+     * resources list Site Recovery's sub-resource.
+     */
+    @Test
+    void privateEndpointConnectionsAndPrivateLinkResourcesThroughTheOfficialSdk() throws Exception {
+        String name = "sdkpe-" + UUID.randomUUID().toString().substring(0, 8);
+        Vault vault = manager.vaults().define(name).withRegion("westus").withExistingResourceGroup(resourceGroup)
+                .withSku(new Sku().withName(SkuName.STANDARD))
+                .withIdentity(new IdentityData().withType(ResourceIdentityType.SYSTEM_ASSIGNED)).create();
+        assertThat(vault.properties().privateEndpointStateForSiteRecovery().toString()).isEqualTo("None");
+
+        String group = "/subscriptions/" + subscriptionId + "/resourceGroups/" + resourceGroup;
+        String vnet = group + "/providers/Microsoft.Network/virtualNetworks/" + name;
+        var r = server.call("PUT", vnet + "?api-version=2024-05-01", server.adminToken(), "{\"location\":\"westus\","
+                + "\"properties\":{\"addressSpace\":{\"addressPrefixes\":[\"10.30.0.0/24\"]},\"subnets\":[{\"name\":"
+                + "\"default\",\"properties\":{\"addressPrefix\":\"10.30.0.0/24\"}}]}}");
+        assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
+        r = server.call("PUT", group + "/providers/Microsoft.Network/privateEndpoints/" + name + "?api-version=2024-05-01",
+                server.adminToken(), "{\"location\":\"westus\",\"properties\":{\"subnet\":{\"id\":\"" + vnet
+                        + "/subnets/default\"},\"privateLinkServiceConnections\":[{\"name\":\"asr\",\"properties\":{"
+                        + "\"privateLinkServiceId\":\"" + vault.id() + "\",\"groupIds\":[\"AzureSiteRecovery\"]}}]}}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+
+        Vault reread = manager.vaults().getByResourceGroup(resourceGroup, name);
+        assertThat(reread.properties().privateEndpointStateForSiteRecovery().toString()).isEqualTo("Enabled");
+        var connections = reread.properties().privateEndpointConnections();
+        assertThat(connections).hasSize(1);
+        assertThat(connections.get(0).name()).startsWith(name + ".");
+        assertThat(connections.get(0).properties().privateEndpoint().id()).endsWith("/privateEndpoints/" + name);
+        assertThat(connections.get(0).properties().privateLinkServiceConnectionState().status().toString())
+                .isEqualTo("Approved");
+        assertThat(connections.get(0).properties().groupIds()).extracting(Object::toString)
+                .containsExactly("AzureSiteRecovery");
+
+        var resources = StreamSupport.stream(manager.privateLinkResourcesOperations().list(resourceGroup, name)
+                .spliterator(), false).toList();
+        assertThat(resources).hasSize(1);
+        assertThat(resources.get(0).groupId()).isEqualTo("AzureSiteRecovery");
+        assertThat(resources.get(0).requiredMembers()).hasSize(5);
+        assertThat(resources.get(0).requiredZoneNames()).containsExactly("privatelink.siterecovery.windowsazure.com");
+        assertThat(manager.privateLinkResourcesOperations().get(resourceGroup, name, "AzureSiteRecovery").groupId())
+                .isEqualTo("AzureSiteRecovery");
+    }
+
     /** Delegates to the real client and remembers "METHOD url" of every request it carried. */
     private static final class RecordingHttpClient implements HttpClient {
         private final HttpClient delegate;

@@ -61,11 +61,27 @@ class EnableRulesTest {
     private record Place(ProtectionClient.Site site, String subscription, String group) {}
 
     private Place site(String name, String location) throws Exception {
+        return site(name, location, false);
+    }
+
+    /**
+     * A site; with {@code privateEndpoint} the vault gets a system-assigned identity and an (auto-approved) private
+     * endpoint in a network of the group before anything is registered, as seed 003 orders it.
+     */
+    private Place site(String name, String location, boolean privateEndpoint) throws Exception {
         String sub = UUID.randomUUID().toString();
         String group = "/subscriptions/" + sub + "/resourceGroups/rg-" + name;
         String vault = group + "/providers/Microsoft.RecoveryServices/vaults/vault-" + name;
         expect(c.api.put(group + "?" + RG, "{\"location\":\"" + location + "\"}"), 201);
-        expect(c.api.put(vault + "?" + RS, "{\"location\":\"" + location + "\"}"), 201);
+        expect(c.api.put(vault + "?" + RS, "{\"location\":\"" + location + "\""
+                + (privateEndpoint ? ",\"identity\":{\"type\":\"SystemAssigned\"}" : "") + "}"), 201);
+        if (privateEndpoint) {
+            String net = vnet(new Place(null, sub, group), "vnet-pe-" + name, location);
+            expect(c.api.put(group + "/providers/Microsoft.Network/privateEndpoints/pe-" + name + "?" + NETWORK,
+                    "{\"location\":\"" + location + "\",\"properties\":{\"subnet\":{\"id\":\"" + net
+                            + "/subnets/default\"},\"privateLinkServiceConnections\":[{\"name\":\"asr\",\"properties\":{"
+                            + "\"privateLinkServiceId\":\"" + vault + "\",\"groupIds\":[\"AzureSiteRecovery\"]}}]}}"), 201);
+        }
         String fabric = vault + "/replicationFabrics/site-" + name;
         c.succeed(c.api.put(fabric + "?" + RS, "{\"properties\":{\"customDetails\":{\"instanceType\":\"VMware\"}}}"));
         String container = fabric + "/replicationProtectionContainers/cloud-" + name;
@@ -159,6 +175,41 @@ class EnableRulesTest {
         assertThat(details.path("recoveryAzureVMName").asText()).isEqualTo("ok01-dr");
         assertThat(details.path("recoveryAzureVMSize").asText()).isEqualTo("Standard_D2s_v3");
         assertThat(details.path("recoveryAzureResourceGroupId").asText()).isEqualTo(p.group());
+    }
+
+    /**
+     * Seed 003: with private endpoints, the vault's identity needs Contributor and Storage Blob Data Contributor on
+     * a standard target account (the agent's unmanaged disks replicate into it) before replication is enabled.
+     */
+    @Test
+    void privateEndpointVaultNeedsIdentityRolesOnTargetStorage() throws Exception {
+        Place p = site("pe", "westus", true);
+        ProtectionClient.Agent agent = c.registerOk(p.site(), "pe01", DISK);
+        String sa = storage(p, "sape" + UUID.randomUUID().toString().substring(0, 6), "westus", "Standard_LRS");
+        String net = vnet(p, "vnet-pe-target", "westus");
+        JsonNode error = refused(p, "pe01", agent, target(sa, net, null), 409, "VaultIdentityMissingStorageRoles");
+        assertThat(error.path("message").asText()).contains(sa)
+                .contains("'Contributor' and 'Storage Blob Data Contributor'");
+
+        String principal = c.api.getOk(p.site().vault() + "?" + RS).at("/identity/principalId").asText();
+        for (String role : new String[] {"b24988ac-6180-42a0-ab88-20f7382dd24c", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"}) {
+            expect(c.api.put(sa + "/providers/Microsoft.Authorization/roleAssignments/" + UUID.randomUUID()
+                    + "?api-version=2022-04-01", "{\"properties\":{\"roleDefinitionId\":\"/subscriptions/"
+                    + p.subscription() + "/providers/Microsoft.Authorization/roleDefinitions/" + role
+                    + "\",\"principalId\":\"" + principal + "\"}}"), 201);
+        }
+        JsonNode verdict = validate(p, "pe01", agent, target(sa, net, null));
+        assertThat(verdict.path("valid").asBoolean()).as(verdict.toString()).isTrue();
+        c.succeed(expect(c.api.put(p.site().item("pe01") + "?" + RS, body(p, agent, target(sa, net, null))), 202));
+    }
+
+    @Test
+    void vaultWithoutPrivateEndpointsNeedsNoIdentityRoles() throws Exception {
+        Place p = site("nope", "westus");
+        ProtectionClient.Agent agent = c.registerOk(p.site(), "nope01", DISK);
+        String sa = storage(p, "sanope" + UUID.randomUUID().toString().substring(0, 6), "westus", "Standard_LRS");
+        JsonNode verdict = validate(p, "nope01", agent, target(sa, vnet(p, "vnet-nope", "westus"), null));
+        assertThat(verdict.path("valid").asBoolean()).as(verdict.toString()).isTrue();
     }
 
     @Test

@@ -252,6 +252,8 @@ final class RuleFixtures {
             case CREATE_POLICY, UPDATE_POLICY -> List.of(a2a().policy(), hyperV().policy(),
                     physicalMove().policy().withRetention(Limits.RETENTION_MAX_STANDARD),
                     new PolicyFacts(Scenario.VMWARE_TO_AZURE, "vmware-policy", Duration.ofHours(72), Duration.ZERO));
+            case LINK_PRIVATE_DNS_ZONE -> List.of(vaultEndpoint(), storageEndpoint().withDnsZoneUsedByVaultEndpoint(true),
+                    PrivateEndpointFacts.forStorage(null, standard("nolinkedvault", EAST_US), new SubnetFacts("s", 1)));
             case CREATE_PRIVATE_ENDPOINT -> List.of(vaultEndpoint(),
                     vaultEndpoint().withCacheStoragePrivateEndpoint(true).withSubnets(new SubnetFacts("s", 10), new SubnetFacts("r", 10)),
                     vaultEndpoint().withSubnets(new SubnetFacts("hub", 9), null), storageEndpoint(),

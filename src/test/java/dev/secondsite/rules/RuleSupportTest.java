@@ -194,5 +194,7 @@ class RuleSupportTest {
         assertThatThrownBy(() -> new PrivateEndpointFacts(PrivateEndpointFacts.Target.STORAGE, RuleFixtures.vaultEndpoint().vault(),
                 null, null, null, false, PrivateEndpointFacts.IpAllocation.DYNAMIC, false))
                 .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> PrivateEndpointFacts.forVault(null, null, null, false))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("vault");
     }
 }

@@ -10,11 +10,15 @@ import dev.secondsite.arm.Json;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.rules.SubnetFacts;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 
 /**
  * Subnets of a virtual network (Microsoft.Network/virtualNetworks/subnets): each is its own row under the
@@ -92,6 +96,56 @@ public final class Subnets {
     /** The subnet as the rules see it: its id and how many addresses it still has free. */
     public Optional<SubnetFacts> facts(String subnetId) {
         return find(subnetId).map(s -> new SubnetFacts(s.id(), (int) Math.min(Integer.MAX_VALUE, freeCount(s))));
+    }
+
+    /**
+     * Gives an owner that is not a NIC (a private endpoint) one address per named IP configuration: the
+     * requested address when one is given (it must be in the subnet, not reserved and free), else the lowest
+     * free one. The caller holds the network's lock ({@link Transactions#lock}) and has written the owner's row;
+     * the addresses cascade away with it.
+     *
+     * @param requested configuration name to the static address asked for, or to null for a dynamic one
+     * @return configuration name to its address, in the order given
+     */
+    public Map<String, Long> allocate(Handle h, StoredResource subnet, String ownerId, Map<String, Long> requested) {
+        List<Cidr> prefixes = SubnetSpec.prefixesOf(subnet.properties());
+        TreeSet<Long> taken = new TreeSet<>();
+        IpAllocations.inSubnet(h, subnet.id()).forEach(a -> taken.add(a.address()));
+        Map<String, Long> chosen = new LinkedHashMap<>();
+        requested.forEach((name, address) -> {
+            if (address == null) return;
+            String ip = Ipv4.format(address);
+            // The same codes as a NIC's static address (NetworkInterfaces), which keeps its own rules for updates.
+            if (!SubnetSpec.contains(prefixes, address)) {
+                throw new ArmException(400, "PrivateIPAddressNotInSubnet", "Private static IP address " + ip
+                        + " does not belong to the range of subnet prefix " + prefixes + " of subnet " + subnet.id()
+                        + ".");
+            }
+            if (SubnetSpec.isReserved(prefixes, address)) {
+                throw new ArmException(400, "PrivateIPAddressInReservedRange", "Private static IP address " + ip
+                        + " falls within the reserved IP range of subnet prefix " + prefixes + ": Azure reserves the "
+                        + "first four addresses and the last address of each subnet prefix.");
+            }
+            if (!taken.add(address)) {
+                throw ArmException.conflict("PrivateIPAddressInUse", "Private IP address " + ip + " of subnet "
+                        + subnet.id() + " is already allocated.");
+            }
+            chosen.put(name, address);
+        });
+        for (String name : requested.keySet()) {
+            if (chosen.containsKey(name)) continue;
+            long address = SubnetSpec.nextFree(prefixes, taken).orElseThrow(() -> ArmException.conflict("SubnetIsFull",
+                    "Subnet " + subnet.name() + " with address prefix " + prefixes + " does not have enough capacity "
+                            + "for " + requested.size() + " IP addresses."));
+            taken.add(address);
+            chosen.put(name, address);
+        }
+        Map<String, Long> ordered = new LinkedHashMap<>();
+        requested.keySet().forEach(name -> {
+            ordered.put(name, chosen.get(name));
+            IpAllocations.insert(h, subnet.id(), chosen.get(name), ownerId, name);
+        });
+        return ordered;
     }
 
     /** Usable addresses of the subnet not allocated to anything. */
