@@ -9,6 +9,7 @@ import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.failover.Failovers;
+import dev.secondsite.failover.RecoveryPlans;
 import dev.secondsite.jobs.JobsApi;
 import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.vault.ContainerMappings;
@@ -132,5 +133,14 @@ final class ApiRoutes {
         r.type(item).action("testFailover", f::testFailover).action("testFailoverCleanup", f::testFailoverCleanup)
                 .action("plannedFailover", f::plannedFailover).action("unplannedFailover", f::unplannedFailover)
                 .action("failoverCommit", f::failoverCommit).action("reProtect", f::reprotect);
+    }
+
+    /** Recovery plans: the resource and its plan-wide failover operations (dev.secondsite.failover). */
+    static void recoveryPlans(ArmRoutes r, RecoveryPlans plans) {
+        r.type("Microsoft.RecoveryServices/vaults/replicationRecoveryPlans").put(plans::put).patch(plans::patch)
+                .get(plans::get).delete(plans::delete).list(plans::list)
+                .action("testFailover", plans::testFailover).action("testFailoverCleanup", plans::testFailoverCleanup)
+                .action("plannedFailover", plans::plannedFailover).action("unplannedFailover", plans::unplannedFailover)
+                .action("failoverCommit", plans::failoverCommit);
     }
 }

@@ -17,6 +17,7 @@ import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.failover.Failovers;
+import dev.secondsite.failover.RecoveryPlans;
 import dev.secondsite.failover.RecoveryVms;
 import dev.secondsite.jobs.JobEngine;
 import dev.secondsite.jobs.JobStore;
@@ -131,6 +132,9 @@ public final class SecondSiteServer implements AutoCloseable {
                     new RecoveryVms(router, protection.points().exportDir().resolve("failover")), Clock.systemUTC());
             failovers.workflows().forEach(engine::register);
             ApiRoutes.failover(routes, failovers);
+            RecoveryPlans plans = new RecoveryPlans(resources, scope, jobs, protection.store(), failovers, Clock.systemUTC());
+            plans.workflows().forEach(engine::register);
+            ApiRoutes.recoveryPlans(routes, plans);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
 
             TlsMaterial tls = TlsMaterial.loadOrCreate(dataDir.resolve("tls"), List.of(hostName()), List.of());

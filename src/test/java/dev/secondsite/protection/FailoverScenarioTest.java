@@ -1,7 +1,6 @@
 package dev.secondsite.protection;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.server.SecondSiteServer;
 import dev.secondsite.testing.Arm;
 import org.junit.jupiter.api.AfterAll;
@@ -20,16 +19,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-import static dev.secondsite.protection.ProtectionClient.RG;
 import static dev.secondsite.protection.ProtectionClient.RS;
 import static dev.secondsite.protection.ProtectionClient.expect;
-import static dev.secondsite.protection.ProtectionClient.marker;
-import static dev.secondsite.protection.ProtectionClient.segment;
-import static dev.secondsite.protection.ProtectionClient.write;
 import static dev.secondsite.testing.Arm.assertError;
 import static dev.secondsite.testing.Arm.json;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,9 +38,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class FailoverScenarioTest {
-    private static final long DISK = 4L << 20;
-    private static final String NETWORK = "api-version=2024-05-01";
-    private static final String STORAGE = "api-version=2023-05-01";
+    private static final long DISK = Machine.DISK;
+    private static final String NETWORK = Machine.NETWORK;
     private static final String COMPUTE = "api-version=2024-07-01";
     private static final String DISKS = "api-version=2024-03-02";
 
@@ -65,80 +58,6 @@ class FailoverScenarioTest {
     void stop() {
         if (server != null) {
             server.close();
-        }
-    }
-
-    /** One protected machine with an Azure target: its ids, its model disk and the next segment sequence. */
-    private final class Machine {
-        final ProtectionClient.Site site;
-        final String item;
-        final String group;
-        final String prodNet;
-        final String testNet;
-        final ProtectionClient.Agent agent;
-        final String diskId;
-        final byte[] disk = new byte[(int) DISK];
-        long sequence = 1;
-        final Random random = new Random(42);
-
-        Machine(String name) throws Exception {
-            site = c.site(name, 1440);
-            String sub = site.vault().split("/")[2];
-            group = "/subscriptions/" + sub + "/resourceGroups/rg-" + name + "-target";
-            expect(c.api.put(group + "?" + RG, "{\"location\":\"westus\"}"), 201);
-            prodNet = vnet(name + "-prod", "10.1.0.0/16");
-            testNet = vnet(name + "-test", "10.2.0.0/16");
-            String storage = group + "/providers/Microsoft.Storage/storageAccounts/st" + name;
-            HttpResponse<String> s = c.api.put(storage + "?" + STORAGE, "{\"location\":\"westus\",\"kind\":\"StorageV2\","
-                    + "\"sku\":{\"name\":\"Standard_LRS\"}}");
-            assertThat(s.statusCode()).as(s.body()).isIn(200, 201);
-            agent = c.registerOk(site, name + "01", DISK);
-            item = name + "-item";
-            c.succeed(c.api.put(site.item(item) + "?" + RS, "{\"properties\":{\"policyId\":\"" + site.policy()
-                    + "\",\"protectableItemId\":\"" + agent.protectableItemId() + "\",\"providerSpecificDetails\":{"
-                    + "\"instanceType\":\"InMageAzureV2\",\"storageAccountId\":\"" + storage + "\","
-                    + "\"targetAzureNetworkId\":\"" + prodNet + "\",\"targetAzureSubnetId\":\"default\","
-                    + "\"targetAzureVmName\":\"" + name + "-vm\",\"targetAzureV2ResourceGroupId\":\"" + group + "\","
-                    + "\"targetVmSize\":\"Standard_B2s\"}}}"));
-            diskId = c.heartbeatDisk(agent, DISK).path("diskId").asText();
-        }
-
-        String vnet(String name, String prefix) throws Exception {
-            String id = group + "/providers/Microsoft.Network/virtualNetworks/" + name;
-            String sub = prefix.replace("0.0/16", "0.0/24");
-            HttpResponse<String> r = c.api.put(id + "?" + NETWORK, "{\"location\":\"westus\",\"properties\":{"
-                    + "\"addressSpace\":{\"addressPrefixes\":[\"" + prefix + "\"]},"
-                    + "\"subnets\":[{\"name\":\"default\",\"properties\":{\"addressPrefix\":\"" + sub + "\"}}]}}");
-            assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
-            return id;
-        }
-
-        /** Writes random data at a few places and ends the segment with a crash-consistent point; returns the disk then. */
-        byte[] change(int writes) throws Exception {
-            long seq = sequence++;
-            byte[] seg = segment(diskId, seq, DISK, w -> {
-                for (int i = 0; i < writes; i++) {
-                    byte[] data = new byte[4096 * (1 + random.nextInt(8))];
-                    random.nextBytes(data);
-                    long offset = (long) random.nextInt((int) (DISK - data.length) / 512) * 512;
-                    write(w, disk, offset, data);
-                }
-                marker(w, ConsistencyType.CRASH_CONSISTENT, Instant.now(), "");
-            });
-            expect(c.upload(agent, diskId, seq, seg), 201);
-            return disk.clone();
-        }
-
-        JsonNode get() throws Exception {
-            return c.item(site, item);
-        }
-
-        JsonNode props() throws Exception {
-            return get().path("properties");
-        }
-
-        String vmId(String name) {
-            return group + "/providers/Microsoft.Compute/virtualMachines/" + name;
         }
     }
 
@@ -176,7 +95,7 @@ class FailoverScenarioTest {
 
     @Test
     void testFailoverThenCleanupLeavesProductionUntouchedAndNothingBehind() throws Exception {
-        Machine m = new Machine("tfo");
+        Machine m = new Machine(c, "tfo");
         byte[] atFirst = m.change(20);
         c.awaitItem(m.site, m.item, "Protected", i -> i.path("properties").path("protectionState").asText().equals("Protected"));
         assertThat(m.props().path("allowedOperations")).extracting(JsonNode::asText)
@@ -237,7 +156,7 @@ class FailoverScenarioTest {
 
     @Test
     void unplannedFailoverCommitAndDisableKeepTheRecoveredVm() throws Exception {
-        Machine m = new Machine("ufo");
+        Machine m = new Machine(c, "ufo");
         m.change(10);
         c.awaitItem(m.site, m.item, "Protected", i -> i.path("properties").path("protectionState").asText().equals("Protected"));
         byte[] latest = m.change(15);
@@ -273,7 +192,7 @@ class FailoverScenarioTest {
 
     @Test
     void plannedFailoverShutsTheSourceDownThroughTheAgentFirst() throws Exception {
-        Machine m = new Machine("pfo");
+        Machine m = new Machine(c, "pfo");
         m.change(10);
         c.awaitItem(m.site, m.item, "Protected", i -> i.path("properties").path("protectionState").asText().equals("Protected"));
         HttpResponse<String> accepted = action(m, "plannedFailover", "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\"}}");
@@ -294,7 +213,7 @@ class FailoverScenarioTest {
 
     @Test
     void plannedFailoverContinuesWhenTheSourceCannotBeShutDown() throws Exception {
-        Machine m = new Machine("pfx");
+        Machine m = new Machine(c, "pfx");
         byte[] only = m.change(10);
         c.awaitItem(m.site, m.item, "Protected", i -> i.path("properties").path("protectionState").asText().equals("Protected"));
         HttpResponse<String> accepted = action(m, "plannedFailover", "{}");
