@@ -10,6 +10,8 @@ import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.vault.ReplicationTypes;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -17,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * Reads a recovery plan's groups (reference §3.15 RecoveryPlanGroup, RecoveryPlanAction) with errors naming the
@@ -37,6 +40,12 @@ final class PlanGroups {
     static final String RUNBOOK = "AutomationRunbookActionDetails";
     static final Duration SCRIPT_TIMEOUT_DEFAULT = Duration.ofMinutes(10);
     static final Duration SCRIPT_TIMEOUT_MAX = Duration.ofHours(1);
+    /**
+     * A script action names an executable file already on the server by its absolute path, without spaces or
+     * shell characters: the path is run with {@code sh -c}, so this keeps API callers from running commands of
+     * their own; only scripts an administrator put on the server can run.
+     */
+    private static final Pattern SCRIPT_PATH = Pattern.compile("^/[A-Za-z0-9._+\\-][A-Za-z0-9._+/\\-]*$");
 
     private final ResourceStore resources;
 
@@ -214,7 +223,7 @@ final class PlanGroups {
                     + "ManualActionDetails action instead.", custom.path("instanceType"), List.of());
             case MANUAL -> details.put("description", custom.string("description").orElse(""));
             default -> {
-                details.put("path", custom.requiredString("path"));
+                details.put("path", scriptPath(custom));
                 String timeout = custom.string("timeout").orElse(null);
                 timeout(timeout, custom.path("timeout"));
                 if (timeout != null) {
@@ -225,6 +234,23 @@ final class PlanGroups {
             }
         }
         return action;
+    }
+
+    private static String scriptPath(Fields custom) {
+        String path = custom.requiredString("path");
+        String field = custom.path("path");
+        if (!SCRIPT_PATH.matcher(path).matches() || path.contains("/../") || path.endsWith("/..")) {
+            throw ArmException.invalidField(field, "must be the absolute path of a script on the SecondSite server, "
+                    + "of letters, digits and . _ + - / only (no spaces, arguments or shell characters), e.g. "
+                    + "/opt/secondsite/scripts/start-app.sh; got '" + path + "'.");
+        }
+        Path file = Path.of(path);
+        if (!Files.isRegularFile(file) || !Files.isExecutable(file)) {
+            throw new ArmException(400, "ScriptNotFound", "Field '" + field + "': there is no executable file '" + path
+                    + "' on the SecondSite server. Put the script there (chmod +x) before adding the action.",
+                    field, List.of());
+        }
+        return path;
     }
 
     /** A required, non-empty array of strings, each one of {@code allowed} (returned in its allowed spelling). */

@@ -149,6 +149,13 @@ class RecoveryPlanScenarioTest {
         e = assertError(c.api.put(plan + "?" + RS, planBody(site, bootGroup(scriptAction("s", marker, "forever",
                 "TestFailover"), "", a))), 400, "InvalidRequestContent");
         assertThat(e.path("target").asText()).isEqualTo("properties.groups[0].startGroupActions[0].customDetails.timeout");
+        // A script action names an executable file on the server, never a command line.
+        e = assertError(c.api.put(plan + "?" + RS, planBody(site, bootGroup("", scriptAction("s", Path.of(marker
+                + " && rm -rf ~"), null, "TestFailover"), a))), 400, "InvalidRequestContent");
+        assertThat(e.path("target").asText()).isEqualTo("properties.groups[0].endGroupActions[0].customDetails.path");
+        e = assertError(c.api.put(plan + "?" + RS, planBody(site, bootGroup("", scriptAction("s",
+                scripts.resolve("absent.sh"), null, "TestFailover"), a))), 400, "ScriptNotFound");
+        assertThat(e.path("target").asText()).isEqualTo("properties.groups[0].endGroupActions[0].customDetails.path");
         e = assertError(c.api.put(plan + "?" + RS, planBody(site, bootGroup("", "", a)).replace(site.fabric(),
                 site.vault() + "/replicationFabrics/nosuch")), 400, "FabricNotFound");
         assertThat(e.path("target").asText()).isEqualTo("properties.primaryFabricId");
