@@ -368,6 +368,22 @@ class RecoveryPlanScenarioTest {
         assertThat(p.path("currentScenarioStatus").asText()).isEqualTo("Failed");
         assertThat(texts(p.path("allowedOperations"), null)).contains("TestFailover");
         assertThat(p.has("lastTestFailoverTime")).isFalse();
+
+        // Once the script is fixed, restarting the job resumes at the failed step and finishes the plan.
+        Files.writeString(failing, "#!/bin/sh\necho fixed\n");
+        expect(c.api.post(job.path("id").asText() + "/restart?" + RS, null), 200);
+        JsonNode restarted = Arm.await("restarted plan job", Duration.ofMinutes(2), Duration.ofMillis(200),
+                () -> c.api.getOk(job.path("id").asText() + "?" + RS),
+                j -> j.path("properties").path("state").asText().equals("Succeeded")
+                        || j.path("properties").path("state").asText().equals("Failed"));
+        assertThat(texts(restarted.path("properties").path("tasks"), "state")).as(restarted.toString())
+                .containsOnly("Succeeded");
+        assertThat(restarted.path("properties").path("tasks").get(2).path("customDetails").path("output").asText())
+                .isEqualTo("fixed");
+        assertThat(a.props().path("testFailoverState").asText()).isEqualTo("WaitingForCompletion");
+        c.api.getOk(a.vmId("rpxa-vm-test") + "?" + COMPUTE);
+        assertThat(c.api.getOk(plan + "?" + RS).path("properties").path("currentScenarioStatus").asText())
+                .isEqualTo("Succeeded");
     }
 
     private static java.time.Instant time(JsonNode time) {
