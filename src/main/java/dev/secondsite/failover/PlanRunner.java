@@ -205,10 +205,16 @@ final class PlanRunner {
                 details.put("instanceType", "VirtualMachineTaskDetails");
                 details.put("name", step.path("itemName").asText());
                 tasks.add(new Workflow.Task(scenario(action), step.path("group").asText() + ": " + friendlyName(action)
-                        + " of '" + step.path("itemName").asText() + "'",
-                        ctx -> failovers.run(action, ctx, (ObjectNode) step.path("input")), details));
+                        + " of '" + step.path("itemName").asText() + "'", ctx -> {
+                            resume(ctx);
+                            failovers.run(action, ctx, (ObjectNode) step.path("input"));
+                        }, details));
             } else {
-                tasks.add(actionTask(input, step));
+                Workflow.Task t = actionTask(input, step);
+                tasks.add(new Workflow.Task(t.name(), t.friendlyName(), ctx -> {
+                    resume(ctx);
+                    t.step().run(ctx);
+                }, t.customDetails()));
             }
         }
         tasks.add(task("CompleteRecoveryPlan", "Complete " + friendly + " of the recovery plan",
@@ -282,6 +288,20 @@ final class PlanRunner {
             p.put("currentScenarioStatus", PlanState.IN_PROGRESS);
             p.put("currentScenarioStatusDescription", PlanState.IN_PROGRESS);
         });
+    }
+
+    /**
+     * A restarted job resumes after its (succeeded) prerequisites check: the plan shows this job in progress
+     * again, so no other plan operation is accepted meanwhile.
+     */
+    private void resume(JobContext ctx) {
+        String planId = ctx.input().path("planId").asText();
+        plans.find(planId).filter(plan -> !PlanState.inProgress(plan.properties())
+                        && ctx.job().armId().equals(plan.properties().path("currentScenario").path("jobId").asText()))
+                .ifPresent(plan -> plans.update(planId, p -> {
+                    p.put("currentScenarioStatus", PlanState.IN_PROGRESS);
+                    p.put("currentScenarioStatusDescription", PlanState.IN_PROGRESS);
+                }));
     }
 
     /** Last task: the plan's last-failover time and scenario status; the job's result is the plan. */
