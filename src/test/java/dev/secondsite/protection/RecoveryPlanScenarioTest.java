@@ -386,6 +386,36 @@ class RecoveryPlanScenarioTest {
                 .isEqualTo("Succeeded");
     }
 
+    @Test
+    void plannedFailoverOfAPlanShutsTheSourceDownThroughItsAgent() throws Exception {
+        ProtectionClient.Site site = c.site("rpplan", 1440);
+        Machine a = protectedMachine(site, "rppa");
+        String plan = plan(site, "planned");
+        c.succeed(c.api.put(plan + "?" + RS, planBody(site, bootGroup("", "", a))));
+        assertError(planAction(plan, "plannedFailover", "{\"properties\":{\"failoverDirection\":\"RecoveryToPrimary\"}}"),
+                400, "InvalidRequestContent");
+        HttpResponse<String> accepted = planAction(plan, "plannedFailover",
+                "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\",\"providerSpecificDetails\":[]}}");
+        expect(accepted, 202);
+        JsonNode answer = Arm.await("shutdown request", Duration.ofSeconds(60), Duration.ofMillis(100),
+                () -> Arm.json(expect(c.heartbeat(a.agent.authorization(), "{\"agentTime\":\"" + java.time.Instant.now()
+                        + "\"}"), 200)), h -> h.path("shutdown").has("requestId"));
+        expect(c.heartbeat(a.agent.authorization(), "{\"agentTime\":\"" + java.time.Instant.now() + "\",\"shutdown\":"
+                + "{\"requestId\":\"" + answer.path("shutdown").path("requestId").asText() + "\",\"status\":\"Completed\"}}"),
+                200);
+        JsonNode job = job(site, accepted);
+        assertThat(job.path("properties").path("state").asText()).as(job.toString()).isEqualTo("Succeeded");
+        assertThat(job.path("properties").path("stateDescription").asText()).isEqualTo("Completed");
+        assertThat(texts(job.path("properties").path("tasks").get(1).path("groupTaskCustomDetails").path("childTasks"),
+                "name")).contains("ShutdownSource", "StopReplication", "CompleteFailover");
+        assertThat(a.props().path("protectionState").asText()).isEqualTo("PlannedFailoverCommitRequired");
+        c.api.getOk(a.vmId("rppa-vm") + "?" + COMPUTE);
+        JsonNode p = c.api.getOk(plan + "?" + RS).path("properties");
+        assertThat(p.path("lastPlannedFailoverTime").asText()).isNotEmpty();
+        assertThat(p.path("currentScenario").path("scenarioName").asText()).isEqualTo("PlannedFailover");
+        assertThat(texts(p.path("allowedOperations"), null)).containsExactly("Commit");
+    }
+
     private static java.time.Instant time(JsonNode time) {
         return java.time.Instant.parse(time.asText());
     }
