@@ -132,17 +132,102 @@ public final class Failovers implements ProtectedItems.DisableHook {
         return all;
     }
 
+    // =========================================================================== an item's part in a recovery plan
+
+    /** The per-item operations a recovery plan's job runs for each of its items. */
+    public enum ItemAction {
+        TEST_FAILOVER(ItemOperations.TEST_FAILOVER), TEST_FAILOVER_CLEANUP(ItemOperations.TEST_FAILOVER_CLEANUP),
+        PLANNED_FAILOVER(ItemOperations.PLANNED_FAILOVER), UNPLANNED_FAILOVER(ItemOperations.UNPLANNED_FAILOVER),
+        COMMIT(ItemOperations.COMMIT);
+
+        /** The ReplicationProtectedItemOperation name (allowedOperations, action failoverTypes). */
+        public final String operation;
+
+        ItemAction(String operation) {
+            this.operation = operation;
+        }
+    }
+
+    /** A plan's choices for all its items: test network, recovery point type, source shutdown, cleanup notes. */
+    public record PlanChoices(String networkId, String recoveryPointType, boolean shutdownSource, String comments) {}
+
+    /**
+     * Checks that the item can do {@code action} now, as its own API would (409 naming its state, seed rules, the
+     * test network), and returns the input its steps run with. Changes nothing.
+     */
+    public ObjectNode prepare(ItemAction action, String itemId, Principal as, PlanChoices choices) {
+        StoredResource item = resources.find(itemId)
+                .filter(r -> r.typeKey().equals(ResourceStore.key(ReplicationTypes.PROTECTED_ITEM)))
+                .orElseThrow(() -> ArmException.conflict("ProtectedItemNotFound", "Protected item '" + itemId
+                        + "' no longer exists. Remove it from the recovery plan's groups (PATCH) first."));
+        ProtectionStore.Item row = requireRow(item);
+        ItemOperations.require(row, action.operation);
+        ObjectNode input = switch (action) {
+            case TEST_FAILOVER -> testFailoverInput(item, as, choices.networkId());
+            case TEST_FAILOVER_CLEANUP -> cleanupInput(item, as, choices.comments());
+            case PLANNED_FAILOVER -> plannedInput(item, row, as);
+            case UNPLANNED_FAILOVER -> failoverInput(as, item, row);
+            case COMMIT -> baseInput(as, item);
+        };
+        if (action == ItemAction.TEST_FAILOVER || action == ItemAction.UNPLANNED_FAILOVER) {
+            input.put("recoveryPointType", choices.recoveryPointType());
+        }
+        if (action == ItemAction.UNPLANNED_FAILOVER) {
+            input.put("shutdown", choices.shutdownSource());
+            input.put("planned", false);
+        }
+        return input;
+    }
+
+    /**
+     * Runs the item's steps of {@code action} synchronously inside the running task of another job (a recovery
+     * plan's), each shown as a child task. Steps are the per-item workflow's own, so they are idempotent and
+     * recognise their earlier run by the job id; a re-run starts again at the first step.
+     */
+    public void run(ItemAction action, JobContext ctx, ObjectNode itemInput) throws Exception {
+        JobContext item = ctx.withInput(itemInput);
+        item.clearChildren();
+        for (Workflow.Task step : workflow(action).tasks()) {
+            item.runChild(step);
+        }
+    }
+
+    /** Undoes an unfinished run of the item's steps in this job; nothing when its part finished or never began. */
+    public void rollback(ItemAction action, JobContext ctx, ObjectNode itemInput) throws Exception {
+        Workflow workflow = workflow(action);
+        if (workflow.rollback() != null) {
+            workflow.rollback().run(ctx.withInput(itemInput));
+        }
+    }
+
+    private Workflow workflow(ItemAction action) {
+        return switch (action) {
+            case TEST_FAILOVER -> testFailover;
+            case TEST_FAILOVER_CLEANUP -> cleanup;
+            case PLANNED_FAILOVER -> plannedFailover;
+            case UNPLANNED_FAILOVER -> unplannedFailover;
+            case COMMIT -> commit;
+        };
+    }
+
     // =========================================================================== ARM handlers
 
     /** POST P/testFailover {properties: {failoverDirection, networkType, networkId, providerSpecificDetails}}. */
     public ArmResponse testFailover(ArmRequest request) {
         StoredResource item = items.requireItem(request);
-        ProtectionStore.Item row = requireRow(item);
-        ItemOperations.require(row, ItemOperations.TEST_FAILOVER);
+        ItemOperations.require(requireRow(item), ItemOperations.TEST_FAILOVER);
         Fields props = Fields.of(request.bodyObject(), "").object("properties");
         direction(props);
         props.oneOf("networkType", List.of("VmNetworkAsInput")).orElse("VmNetworkAsInput");
         String networkId = props.requiredString("networkId");
+        ObjectNode input = testFailoverInput(item, request.principal(), networkId);
+        pointChoice(props.object("providerSpecificDetails"), item, input);
+        return submit(request, item, testFailover, input);
+    }
+
+    /** The job input of an item's test failover into {@code networkId}; 400/409 when the item can't do it. */
+    private ObjectNode testFailoverInput(StoredResource item, Principal as, String networkId) {
+        ProtectionStore.Item row = requireRow(item);
         StoredResource vnet = resources.find(networkId)
                 .filter(v -> v.typeKey().equals(ResourceStore.key(NetworkTypes.VNET)))
                 .orElseThrow(() -> new ArmException(400, "TestNetworkNotFound", "Virtual network '" + networkId
@@ -159,8 +244,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
         // Seed rules at TEST_FAILOVER: the production network is refused, target capacity is judged again.
         judge(item, row).withTarget(b -> b.testNetwork(new NetworkFacts(vnet.id(),
                 Regions.require(vnet.body().path("location").asText(), "location")))).enforce(Operation.TEST_FAILOVER);
-        ObjectNode input = baseInput(request, item);
-        pointChoice(props.object("providerSpecificDetails"), item, input);
+        ObjectNode input = baseInput(as, item);
         input.put("networkId", vnet.id());
         input.put("subnetId", subnetId);
         ObjectNode details = input.putObject("customDetails");
@@ -168,7 +252,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
         details.put("networkName", vnet.name());
         details.put("networkType", "VmNetworkAsInput");
         details.put("networkFriendlyName", vnet.name());
-        return submit(request, item, testFailover, input);
+        return input;
     }
 
     /** POST P/testFailoverCleanup {properties: {comments}}. */
@@ -181,11 +265,15 @@ public final class Failovers implements ProtectedItems.DisableHook {
             throw ArmException.invalidField("properties.comments", "must be at most 1024 characters; it has "
                     + comments.length() + ".");
         }
-        ObjectNode input = baseInput(request, item);
+        return submit(request, item, cleanup, cleanupInput(item, request.principal(), comments));
+    }
+
+    private ObjectNode cleanupInput(StoredResource item, Principal as, String comments) {
+        ObjectNode input = baseInput(as, item);
         ObjectNode details = input.putObject("customDetails");
         details.put("instanceType", "TestFailoverJobDetails");
         details.put("comments", comments);
-        return submit(request, item, cleanup, input);
+        return input;
     }
 
     /** POST P/plannedFailover: the source is shut down first, then the VM is recovered from the latest point. */
@@ -200,14 +288,18 @@ public final class Failovers implements ProtectedItems.DisableHook {
                 throw ArmException.invalidField("properties.failoverDirection", "'" + direction + "': the item runs on "
                         + "the recovery site and replicates back; only RecoveryToPrimary (failback) is possible now.");
             }
-            return submit(request, item, reprotection.failback, baseInput(request, item));
+            return submit(request, item, reprotection.failback, baseInput(request.principal(), item));
         }
         direction(props);
-        ObjectNode input = failoverInput(request, item, row);
+        return submit(request, item, plannedFailover, plannedInput(item, row, request.principal()));
+    }
+
+    private ObjectNode plannedInput(StoredResource item, ProtectionStore.Item row, Principal as) {
+        ObjectNode input = failoverInput(as, item, row);
         input.put("shutdown", true);
         input.put("recoveryPointType", "Latest"); // nothing written before the shutdown may be lost
         input.put("planned", true);
-        return submit(request, item, plannedFailover, input);
+        return input;
     }
 
     /**
@@ -221,7 +313,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
         Fields props = Fields.of(request.bodyObject(), "").object("properties");
         direction(props);
         String siteOps = props.oneOf("sourceSiteOperations", List.of("Required", "NotRequired")).orElse("NotRequired");
-        ObjectNode input = failoverInput(request, item, row);
+        ObjectNode input = failoverInput(request.principal(), item, row);
         pointChoice(props.object("providerSpecificDetails"), item, input);
         input.put("shutdown", siteOps.equals("Required"));
         input.put("planned", false);
@@ -232,7 +324,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     public ArmResponse failoverCommit(ArmRequest request) {
         StoredResource item = items.requireItem(request);
         ItemOperations.require(requireRow(item), ItemOperations.COMMIT);
-        return submit(request, item, commit, baseInput(request, item));
+        return submit(request, item, commit, baseInput(request.principal(), item));
     }
 
     /**
@@ -251,14 +343,14 @@ public final class Failovers implements ProtectedItems.DisableHook {
         if (specific.present()) {
             specific.oneOf("instanceType", List.of("InMageAzureV2"));
         }
-        ObjectNode input = baseInput(request, item);
+        ObjectNode input = baseInput(request.principal(), item);
         return submit(request, item, reprotection.prepareReprotect(item, row, specific, input), input);
     }
 
-    private ObjectNode failoverInput(ArmRequest request, StoredResource item, ProtectionStore.Item row) {
+    private ObjectNode failoverInput(Principal as, StoredResource item, ProtectionStore.Item row) {
         ObjectNode target = requireAzureTarget(item);
         judge(item, row).enforce(Operation.FAILOVER);
-        ObjectNode input = baseInput(request, item);
+        ObjectNode input = baseInput(as, item);
         String subnetId = target.path("selectedRecoveryAzureSubnetId").asText("");
         if (subnetId.isEmpty()) {
             StoredResource vnet = resources.find(target.path("selectedRecoveryAzureNetworkId").asText())
@@ -303,13 +395,13 @@ public final class Failovers implements ProtectedItems.DisableHook {
         }
     }
 
-    private ObjectNode baseInput(ArmRequest request, StoredResource item) {
+    private static ObjectNode baseInput(Principal principal, StoredResource item) {
         ObjectNode input = Json.object();
         input.put("id", item.id());
         ObjectNode as = input.putObject("principal");
-        as.put("objectId", request.principal().objectId());
-        as.put("clientId", request.principal().clientId());
-        as.put("tenantId", request.principal().tenantId());
+        as.put("objectId", principal.objectId());
+        as.put("clientId", principal.clientId());
+        as.put("tenantId", principal.tenantId());
         return input;
     }
 

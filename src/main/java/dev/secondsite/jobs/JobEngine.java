@@ -119,7 +119,8 @@ public final class JobEngine implements AutoCloseable {
             return;
         }
         JobContext context = new JobContext(job, store, tasks);
-        for (int i = 0; i < workflow.tasks().size(); i++) {
+        java.util.List<Workflow.Task> steps = workflow.tasks(job.input());
+        for (int i = 0; i < steps.size(); i++) {
             ObjectNode task = (ObjectNode) tasks.get(i);
             if (JobState.Succeeded.name().equals(task.path("state").asText())) {
                 continue;
@@ -140,7 +141,7 @@ public final class JobEngine implements AutoCloseable {
             store.saveTasks(job.id(), tasks);
             context.enter(task);
             try {
-                workflow.tasks().get(i).step().run(context);
+                steps.get(i).step().run(context);
             } catch (ArmException e) {
                 fail(job, tasks, task, e);
                 rollback(workflow, context);

@@ -42,7 +42,7 @@ public final class JobStore {
     public Job submit(NewJob request) {
         String id = UUID.randomUUID().toString();
         ArrayNode tasks = Json.MAPPER.createArrayNode();
-        for (Workflow.Task t : request.workflow().tasks()) {
+        for (Workflow.Task t : request.workflow().tasks(request.input())) {
             ObjectNode task = tasks.addObject();
             task.put("taskId", UUID.randomUUID().toString());
             task.put("name", t.name());
@@ -50,6 +50,9 @@ public final class JobStore {
             task.put("state", JobState.NotStarted.name());
             task.put("stateDescription", JobState.NotStarted.name());
             task.put("taskType", "TaskDetails");
+            if (t.customDetails() != null) {
+                task.set("customDetails", t.customDetails().deepCopy());
+            }
             task.putArray("allowedActions");
             task.putArray("errors");
         }

@@ -10,6 +10,7 @@ import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.privatelink.PrivateLinkApi;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.failover.Failovers;
+import dev.secondsite.failover.RecoveryPlans;
 import dev.secondsite.jobs.JobsApi;
 import dev.secondsite.monitoring.ReplicationEvents;
 import dev.secondsite.protection.ProtectionModule;
@@ -166,5 +167,14 @@ final class ApiRoutes {
 
     static void monitoring(ArmRoutes r, ReplicationEvents events) {
         r.type(ReplicationEvents.TYPE).get(events::get).list(events::list);
+    }
+
+    /** Recovery plans: the resource and its plan-wide failover operations (dev.secondsite.failover). */
+    static void recoveryPlans(ArmRoutes r, RecoveryPlans plans) {
+        r.type("Microsoft.RecoveryServices/vaults/replicationRecoveryPlans").put(plans::put).patch(plans::patch)
+                .get(plans::get).delete(plans::delete).list(plans::list)
+                .action("testFailover", plans::testFailover).action("testFailoverCleanup", plans::testFailoverCleanup)
+                .action("plannedFailover", plans::plannedFailover).action("unplannedFailover", plans::unplannedFailover)
+                .action("failoverCommit", plans::failoverCommit);
     }
 }

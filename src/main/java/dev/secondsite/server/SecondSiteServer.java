@@ -19,6 +19,7 @@ import dev.secondsite.cloud.privatelink.PrivateLinkApi;
 import dev.secondsite.cloud.privatelink.VaultLinks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.failover.Failovers;
+import dev.secondsite.failover.RecoveryPlans;
 import dev.secondsite.failover.RecoveryVms;
 import dev.secondsite.failover.Reprotection;
 import dev.secondsite.jobs.JobEngine;
@@ -145,6 +146,9 @@ public final class SecondSiteServer implements AutoCloseable {
             ReplicationEvents events = new ReplicationEvents(database.jdbi(), scope);
             protection.afterHousekeeping(new RpoAlerts(resources, protection.store(), protection.view(), events)::check);
             ApiRoutes.monitoring(routes, events);
+            RecoveryPlans plans = new RecoveryPlans(resources, scope, jobs, protection.store(), failovers, Clock.systemUTC());
+            plans.workflows().forEach(engine::register);
+            ApiRoutes.recoveryPlans(routes, plans);
             TokenEndpoint tokenEndpoint = new TokenEndpoint(identities, tokens);
 
             TlsMaterial tls = TlsMaterial.loadOrCreate(dataDir.resolve("tls"), List.of(hostName()), List.of());

@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 final class FailoverMachine {
     static final long DISK = 4L << 20;
-    private static final String NETWORK = "api-version=2024-05-01";
+    static final String NETWORK = "api-version=2024-05-01";
     private static final String STORAGE = "api-version=2023-05-01";
 
     private final ProtectionClient c;
@@ -45,8 +45,18 @@ final class FailoverMachine {
 
     /** {@code azureRegion}: the machine is an Azure VM in that region (seed 001's Government/public move). */
     FailoverMachine(ProtectionClient c, String name, String azureRegion) throws Exception {
+        this(c, c.site(name, 1440), name, azureRegion);
+    }
+
+    /** A machine in {@code site}'s vault (several machines can share one, as recovery plan tests do). */
+    FailoverMachine(ProtectionClient c, ProtectionClient.Site site, String name) throws Exception {
+        this(c, site, name, null);
+    }
+
+    private FailoverMachine(ProtectionClient c, ProtectionClient.Site site, String name, String azureRegion)
+            throws Exception {
         this.c = c;
-        site = c.site(name, 1440);
+        this.site = site;
         String sub = site.vault().split("/")[2];
         group = "/subscriptions/" + sub + "/resourceGroups/rg-" + name + "-target";
         expect(c.api.put(group + "?" + RG, "{\"location\":\"westus\"}"), 201);
@@ -91,6 +101,11 @@ final class FailoverMachine {
         });
         expect(c.upload(agent, diskId, seq, seg), 201);
         return disk.clone();
+    }
+
+    /** The protected item's ARM id. */
+    String id() {
+        return site.item(item);
     }
 
     JsonNode get() throws Exception {
