@@ -437,11 +437,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
             return;
         }
         ObjectNode doc = row.get().failover();
-        JsonNode plan = doc.path("test").path("plan");
-        if (plan.isObject() && ctx.job().id().equals(plan.path("jobId").asText())) {
-            vms.delete(RecoveryVms.Plan.fromJson(plan), principal(ctx));
-            doc.remove("test");
-        }
+        deleteBuiltBy(ctx, doc, "test");
         doc.remove("scenario");
         store.updateFailover(id, PROTECTED, TFO_IN_PROGRESS, null, null, TFO_NONE, doc);
         view.refresh(id);
@@ -549,6 +545,15 @@ public final class Failovers implements ProtectedItems.DisableHook {
         ctx.result(id);
     }
 
+    /** Deletes what this job built for {@code kind} ("test" or "failover") and forgets it; nothing if it built none. */
+    private void deleteBuiltBy(JobContext ctx, ObjectNode doc, String kind) throws IOException {
+        JsonNode plan = doc.path(kind).path("plan");
+        if (plan.isObject() && ctx.job().id().equals(plan.path("jobId").asText())) {
+            vms.delete(RecoveryVms.Plan.fromJson(plan), principal(ctx));
+            doc.remove(kind);
+        }
+    }
+
     /** Undoes a failed or cancelled failover: removes what it built and lets the source replicate again. */
     private void rollbackFailover(JobContext ctx) throws IOException {
         String id = itemId(ctx);
@@ -557,10 +562,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
             return;
         }
         ObjectNode doc = row.get().failover();
-        JsonNode plan = doc.path("failover").path("plan");
-        if (plan.isObject() && ctx.job().id().equals(plan.path("jobId").asText())) {
-            vms.delete(RecoveryVms.Plan.fromJson(plan), principal(ctx));
-        }
+        deleteBuiltBy(ctx, doc, "failover");
         doc.remove("failover");
         String before = doc.path("scenario").path("stateBefore").asText(PROTECTED);
         doc.remove("scenario");
