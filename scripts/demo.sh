@@ -7,38 +7,9 @@
 # Needs qemu-img and qemu-io (apt-get install qemu-utils). Override the CLI with SECONDSITE="java -jar ...".
 set -euo pipefail
 
-ROOT=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
-read -r -a SS <<< "${SECONDSITE:-$ROOT/secondsite}"
-ss() { "${SS[@]}" "$@"; }
-step() { printf '\n==> %s\n' "$*"; }
-
-DEMO=$(mktemp -d "${TMPDIR:-/tmp}/secondsite-demo.XXXXXX")
-cd "$DEMO"
-export SECONDSITE_CONFIG=$DEMO/profile.json   # leave the user's own CLI profile alone
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID"
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [ "${DEMO_KEEP:-1}" = 0 ]; then rm -rf "$DEMO"; else echo "(demo files kept in $DEMO)"; fi
-}
-trap cleanup EXIT
-
-step "Start the server (data dir $DEMO/data, a free port)"
-"${SS[@]}" server --data-dir "$DEMO/data" --port 0 > server.log 2>&1 &   # not through ss(): $! is the JVM
-SERVER_PID=$!
-for _ in $(seq 1 120); do
-    grep -q 'listening on' server.log 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat server.log; exit 1; }
-    sleep 1
-done
-URL=$(sed -n 's/^SecondSite server listening on \(https:[^ ]*\).*/\1/p' server.log)
-[ -n "$URL" ] || { echo "server did not start:"; cat server.log; exit 1; }
-echo "server: $URL"
-
-step "Log in"
-ss login --server "$URL" --data-dir data
+# shellcheck source=demo-common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/demo-common.sh"
+demo_start demo
 
 step "Create group, vault, VMware fabric, container, InMageAzureV2 policy and mapping"
 V=(-g rg-demo --vault vault-demo)

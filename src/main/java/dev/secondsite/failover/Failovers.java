@@ -593,6 +593,8 @@ public final class Failovers implements ProtectedItems.DisableHook {
         JsonNode plan = doc.path("failover").path("plan");
         if (row.activeLocation().equals("Primary") && doc.path("failback").isObject()) {
             reprotection.commitFailback(ctx, row); // back on the primary machine: the recovered VM goes
+            doc.remove("failover");
+            doc.remove("reverse");
         } else if (plan.isObject()) {
             vms.release(RecoveryVms.Plan.fromJson(plan), principal(ctx)); // the VM is the user's from now on
             ((ObjectNode) doc.path("failover")).put("committedAt", Json.time(clock.millis()));

@@ -324,6 +324,7 @@ class FailoverScenarioTest {
         c.succeed(m.action("failoverCommit", null));
         assertError(c.api.get(vmId + "?" + COMPUTE), 404, "ResourceNotFound");
         assertThat(m.props().path("allowedOperations")).extracting(JsonNode::asText).contains("ReverseReplicate");
+        assertThat(m.props().path("providerSpecificDetails").path("targetVmId").isNull()).as("no recovered VM").isTrue();
         c.succeed(m.action("reProtect", "{}"));
         props = m.props();
         assertThat(props.path("protectionState").asText()).isEqualTo("Resynchronizing");
