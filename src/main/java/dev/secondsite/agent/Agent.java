@@ -453,7 +453,7 @@ final class Agent {
         }
         if (shutdown != null) {
             out.println("secondsite agent: the server withdrew shutdown request " + shutdown.requestId()
-                    + " (failover rolled back?); replicating again");
+                    + " (the failover rolled back, or was committed and reprotected); replicating when the server says so");
             state.clearShutdown();
             shutdown = null;
         }

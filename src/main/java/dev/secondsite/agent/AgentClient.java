@@ -99,7 +99,7 @@ final class AgentClient {
 
     /** One disk of a failback: the agent's disk {@code name} gets the server's disk {@code diskId}. */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record FailbackDisk(String name, String diskId, long sizeBytes, int chunkBytes) {
+    record FailbackDisk(String name, String diskId, long sizeBytes, int chunkBytes, Long nextSequence) {
     }
 
     /** A failback's outcome, carried by heartbeat bodies. */

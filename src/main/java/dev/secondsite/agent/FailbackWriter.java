@@ -326,6 +326,11 @@ final class FailbackWriter {
             lastAcked = old.get().lastAckedSequence();
             old.get().close();
         }
+        if (plan.disk().nextSequence() != null && plan.disk().nextSequence() > 0) {
+            // The server's replica is at this sequence and holds what is written now (its last reverse point), so
+            // replication resumes from there with a delta instead of treating the jump as lost state.
+            lastAcked = plan.disk().nextSequence() - 1;
+        }
         // disk.json names the disk, so a later protection of it under another diskId cleans this up.
         state.saveDisk(new StateDir.DiskRecord(plan.diskId().toString(), plan.disk().name(), plan.local().path(),
                 localBytes, plan.disk().chunkBytes()));

@@ -16,6 +16,7 @@ import dev.secondsite.jobs.Workflow;
 import dev.secondsite.protection.AgentStore;
 import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.protection.ProtectionStore;
+import dev.secondsite.protection.ReplicationEngine;
 import dev.secondsite.replication.point.RecoveryPointManifest;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
@@ -48,8 +49,8 @@ import static dev.secondsite.protection.ProtectionStore.*;
  *       reverse pass makes the newest point, and the failback machine's agent writes that point onto its disks,
  *       fetching only the chunks that differ (agent-protocol "Failback"). The item is then active on Primary.</li>
  *   <li><b>Commit</b> of a failback deletes the recovered VM, its NIC and disks (the data is back on the primary
- *       and in the recovery points); <b>reprotect</b> from Primary then resumes replication by the agent with a
- *       hash-compare resync, so only what differs from the written-back content travels.</li>
+ *       and in the recovery points); <b>reprotect</b> from Primary then resumes replication by the agent, whose
+ *       ledger the write-back left at the replica's sequence, so only what changed since travels.</li>
  * </ol>
  * Seed 001's "no direct failback after moving VMs between Government and public regions" is the REPROTECT rule
  * of the catalogue, judged by {@link Failovers} before any of this.
@@ -217,24 +218,23 @@ public final class Reprotection {
         ctx.result(id);
     }
 
-    /** From Primary after a failback: the agent replicates again, a resync compares hashes (a delta). */
+    /**
+     * From Primary after a failback: the agent replicates again. Its ledger was set to the written-back content at
+     * the replica's sequence (agent-protocol §7), which is what the replica holds, so its next pass sends only what
+     * changed since: the item is Protected at once, no resync needed.
+     */
     private void resumeForward(JobContext ctx) {
         String id = itemId(ctx);
         ProtectionStore.Item row = row(id);
         ObjectNode doc = row.failover();
         agents.withdraw(row.agentId(), doc.path("failback").path("jobId").asText());
-        long now = clock.millis();
-        for (ProtectionStore.Disk disk : store.disksOf(id)) {
-            String resyncId = UUID.nameUUIDFromBytes((ctx.job().id() + "/" + disk.diskId()).getBytes()).toString();
-            store.requestResync(disk.diskId(), resyncId, false, now);
-        }
         store.setReplicating(id, true);
         protection.engine().setActive(diskIds(id), true);
         doc.remove("scenario");
         doc.remove("reverse");
         doc.remove("failback");
         doc.remove("failover");
-        store.updateFailover(id, REPROTECTING, null, RESYNCHRONIZING, "Primary", null, doc);
+        store.updateFailover(id, REPROTECTING, null, PROTECTED, "Primary", null, doc);
         protection.view().refresh(id);
         ctx.result(id);
     }
@@ -323,6 +323,9 @@ public final class Reprotection {
             disk.put("diskId", diskId.toString());
             disk.put("sizeBytes", d.path("sizeBytes").asLong());
             disk.put("chunkBytes", d.path("chunkBytes").asInt());
+            // Where the replica stands: the agent resumes replication from here (a delta, agent-protocol §7).
+            disk.put("nextSequence", protection.engine().runtime(diskId).map(ReplicationEngine.DiskRuntime::expectedNext)
+                    .orElse(0L));
             server.put(diskId.toString(), point.blobName());
         }
         agents.issue(agentId, AgentStore.FAILBACK, request);

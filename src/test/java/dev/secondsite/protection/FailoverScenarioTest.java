@@ -327,11 +327,12 @@ class FailoverScenarioTest {
         assertThat(m.props().path("providerSpecificDetails").path("targetVmId").isNull()).as("no recovered VM").isTrue();
         c.succeed(m.action("reProtect", "{}"));
         props = m.props();
-        assertThat(props.path("protectionState").asText()).isEqualTo("Resynchronizing");
+        assertThat(props.path("protectionState").asText()).isEqualTo("Protected");
         assertThat(props.path("activeLocation").asText()).isEqualTo("Primary");
         JsonNode beat = c.heartbeatDisk(m.agent, DISK);
         assertThat(beat.path("replicate").asBoolean()).isTrue();
-        assertThat(beat.path("resync").asBoolean()).isTrue();
+        assertThat(beat.path("nextSequence").asLong()).as("where the failback left the replica")
+                .isEqualTo(disk.path("nextSequence").asLong());
     }
 
     @Test
