@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import dev.secondsite.replication.ReplicaDigests;
+
 import javax.net.ssl.SSLContext;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
@@ -99,6 +101,38 @@ final class AgentClient {
             throw refusal(response);
         }
         return response.statusCode();
+    }
+
+    /**
+     * The replica's digests of chunks [first, first + count) (agent-protocol §4a), or empty if the server
+     * has no such endpoint (an older server answers 404 without an ARM error code).
+     */
+    java.util.Optional<ReplicaDigestSource.Page> replicaDigests(UUID diskId, long first, int count) throws IOException {
+        HttpRequest request = authorized(HttpRequest.newBuilder(uri("/agent/v1/disks/" + diskId + "/digests?first="
+                + first + "&count=" + count))).timeout(CALL_TIMEOUT).GET().build();
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted: GET " + request.uri());
+        }
+        if (response.statusCode() != 200) {
+            String body = new String(response.body(), StandardCharsets.UTF_8);
+            if (response.statusCode() == 404 && !body.contains("UnknownDisk")) {
+                return java.util.Optional.empty();
+            }
+            throw new AgentApiException(response.statusCode(), "HttpStatus" + response.statusCode(), abbreviate(body));
+        }
+        java.nio.ByteBuffer page = java.nio.ByteBuffer.wrap(response.body()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int headerBytes = ReplicaDigests.PAGE_HEADER_BYTES;
+        if (page.remaining() < headerBytes || page.getInt(0) != ReplicaDigests.PAGE_MAGIC || page.getInt(32) != count
+                || page.getLong(24) != first || page.remaining() != headerBytes + (long) count * 32) {
+            throw new AgentApiException(200, "MalformedResponse", "the server's replica digests for chunks " + first
+                    + " +" + count + " are not the expected page (" + page.remaining() + " bytes)");
+        }
+        return java.util.Optional.of(new ReplicaDigestSource.Page(page.getInt(4), page.getLong(8), page.getLong(16),
+                first, java.util.Arrays.copyOfRange(response.body(), headerBytes, response.body().length)));
     }
 
     private HttpRequest json(String method, String path, Object body, boolean authorized) throws IOException {
