@@ -237,8 +237,13 @@ public final class ChunkStore {
     /** Deletes a pack (garbage collection only: none of its chunks may be referenced). */
     public boolean deletePack(String pack) throws IOException {
         synchronized (lock) {
+            Optional<List<PackFile.Entry>> entries = index == null ? Optional.empty() : readPackIndex(pack);
             boolean deleted = blobs.delete(pack);
-            if (index != null) {
+            if (entries.isPresent()) { // forget its entries, unless a newer pack holds the same digest
+                for (PackFile.Entry entry : entries.get()) {
+                    index.computeIfPresent(entry.digest(), (digest, at) -> pack.equals(at.pack()) ? null : at);
+                }
+            } else if (index != null) {
                 index.values().removeIf(location -> pack.equals(location.pack()));
             }
             indexedPacks.remove(pack);
