@@ -11,14 +11,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import dev.secondsite.replication.ReplicaDigests;
-
 import javax.net.ssl.SSLContext;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.secondsite.replication.ReplicaDigests;
 
 /**
  * The agent's side of {@code docs/agent-protocol.md}: register, heartbeat and segment upload over
