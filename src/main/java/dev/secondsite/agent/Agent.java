@@ -596,7 +596,8 @@ final class Agent {
             state.forgetOtherDisks(disk.name(), diskId); // an earlier protection of this disk
             state.saveDisk(new StateDir.DiskRecord(diskId.toString(), disk.name(), disk.path(), disk.sizeBytes(),
                     directive.chunkBytes()));
-            replicator = new Replicator(diskId, state.diskDir(diskId), this::upload, this::acknowledged, clock);
+            replicator = new Replicator(diskId, state.diskDir(diskId), this::upload, this::acknowledged,
+                    client::replicaDigests, clock, SegmentBuilder.SEGMENT_BYTES_MAX);
             replicators.put(diskId, replicator);
         }
         return replicator;

@@ -20,6 +20,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.secondsite.replication.ReplicaDigests;
+
 /**
  * The agent's side of {@code docs/agent-protocol.md}: register, heartbeat, segment upload and failback
  * downloads over HTTPS. One attempt per call; retrying is the caller's business ({@link Retry}). A refusal by the server
@@ -177,6 +179,38 @@ final class AgentClient {
         // The request id is opaque: encode it as one path segment.
         return "/agent/v1/failback/" + URLEncoder.encode(requestId, StandardCharsets.UTF_8).replace("+", "%20")
                 + "/disks/" + diskId;
+    }
+
+    /**
+     * The replica's digests of chunks [first, first + count) (agent-protocol §4a), or empty if the server
+     * has no such endpoint (an older server answers 404 without an ARM error code).
+     */
+    java.util.Optional<ReplicaDigestSource.Page> replicaDigests(UUID diskId, long first, int count) throws IOException {
+        HttpRequest request = authorized(HttpRequest.newBuilder(uri("/agent/v1/disks/" + diskId + "/digests?first="
+                + first + "&count=" + count))).timeout(CALL_TIMEOUT).GET().build();
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted: GET " + request.uri());
+        }
+        if (response.statusCode() != 200) {
+            String body = new String(response.body(), StandardCharsets.UTF_8);
+            if (response.statusCode() == 404 && !body.contains("UnknownDisk")) {
+                return java.util.Optional.empty();
+            }
+            throw new AgentApiException(response.statusCode(), "HttpStatus" + response.statusCode(), abbreviate(body));
+        }
+        java.nio.ByteBuffer page = java.nio.ByteBuffer.wrap(response.body()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int headerBytes = ReplicaDigests.PAGE_HEADER_BYTES;
+        if (page.remaining() < headerBytes || page.getInt(0) != ReplicaDigests.PAGE_MAGIC || page.getInt(32) != count
+                || page.getLong(24) != first || page.remaining() != headerBytes + (long) count * 32) {
+            throw new AgentApiException(200, "MalformedResponse", "the server's replica digests for chunks " + first
+                    + " +" + count + " are not the expected page (" + page.remaining() + " bytes)");
+        }
+        return java.util.Optional.of(new ReplicaDigestSource.Page(page.getInt(4), page.getLong(8), page.getLong(16),
+                first, java.util.Arrays.copyOfRange(response.body(), headerBytes, response.body().length)));
     }
 
     private HttpRequest json(String method, String path, Object body, boolean authorized) throws IOException {

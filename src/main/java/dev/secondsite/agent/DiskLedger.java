@@ -228,6 +228,29 @@ final class DiskLedger implements Closeable {
         writeSnapshot();
     }
 
+    /**
+     * Takes the replica's digests of chunks from {@code first} (32 bytes each) as what the server holds, in
+     * memory only: the caller {@linkplain #checkpoint() checkpoints} once all are in, after a
+     * {@link #reset} to UNKNOWN, so a crash half-way leaves the safe all-UNKNOWN ledger.
+     */
+    void adopt(long first, byte[] digests) {
+        long count = digests.length / ChunkDigest.BYTES;
+        if (digests.length % ChunkDigest.BYTES != 0 || first < 0 || first + count > chunkCount) {
+            throw new IllegalArgumentException("replica digests [" + first + ", +" + count + ") do not fit the disk's "
+                    + chunkCount + " chunks");
+        }
+        for (long i = 0; i < count; i++) {
+            long index = first + i;
+            System.arraycopy(digests, (int) i * ChunkDigest.BYTES, pages[(int) (index / PAGE_DIGESTS)],
+                    (int) (index % PAGE_DIGESTS) * ChunkDigest.BYTES, ChunkDigest.BYTES);
+        }
+    }
+
+    /** Writes the in-memory state durably (a new snapshot generation). */
+    void checkpoint() throws IOException {
+        writeSnapshot();
+    }
+
     /** Adopts the server's sequence without touching digests (durable with the next batch or snapshot). */
     void setLastAckedSequence(long sequence) throws IOException {
         if (sequence != lastAckedSequence) {

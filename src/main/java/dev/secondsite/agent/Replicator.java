@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 import dev.secondsite.replication.ConsistencyType;
+import dev.secondsite.replication.ReplicaDigests;
 import dev.secondsite.replication.chunk.ChunkDigest;
 import dev.secondsite.replication.chunk.DiskGeometry;
 import dev.secondsite.replication.segment.SegmentFormat;
@@ -49,10 +50,13 @@ import dev.secondsite.replication.segment.SegmentFormat;
  *   <li><b>Baselines.</b> With no local state and {@code nextSequence == 1} the replica is known to read as
  *       zeros: the ledger starts all-{@link DiskLedger#ZERO}, so zero chunks are skipped (initial
  *       replication). With no local state but a server that already holds segments, or on a requested
- *       resync, it starts all-UNKNOWN: every non-zero chunk is sent as DATA and every zero run as a ZERO
- *       record (32 bytes per up to 1 GiB), which converges the replica to the disk whatever it held.
- *       (The agent cannot see the server's hashes, so a resync cannot send "only the differences"; sending
- *       all non-zero data is the simplest choice that is always correct.)</li>
+ *       resync, it starts from the <b>replica's own digests</b> ({@link ReplicaDigestSource}, agent-protocol
+ *       §4a) when the server has applied everything it stored (its digests then describe exactly the state
+ *       the pass's segments land on): only chunks that differ are sent, so a resync reads the disk at disk
+ *       speed and sends the differences. Chunks the replica cannot vouch for (damaged, missing) come back
+ *       UNKNOWN and are resent. When the digests are not available (an older server, segments still waiting
+ *       to be applied, any error) it starts all-UNKNOWN: every non-zero chunk is sent as DATA and every zero
+ *       run as a ZERO record (32 bytes per up to 1 GiB), which converges the replica whatever it held.</li>
  * </ul>
  *
  * <p>The price is a full read and hash of the disk per pass (streamed through a bounded buffer of
@@ -111,6 +115,7 @@ final class Replicator implements Closeable {
     private final Path diskDir;
     private final SegmentUploader uploader;
     private final SegmentUploader.Acknowledged acknowledged;
+    private final ReplicaDigestSource replicaDigests;
     private final Clock clock;
     private final long segmentBytesMax;
     private final DiskStats stats = new DiskStats();
@@ -135,6 +140,12 @@ final class Replicator implements Closeable {
 
     Replicator(UUID diskId, Path diskDir, SegmentUploader uploader, SegmentUploader.Acknowledged acknowledged,
                Clock clock, long segmentBytesMax) {
+        this(diskId, diskDir, uploader, acknowledged, ReplicaDigestSource.NONE, clock, segmentBytesMax);
+    }
+
+    Replicator(UUID diskId, Path diskDir, SegmentUploader uploader, SegmentUploader.Acknowledged acknowledged,
+               ReplicaDigestSource replicaDigests, Clock clock, long segmentBytesMax) {
+        this.replicaDigests = replicaDigests;
         this.diskId = diskId;
         this.diskDir = diskDir;
         this.uploader = uploader;
@@ -190,6 +201,9 @@ final class Replicator implements Closeable {
                 boolean empty = nextSequence == 1;
                 ledger = DiskLedger.create(diskDir, diskId, sizeBytes, chunkBytes, nextSequence - 1,
                         empty && !resync ? DiskLedger.ZERO : DiskLedger.UNKNOWN);
+                if (resync || !empty) {
+                    seedFromReplica(nextSequence);
+                }
                 return resync ? PassKind.RESYNC : empty ? PassKind.INITIAL : PassKind.FULL_RESEND;
             }
             ledger = opened.get();
@@ -202,6 +216,7 @@ final class Replicator implements Closeable {
         long acked = ledger.lastAckedSequence();
         if (resync) {
             ledger.reset(DiskLedger.UNKNOWN, nextSequence - 1);
+            seedFromReplica(nextSequence);
             return PassKind.RESYNC;
         }
         if (ledger.chunkBytes() != chunkBytes || nextSequence <= acked || nextSequence > acked + 2) {
@@ -212,6 +227,7 @@ final class Replicator implements Closeable {
                     + ledger.chunkBytes() + "); resending the whole disk");
             ledger.close();
             ledger = DiskLedger.create(diskDir, diskId, sizeBytes, chunkBytes, nextSequence - 1, DiskLedger.UNKNOWN);
+            seedFromReplica(nextSequence);
             return PassKind.FULL_RESEND;
         }
         if (nextSequence == acked + 2) {
@@ -220,6 +236,46 @@ final class Replicator implements Closeable {
             ledger.setLastAckedSequence(nextSequence - 1);
         }
         return acked == 0 ? PassKind.INITIAL : PassKind.CHANGES;
+    }
+
+    /**
+     * Replaces the all-UNKNOWN ledger by the replica's digests, page by page, if the server offers them
+     * for exactly the state our next segment applies to ({@code appliedSequence == nextSequence - 1}: no
+     * stored segment is waiting, so nothing will change the replica before ours). Otherwise, or on any
+     * failure, the ledger stays all-UNKNOWN (everything is sent): always correct, only slower.
+     * Returns whether the digests were adopted.
+     */
+    boolean seedFromReplica(long nextSequence) throws IOException {
+        long chunkCount = ledger.chunkCount();
+        String refused = null;
+        try {
+            for (long first = 0; first < chunkCount && refused == null; first += ReplicaDigests.PAGE_COUNT_MAX) {
+                int count = (int) Math.min(ReplicaDigests.PAGE_COUNT_MAX, chunkCount - first);
+                Optional<ReplicaDigestSource.Page> page = replicaDigests.fetch(diskId, first, count);
+                if (page.isEmpty()) {
+                    refused = "the server does not offer replica digests";
+                } else if (page.get().chunkBytes() != ledger.chunkBytes()) {
+                    refused = "the replica's chunk size is " + page.get().chunkBytes();
+                } else if (page.get().appliedSequence() != nextSequence - 1) {
+                    refused = "the replica is at sequence " + page.get().appliedSequence() + ", not "
+                            + (nextSequence - 1) + " (segments still to be applied)";
+                } else {
+                    ledger.adopt(first, page.get().digests());
+                }
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            refused = "fetching them failed: " + e.getMessage();
+        }
+        if (refused != null) {
+            if (replicaDigests != ReplicaDigestSource.NONE) {
+                System.err.println("secondsite agent: disk " + diskId + ": sending every chunk, not only those that"
+                        + " differ from the replica: " + refused);
+            }
+            ledger.reset(DiskLedger.UNKNOWN, nextSequence - 1);
+            return false;
+        }
+        ledger.checkpoint();
+        return true;
     }
 
     /**

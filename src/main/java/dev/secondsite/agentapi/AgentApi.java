@@ -7,6 +7,7 @@ import dev.secondsite.arm.ArmRouter;
 import dev.secondsite.arm.Json;
 import dev.secondsite.protection.AgentStore;
 import dev.secondsite.protection.ProtectionModule;
+import dev.secondsite.protection.ReplicaDigestQuery;
 import dev.secondsite.protection.SegmentIntake;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -19,7 +20,7 @@ import java.util.UUID;
 
 /**
  * The agent endpoints of docs/agent-protocol.md, under {@code /agent/v1}: register (authenticated by the
- * registration key in its body), heartbeat and segment upload (authenticated by
+ * registration key in its body), heartbeat, segment upload and replica digests (authenticated by
  * {@code Authorization: Agent <agentId>:<agentSecret>}). Not ARM: no api-version, no bearer tokens; errors
  * are ARM error bodies all the same, never a stack trace.
  */
@@ -30,9 +31,11 @@ public final class AgentApi {
     private static final int JSON_BYTES_MAX = 1 << 20;
 
     private final ProtectionModule protection;
+    private final ReplicaDigestQuery digests;
 
     public AgentApi(ProtectionModule protection) {
         this.protection = protection;
+        this.digests = new ReplicaDigestQuery(protection.engine());
     }
 
     /** Adds the routes to the server. */
@@ -52,6 +55,12 @@ public final class AgentApi {
                         ctx.req().getContentLengthLong(), body);
             }
             send(ctx, outcome.status(), outcome.body());
+        }));
+        app.get(PREFIX + "/disks/{diskId}/digests", ctx -> handle(ctx, () -> {
+            AgentStore.Agent agent = authenticate(ctx);
+            byte[] page = digests.answer(agent.id(), ctx.pathParam("diskId"), ctx.queryParam("first"),
+                    ctx.queryParam("count"));
+            ctx.status(200).contentType("application/octet-stream").result(page);
         }));
         registerFailback(app);
     }

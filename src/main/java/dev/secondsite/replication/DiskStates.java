@@ -14,9 +14,12 @@ public final class DiskStates {
     public static final String SUFFIX = ".state";
 
     private final BlobStore blobs;
+    private final BlobStore.BeforeReference beforeWrite;
 
-    public DiskStates(BlobStore blobs) {
+    /** {@code beforeWrite} runs before every state put: the chunk store's flush (see RecoveryStore). */
+    public DiskStates(BlobStore blobs, BlobStore.BeforeReference beforeWrite) {
         this.blobs = blobs;
+        this.beforeWrite = beforeWrite;
     }
 
     public Optional<DiskState> read(UUID diskId) throws IOException {
@@ -39,6 +42,7 @@ public final class DiskStates {
 
     /** Durably replaces the disk's state: the apply engine's commit point. */
     public void write(DiskState state) throws IOException {
+        beforeWrite.run();
         blobs.put(DiskState.blobName(state.diskId()), state.encode());
     }
 

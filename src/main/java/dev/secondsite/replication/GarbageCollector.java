@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -24,8 +25,12 @@ import dev.secondsite.replication.point.RecoveryPointManifest;
  *
  * <p>Mark: at start time {@code t0}, every tree reachable from a live root - each disk's current state and
  * each recovery point manifest - is walked and its nodes and chunks marked. A shared subtree is walked
- * once. Sweep: an unmarked chunk file is deleted only if it was last modified before
- * {@code t0 - safetyMargin}.
+ * once. Sweep: an unmarked legacy chunk blob is deleted only if it was last modified before
+ * {@code t0 - safetyMargin}. A pack (ADR 0007) is judged by its chunks: one that holds no marked chunk is
+ * deleted, one whose marked chunks are less than {@link #COMPACT_LIVE_FRACTION} of its entries is
+ * compacted (its marked chunks are written to a new pack, durably, before it is deleted), both only if the
+ * pack was last modified before the cut-off. A pack is touched whenever an insert finds content in it, so
+ * "modified" covers "relied on by a writer" as it does for a single chunk blob.
  *
  * <p>A writer working concurrently (an apply, an initial scan) references three kinds of chunks: ones it
  * writes (modified after {@code t0 - margin}: kept), ones it finds already stored (the chunk store
@@ -43,6 +48,8 @@ import dev.secondsite.replication.point.RecoveryPointManifest;
 public final class GarbageCollector {
     /** Unreferenced chunk files younger than this are kept: they may belong to an in-flight writer. */
     public static final long GC_SAFETY_MARGIN_SECONDS = 24 * 3600 + 5 * 60;
+    /** A pack whose live entries are fewer than this fraction of all is rewritten with only the live ones. */
+    public static final double COMPACT_LIVE_FRACTION = 0.5;
 
     private final RecoveryStore store;
     private final Clock clock;
@@ -85,13 +92,18 @@ public final class GarbageCollector {
             }
         }
 
-        long scanned = 0;
-        long deleted = 0;
-        long freed = 0;
-        long keptYoung = 0;
+        long[] sweep = new long[4]; // scanned, deleted, freed bytes, kept young
+        sweepLegacyChunks(chunks, marked, cutoff, sweep);
+        sweepPacks(chunks, marked, cutoff, sweep);
+        return new GcResult(roots, counts[0], counts[1], sweep[0], sweep[1], sweep[2], sweep[3], cutoff);
+    }
+
+    /** One blob per chunk (stores from before packs): delete the unmarked old ones. */
+    private static void sweepLegacyChunks(ChunkStore chunks, Set<ChunkDigest> marked, Instant cutoff, long[] sweep)
+            throws IOException {
         for (int shard = 0; shard < ChunkStore.SHARD_COUNT; shard++) {
             for (ChunkDigest digest : chunks.listShard(shard)) {
-                scanned++;
+                sweep[0]++;
                 if (marked.contains(digest)) {
                     continue;
                 }
@@ -100,16 +112,41 @@ public final class GarbageCollector {
                     continue; // removed meanwhile
                 }
                 if (!info.get().lastModified().isBefore(cutoff)) {
-                    keptYoung++;
-                    continue;
-                }
-                if (chunks.delete(digest)) {
-                    deleted++;
-                    freed += info.get().sizeBytes();
+                    sweep[3]++;
+                } else if (chunks.delete(digest)) {
+                    sweep[1]++;
+                    sweep[2] += info.get().sizeBytes();
                 }
             }
         }
-        return new GcResult(roots, counts[0], counts[1], scanned, deleted, freed, keptYoung, cutoff);
+    }
+
+    /** Packs: delete those with no marked chunk, compact those with few; only packs older than the cut-off. */
+    private static void sweepPacks(ChunkStore chunks, Set<ChunkDigest> marked, Instant cutoff, long[] sweep)
+            throws IOException {
+        for (String pack : chunks.packNames()) {
+            sweep[0]++;
+            Optional<BlobInfo> info = chunks.blobs().stat(pack);
+            Optional<List<ChunkDigest>> digests = chunks.packDigests(pack);
+            if (info.isEmpty() || digests.isEmpty()) {
+                continue; // removed meanwhile, or quarantined
+            }
+            long live = digests.get().stream().filter(marked::contains).count();
+            if (live == digests.get().size()) {
+                continue;
+            }
+            if (!info.get().lastModified().isBefore(cutoff)) {
+                sweep[3]++;
+            } else if (live == 0) {
+                if (chunks.deletePack(pack)) {
+                    sweep[1]++;
+                    sweep[2] += info.get().sizeBytes();
+                }
+            } else if (live < COMPACT_LIVE_FRACTION * digests.get().size()) {
+                sweep[2] += chunks.rewritePack(pack, marked::contains);
+                sweep[1]++;
+            }
+        }
     }
 
     private static void mark(DiskTree tree, Set<ChunkDigest> marked, long[] counts, String root) throws IOException {

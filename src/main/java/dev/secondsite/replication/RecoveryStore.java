@@ -9,7 +9,8 @@ import dev.secondsite.replication.point.RecoveryPoints;
 /**
  * The recovery store in target storage: one blob store holding
  * <pre>
- *   chunks/ab/cd/abcd...   chunks and tree nodes, content-addressed ({@link ChunkStore})
+ *   packs/ab/abcd....pack  chunks and tree nodes, content-addressed, many per pack ({@link ChunkStore})
+ *   chunks/ab/cd/abcd...   one chunk per blob: stores written before packs (read, never written)
  *   quarantine/...         chunk files that failed verification
  *   points/{disk}/...      one manifest per recovery point ({@link RecoveryPoints})
  *   disks/{disk}.state     each replica disk's current root and last applied segment ({@link DiskStates})
@@ -22,12 +23,20 @@ public final class RecoveryStore {
     private final RecoveryPoints points;
     private final DiskStates states;
 
-    public RecoveryStore(BlobStore blobs, Clock clock) {
+    /**
+     * Manifests and disk states flush the chunk store's pending pack before each put: nothing may durably
+     * name a chunk that is not durable yet.
+     */
+    public RecoveryStore(BlobStore blobs, Clock clock, int packBytesTarget) {
         this.blobs = blobs;
         this.clock = clock;
-        this.chunks = new ChunkStore(blobs, clock);
-        this.points = new RecoveryPoints(blobs);
-        this.states = new DiskStates(blobs);
+        this.chunks = new ChunkStore(blobs, clock, packBytesTarget);
+        this.points = new RecoveryPoints(blobs, chunks::flush);
+        this.states = new DiskStates(blobs, chunks::flush);
+    }
+
+    public RecoveryStore(BlobStore blobs, Clock clock) {
+        this(blobs, clock, ChunkStore.PACK_BYTES_TARGET);
     }
 
     public RecoveryStore(BlobStore blobs) {

@@ -23,9 +23,11 @@ import dev.secondsite.replication.segment.SegmentRecord;
  * returns; so a crash leaves some prefix of the puts below done, each one whole. The puts of one segment
  * happen in this order:
  * <ol>
- *   <li><b>Chunks and tree nodes</b> for the new content, content-addressed and insert-if-missing. They
- *       are immutable and only <em>added</em>: no existing tree changes meaning, because a tree is named by
- *       the digest of its content. Until something names their root they are unreachable garbage.</li>
+ *   <li><b>Chunks and tree nodes</b> for the new content, content-addressed and insert-if-missing, written
+ *       as packs (usually one per segment: the chunk store buffers new content and puts it as one pack when
+ *       flushed or full). They are immutable and only <em>added</em>: no existing tree changes meaning,
+ *       because a tree is named by the digest of its content. Until something names their root they are
+ *       unreachable garbage. The step ends with a flush, so they are durable before step 2.</li>
  *   <li><b>Recovery point manifests</b>, one per MARKER, written only after the reader has verified the
  *       whole segment (trailer, counts, CRC32C) and after every node of the point's tree is durable (step
  *       1 finished). A manifest is therefore never visible for a tree that is incomplete or that came from a
@@ -152,6 +154,8 @@ public final class ReplicaDisk {
         }
         DiskTree applied = changes.commit();
         assert reader.trailer().recordCount() == records;
+        // The manifest and state writers flush too (RecoveryStore); explicit here because step 2 relies on it.
+        store.chunks().flush();
 
         // Step 2: recovery points (their trees are durable, the segment verified).
         for (RecoveryPointManifest point : points) {

@@ -177,9 +177,11 @@ class AgentEndToEndTest {
         awaitPoints(item, 1);
 
         api.awaitSucceeded(api.post(item + "/repairReplication?" + RS, null));
+        // One chunk changes: the resync compares with the replica's digests and sends only that one.
+        qemu("qemu-io", "-f", "raw", "-c", "write -P 0x62 64k 4k", disk.toString());
         Run resync = agent("--state-dir", state.toString(), "--disk", disk.toString());
         assertThat(resync.exitCode()).as(resync.toString()).isZero();
-        assertThat(resync.out()).contains("resync:");
+        assertThat(resync.out()).contains("resync:", "pass sent 1 changed chunks");
         JsonNode point = awaitPoints(item, 2).getFirst();
         assertThat(point.path("properties").path("providerSpecificDetails").path("disks").get(0).path("tag").asText())
                 .startsWith("resync:");

@@ -35,6 +35,9 @@ final class ReplicaSink implements SegmentUploader {
     private final UUID diskId;
     private final DiskGeometry geometry;
     private final ReplicaDisk replica;
+    final RecoveryStore recoveryStore() {
+        return store;
+    }
 
     ReplicaSink(Path dir, UUID diskId, long virtualBytes, int chunkBytes) throws IOException {
         this.store = new RecoveryStore(new FileBlobStore(dir));
@@ -42,6 +45,18 @@ final class ReplicaSink implements SegmentUploader {
         this.geometry = new DiskGeometry(virtualBytes, chunkBytes);
         this.replica = ReplicaDisk.create(store, diskId, geometry);
     }
+
+    /** The "server's" replica digests (agent-protocol §4a), as ReplicaDigestQuery computes them. */
+    java.util.Optional<ReplicaDigestSource.Page> digests(UUID disk, long first, int count) throws IOException {
+        digestPagesServed++;
+        byte[] digests = dev.secondsite.replication.ReplicaDigests.of(replica.currentTree(), first, count);
+        return java.util.Optional.of(new ReplicaDigestSource.Page(geometry.chunkBytes(), replica.lastSequence()
+                + appliedSequenceSkew, replica.lastSequence() + 1, first, digests));
+    }
+
+    /** Added to the applied sequence the digests report: non-zero simulates segments waiting to be applied. */
+    long appliedSequenceSkew;
+    int digestPagesServed;
 
     /** The sequence the "server" expects next (its heartbeat's nextSequence). */
     long nextSequence() {

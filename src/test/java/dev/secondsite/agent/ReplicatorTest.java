@@ -242,6 +242,56 @@ class ReplicatorTest {
     }
 
     @Test
+    void aResyncWithTheReplicasDigestsSendsOnlyTheChunksThatDiffer() throws Exception {
+        createRaw(disk, 4 * MIB);
+        write(disk, 0, random(4 * (int) MIB, 7));
+        ReplicaSink sink = sink(4 * MIB);
+        Replicator replicator = new Replicator(diskId, state, sink, SegmentUploader.Acknowledged.NONE, sink::digests,
+                Clock.systemUTC(), SegmentBuilder.SEGMENT_BYTES_MAX);
+        pass(replicator, sink, false);
+        // The replica lost a chunk's content (found damaged and quarantined); the disk changed behind the
+        // agent's back in two places (e.g. written while the agent was not running).
+        ChunkDigest damaged = sink.recoveryStore().chunks().insert(java.util.Arrays.copyOfRange(
+                java.nio.file.Files.readAllBytes(disk), 5 * CHUNK, 6 * CHUNK));
+        sink.recoveryStore().chunks().flush();
+        sink.recoveryStore().chunks().rewritePack(sink.recoveryStore().chunks().location(damaged).orElseThrow().pack(),
+                digest -> !digest.equals(damaged));
+        write(disk, 20L * CHUNK + 7, pattern(0x33, 100));
+        write(disk, 40L * CHUNK, new byte[CHUNK]);
+        int before = sink.received.size();
+
+        Replicator.PassResult result = pass(replicator, sink, true);
+
+        assertThat(result.kind()).isEqualTo(Replicator.PassKind.RESYNC);
+        assertThat(sink.digestPagesServed).isEqualTo(1);
+        List<SegmentRecord> sent = records(sink.received.subList(before, sink.received.size()));
+        assertThat(sent.stream().filter(r -> r instanceof SegmentRecord.Data).map(r -> ((SegmentRecord.Data) r).offset()))
+                .containsExactlyInAnyOrder(5L * CHUNK, 20L * CHUNK);
+        assertThat(sent.stream().filter(r -> r instanceof SegmentRecord.Zero).map(r -> (SegmentRecord.Zero) r))
+                .containsExactly(new SegmentRecord.Zero(40L * CHUNK, CHUNK));
+        assertRestoredEquals(sink, disk);
+        assertThat(pass(replicator, sink, false).changedChunks()).isZero();
+    }
+
+    @Test
+    void aResyncSendsEverythingWhenTheReplicaHasSegmentsStillToApply() throws Exception {
+        createRaw(disk, 2 * MIB);
+        write(disk, 0, random(CHUNK * 3, 8));
+        ReplicaSink sink = sink(2 * MIB);
+        Replicator replicator = new Replicator(diskId, state, sink, SegmentUploader.Acknowledged.NONE, sink::digests,
+                Clock.systemUTC(), SegmentBuilder.SEGMENT_BYTES_MAX);
+        pass(replicator, sink, false);
+        sink.appliedSequenceSkew = -1; // the digests describe a state behind what our segments land on
+        int before = sink.received.size();
+
+        pass(replicator, sink, true);
+
+        List<SegmentRecord> sent = records(sink.received.subList(before, sink.received.size()));
+        assertThat(sent.stream().filter(r -> r instanceof SegmentRecord.Data)).hasSize(3);
+        assertRestoredEquals(sink, disk);
+    }
+
+    @Test
     void aResyncEndsWithItsTaggedMarkerAndIsNotRepeatedForTheSameId() throws Exception {
         createRaw(disk, 1 * MIB);
         write(disk, 0, random(CHUNK, 12));

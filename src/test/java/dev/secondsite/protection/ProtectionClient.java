@@ -191,6 +191,16 @@ final class ProtectionClient {
         return http.send(request, HttpResponse.BodyHandlers.ofString());
     }
 
+    /** GET /agent/v1/disks/{diskId}/digests?{query}: the binary page of replica digests (agent-protocol §4a). */
+    HttpResponse<byte[]> digests(String authorization, String diskId, String query) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + "/agent/v1/disks/" + diskId + "/digests?"
+                + query)).timeout(Duration.ofSeconds(30)).GET();
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
     HttpResponse<String> agentCall(String method, String path, String authorization, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))

@@ -216,6 +216,32 @@ class ReplicationScenarioTest {
                     200);
         }
 
+        /** The replica digests a resync compares with (agent-protocol §4a): after segment 1, of its content. */
+        private void assertReplicaDigests(ProtectionClient.Agent agent, String diskId, byte[] disk) throws Exception {
+            HttpResponse<byte[]> page = c.digests(agent.authorization(), diskId, "first=0&count=" + DISK / CHUNK);
+            assertThat(page.statusCode()).isEqualTo(200);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(page.body()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            assertThat(b.getInt(0)).isEqualTo(dev.secondsite.replication.ReplicaDigests.PAGE_MAGIC);
+            assertThat(b.getInt(4)).isEqualTo(CHUNK);
+            assertThat(b.getLong(8)).as("applied sequence").isEqualTo(1);
+            assertThat(b.getLong(16)).as("next sequence").isEqualTo(2);
+            assertThat(b.getLong(24)).isZero();
+            assertThat(b.getInt(32)).isEqualTo((int) (DISK / CHUNK));
+            for (int chunk = 0; chunk < DISK / CHUNK; chunk++) {
+                byte[] content = java.util.Arrays.copyOfRange(disk, chunk * CHUNK, (chunk + 1) * CHUNK);
+                byte[] expected = chunk % 3 == 0 ? dev.secondsite.replication.chunk.ChunkDigest.of(content).toBytes()
+                        : new byte[32]; // written chunks hash to their content, the rest are ZERO
+                int at = dev.secondsite.replication.ReplicaDigests.PAGE_HEADER_BYTES + chunk * 32;
+                assertThat(java.util.Arrays.copyOfRange(page.body(), at, at + 32)).as("chunk %d", chunk).isEqualTo(expected);
+            }
+            assertThat(c.digests(agent.authorization(), diskId, "first=1&count=" + DISK / CHUNK).statusCode())
+                    .as("past the end").isEqualTo(400);
+            assertThat(new String(c.digests(agent.authorization(), diskId, "first=0").body())).contains("InvalidDigestRange");
+            assertThat(c.digests(agent.authorization(), UUID.randomUUID().toString(), "first=0&count=1").statusCode())
+                    .isEqualTo(404);
+            assertThat(c.digests(null, diskId, "first=0&count=1").statusCode()).isEqualTo(401);
+        }
+
         @Test
         void replicateExportResyncAndDisable() throws Exception {
             ProtectionClient.Site site = c.site("main", 1440);
@@ -295,6 +321,7 @@ class ReplicationScenarioTest {
             assertThat(d0.path("cacheBytes").asLong()).isZero();
             assertThat(d0.path("pendingUploadBytes").asLong()).isEqualTo(4096);
             assertThat(d0.path("churnMBps").asDouble()).isEqualTo(1.0);
+            assertReplicaDigests(agent, diskId, disk);
             JsonNode points = c.points(site, "web02");
             assertThat(points).hasSize(1);
             JsonNode point1 = points.get(0);

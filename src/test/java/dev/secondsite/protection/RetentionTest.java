@@ -70,9 +70,10 @@ class RetentionTest {
                     () -> c.points(site, "ret01"), p -> p.size() == 1);
             assertThat(points.get(0).path("properties").path("recoveryPointTime").asText())
                     .isEqualTo(t.plusSeconds(3).toString());
-            // 16 chunks of the remaining point and its one tree node; the first two points' chunks are collected.
+            // Each segment's chunks and node went into one pack; the first two points' packs are collected whole,
+            // the remaining point's pack (16 chunks and the tree node) stays.
             Arm.await("garbage collection", Duration.ofSeconds(20), Duration.ofMillis(100),
-                    () -> chunkFiles(data.resolve("recovery/chunks")), n -> n <= DISK / CHUNK + 1);
+                    () -> chunkFiles(data.resolve("recovery/packs")), n -> n == 1);
 
             HttpResponse<String> accepted = c.api.post(site.item("ret01") + "/recoveryPoints/"
                     + points.get(0).path("name").asText() + "/exportDisk?" + RS, "{\"format\":\"raw\"}");

@@ -63,7 +63,7 @@ class RestoreTest {
         DiskTree tree = TreeBuilder.scan(store.chunks(), geometry, new ByteArrayInputStream(image));
         long index = 208; // a stored (non-zero) chunk
         ChunkDigest victim = tree.leaf(index);
-        flipByte(dir.resolve("store").resolve(ChunkStore.blobName(victim)), 100);
+        flipByte(dir.resolve("store"), store.chunks().location(victim).orElseThrow(), 100);
         Path target = dir.resolve("disk.raw");
 
         RestoreException e = catchThrowableOfType(RestoreException.class, () -> Restore.toRawFile(tree, target, "test point"));
@@ -84,7 +84,7 @@ class RestoreTest {
         byte[] image = sparseImage(303, 2 << 20);
         DiskTree tree = TreeBuilder.scan(store.chunks(), new DiskGeometry(image.length, 4096), new ByteArrayInputStream(image));
         ChunkDigest level1 = tree.readNode(2, 0, tree.root())[1];
-        flipByte(dir.resolve("store").resolve(ChunkStore.blobName(level1)), 40);
+        flipByte(dir.resolve("store"), store.chunks().location(level1).orElseThrow(), 40);
         Path target = dir.resolve("disk.raw");
 
         RestoreException e = catchThrowableOfType(RestoreException.class, () -> Restore.toRawFile(tree, target, "p"));
@@ -108,9 +108,11 @@ class RestoreTest {
         return image;
     }
 
-    private static void flipByte(Path file, int offset) throws IOException {
+    /** Flips a bit of a stored chunk file (an entry of a pack). */
+    private static void flipByte(Path storeRoot, ChunkStore.Location location, int offset) throws IOException {
+        Path file = storeRoot.resolve(location.pack());
         byte[] bytes = Files.readAllBytes(file);
-        bytes[offset] ^= 0x04;
+        bytes[(int) location.offset() + offset] ^= 0x04;
         Files.write(file, bytes);
     }
 }

@@ -54,25 +54,32 @@ class RetentionGcTest {
 
         assertThat(pruned).hasSize(points.size() / 2).allSatisfy(p -> assertThat(p.createdAt()).isBefore(keepAfter));
         assertThat(store.points().list(model.diskId)).hasSize(points.size() - points.size() / 2);
-        int chunkFilesBefore = blobs.list(ChunkStore.CHUNKS_PREFIX).size();
+        int packsBefore = store.chunks().packNames().size();
+        Set<ChunkDigest> storedBefore = storedDigests();
 
         clock.advance(MARGIN.plusSeconds(1));
         GcResult result = new GarbageCollector(store).collect();
 
-        Set<String> reachable = reachableChunkFiles();
+        Set<ChunkDigest> reachable = reachableDigests();
+        Set<ChunkDigest> storedAfter = storedDigests();
         assertThat(result.deletedFiles()).isPositive();
         assertThat(result.freedBytes()).isPositive();
         assertThat(result.keptYoungFiles()).isZero();
         assertThat(result.roots()).isEqualTo(1 + store.points().allNames().size());
-        assertThat(result.scannedFiles()).isEqualTo(chunkFilesBefore);
-        assertThat(new HashSet<>(blobs.list(ChunkStore.CHUNKS_PREFIX))).isEqualTo(reachable);
-        assertThat(blobs.list(ChunkStore.CHUNKS_PREFIX)).hasSize((int) (chunkFilesBefore - result.deletedFiles()));
+        assertThat(result.scannedFiles()).isEqualTo(packsBefore);
         assertThat(result.markedNodes() + result.markedChunks()).isEqualTo(reachable.size());
+        assertThat(storedAfter).containsAll(reachable).hasSizeLessThan(storedBefore.size());
+        for (String pack : store.chunks().packNames()) { // what is left is mostly live: deleted or compacted otherwise
+            List<ChunkDigest> inPack = store.chunks().packDigests(pack).orElseThrow();
+            assertThat(inPack.stream().filter(reachable::contains).count()).as(pack)
+                    .isGreaterThanOrEqualTo((long) Math.ceil(GarbageCollector.COMPACT_LIVE_FRACTION * inPack.size()));
+        }
         for (RecoveryPointManifest point : store.points().list(model.diskId)) {
             assertThat(Restore.verify(new DiskTree(store.chunks(), point.geometry(), point.root()), point.blobName()).sha256())
                     .as(point.blobName()).isEqualTo(DiskModel.sha256(snapshots.get(point.blobName())));
         }
-        assertThat(DiskModel.contentOf(ReplicaDisk.open(store, model.diskId).currentTree())).isEqualTo(model.bytes);
+        assertThat(DiskModel.contentOf(ReplicaDisk.open(new RecoveryStore(blobs, clock), model.diskId).currentTree()))
+                .as("read by a fresh store").isEqualTo(model.bytes);
 
         GcResult again = new GarbageCollector(store).collect();
         assertThat(again.deletedFiles()).isZero();
@@ -81,6 +88,7 @@ class RetentionGcTest {
     @Test
     void youngUnreferencedChunksSurviveUntilTheSafetyMarginPasses() throws IOException {
         ChunkDigest orphan = store.chunks().insert(random(1, 4096));
+        store.chunks().flush();
         clock.advance(Duration.ofHours(1));
 
         GcResult young = new GarbageCollector(store).collect();
@@ -91,7 +99,7 @@ class RetentionGcTest {
         clock.advance(MARGIN);
         GcResult old = new GarbageCollector(store).collect();
         assertThat(old.deletedFiles()).isEqualTo(1);
-        assertThat(old.freedBytes()).isEqualTo(24 + 4096);
+        assertThat(old.freedBytes()).isEqualTo(12 + 44 + 4 + 24 + 4096); // a pack of one raw chunk
         assertThat(store.chunks().contains(orphan)).isFalse();
     }
 
@@ -99,6 +107,7 @@ class RetentionGcTest {
     void reinsertingAnOldChunkRenewsItsProtection() throws IOException {
         byte[] content = random(2, 4096);
         ChunkDigest chunk = store.chunks().insert(content);
+        store.chunks().flush();
         clock.advance(MARGIN.multipliedBy(2));
         // An in-flight writer finds the chunk already stored and will reference it from a tree not yet
         // committed: the insert touches it, so the collector treats it as young.
@@ -129,35 +138,93 @@ class RetentionGcTest {
         DiskModel model = new DiskModel(203, new DiskGeometry(2 << 20, 4096)).fillMixed();
         DiskTree tree = TreeBuilder.scan(store.chunks(), model.geometry, new ByteArrayInputStream(model.bytes));
         ReplicaDisk.create(store, model.diskId, tree);
+        List<String> treePacks = store.chunks().packNames();
         store.chunks().insert(random(3, 4096)); // garbage that would be collected
-        blobs.delete(ChunkStore.blobName(tree.root()));
-        int before = blobs.list(ChunkStore.CHUNKS_PREFIX).size();
+        store.chunks().flush();
+        for (String pack : treePacks) {
+            blobs.delete(pack);
+        }
+        List<String> before = store.chunks().packNames();
         clock.advance(MARGIN.multipliedBy(2));
 
-        assertThatThrownBy(() -> new GarbageCollector(store).collect()).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> new GarbageCollector(new RecoveryStore(blobs, clock)).collect()).isInstanceOf(IOException.class)
                 .hasMessageContaining("state of disk " + model.diskId).hasMessageContaining("nothing deleted")
                 .hasMessageContaining("chunk is missing");
-        assertThat(blobs.list(ChunkStore.CHUNKS_PREFIX)).hasSize(before);
+        assertThat(store.chunks().packNames()).isEqualTo(before).hasSize(1);
     }
 
-    /** Every chunk file reachable from the live roots, found by an independent full walk (no skipping). */
-    private Set<String> reachableChunkFiles() throws IOException {
-        Set<String> names = new HashSet<>();
+    /** Compatibility: a store written before packs (one blob per chunk) is read, extended and collected. */
+    @Test
+    void aLegacyPerChunkStoreIsReadExtendedAndCollected() throws Exception {
+        DiskModel model = new DiskModel(204, new DiskGeometry(2 << 20, 4096)).fillMixed();
+        ReplicaDisk.create(store, model.diskId, TreeBuilder.scan(store.chunks(), model.geometry,
+                new ByteArrayInputStream(model.bytes)));
+        ChunkDigest garbage = store.chunks().insert(random(4, 4096));
+        store.chunks().flush();
+        convertToLegacyLayout();
+        assertThat(blobs.list(ChunkStore.PACKS_PREFIX)).isEmpty();
+        assertThat(blobs.list(ChunkStore.CHUNKS_PREFIX)).hasSizeGreaterThan(100);
+
+        RecoveryStore legacy = new RecoveryStore(blobs, clock);
+        ReplicaDisk disk = ReplicaDisk.open(legacy, model.diskId);
+        assertThat(DiskModel.contentOf(disk.currentTree())).isEqualTo(model.bytes);
+        DiskModel.Generated segment = model.nextSegment(30, SegmentWriter.Compression.LZ4);
+        disk.apply(segment.name(), new ByteArrayInputStream(segment.bytes()));
+        assertThat(legacy.chunks().packNames()).as("new content goes to packs").isNotEmpty();
+        store.points().prune(model.diskId, Instant.parse("2100-01-01T00:00:00Z"));
+        clock.advance(MARGIN.multipliedBy(2));
+
+        GcResult result = new GarbageCollector(legacy).collect();
+
+        assertThat(result.deletedFiles()).isPositive();
+        assertThat(blobs.exists(ChunkStore.blobName(garbage))).isFalse();
+        Set<ChunkDigest> reachable = reachableDigests();
+        assertThat(storedDigests()).containsAll(reachable);
+        assertThat(DiskModel.contentOf(ReplicaDisk.open(new RecoveryStore(blobs, clock), model.diskId).currentTree()))
+                .isEqualTo(model.bytes);
+    }
+
+    /** Rewrites every pack entry as the one-blob-per-chunk layout of earlier versions, and removes the packs. */
+    private void convertToLegacyLayout() throws IOException {
+        for (String pack : store.chunks().packNames()) {
+            for (ChunkDigest digest : store.chunks().packDigests(pack).orElseThrow()) {
+                ChunkStore.Location at = store.chunks().location(digest).orElseThrow();
+                blobs.put(ChunkStore.blobName(digest), blobs.readRange(at.pack(), at.offset(), at.length()).orElseThrow());
+            }
+            blobs.delete(pack);
+        }
+    }
+
+    /** Every digest held by a pack or legacy chunk blob. */
+    private Set<ChunkDigest> storedDigests() throws IOException {
+        Set<ChunkDigest> stored = new HashSet<>();
+        for (String pack : store.chunks().packNames()) {
+            stored.addAll(store.chunks().packDigests(pack).orElseThrow());
+        }
+        for (String name : blobs.list(ChunkStore.CHUNKS_PREFIX)) {
+            stored.add(ChunkStore.digestOf(name).orElseThrow());
+        }
+        return stored;
+    }
+
+    /** Every digest reachable from the live roots, found by an independent full walk (no skipping). */
+    private Set<ChunkDigest> reachableDigests() throws IOException {
+        Set<ChunkDigest> names = new HashSet<>();
         TreeVisitor collect = new TreeVisitor() {
             @Override
             public boolean enterNode(int level, long index, ChunkDigest digest) {
-                names.add(ChunkStore.blobName(digest));
+                names.add(digest);
                 return true;
             }
 
             @Override
             public void chunk(long index, ChunkDigest digest) {
-                names.add(ChunkStore.blobName(digest));
+                names.add(digest);
             }
         };
         for (var diskId : store.states().diskIds()) {
             DiskState state = store.states().read(diskId).orElseThrow();
-            new DiskTree(store.chunks(), state.geometry(), state.root()).walk(collect);
+            new DiskTree(new RecoveryStore(blobs, clock).chunks(), state.geometry(), state.root()).walk(collect);
         }
         for (String name : store.points().allNames()) {
             RecoveryPointManifest point = store.points().read(name).orElseThrow();

@@ -241,6 +241,26 @@ public final class AzureBlobStore implements BlobStore {
         }
     }
 
+    /** One ranged GET (a chunk out of a pack); past the end the service answers 416, which reads as no bytes. */
+    @Override
+    public Optional<byte[]> readRange(String name, long offset, int length) throws IOException {
+        BlobClient blob = blob(name);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(length);
+        try {
+            blob.downloadStreamWithResponse(out, new com.azure.storage.blob.models.BlobRange(offset, (long) length),
+                    null, null, false, null, Context.NONE);
+            return Optional.of(out.toByteArray());
+        } catch (RuntimeException e) {
+            if (blobNotFound(e)) {
+                return Optional.empty();
+            }
+            if (e instanceof BlobStorageException storage && storage.getStatusCode() == 416) {
+                return Optional.of(new byte[0]);
+            }
+            throw failure("readRange", name, e);
+        }
+    }
+
     /**
      * The stream reads the blob in ranged requests pinned to the ETag seen when it was opened: if the blob is
      * replaced meanwhile, reading fails with an IOException instead of mixing two versions.

@@ -37,6 +37,30 @@ public interface BlobStore {
     /** A stream over the blob, or empty if there is none. The caller closes it. */
     Optional<InputStream> open(String name) throws IOException;
 
+    /**
+     * Up to {@code length} bytes of the blob from {@code offset} (fewer if it ends sooner), or empty if
+     * there is none. Packs of chunks are read this way: one chunk out of a large blob.
+     */
+    default Optional<byte[]> readRange(String name, long offset, int length) throws IOException {
+        Optional<InputStream> opened = open(name);
+        if (opened.isEmpty()) {
+            return Optional.empty();
+        }
+        try (InputStream in = opened.get()) {
+            for (long skipped = 0; skipped < offset; ) {
+                long step = in.skip(offset - skipped);
+                if (step <= 0) {
+                    if (in.read() < 0) {
+                        return Optional.of(new byte[0]);
+                    }
+                    step = 1;
+                }
+                skipped += step;
+            }
+            return Optional.of(in.readNBytes(length));
+        }
+    }
+
     /** Names starting with {@code prefix} ("" for all), sorted ascending. */
     List<String> list(String prefix) throws IOException;
 
@@ -59,4 +83,10 @@ public interface BlobStore {
 
     /** Bytes held by all blobs (content only, without filesystem or temporary-file overhead). */
     long usedBytes() throws IOException;
+
+    /** Work that must be durable before a blob that refers to it is put (a chunk store's flush). */
+    @FunctionalInterface
+    interface BeforeReference {
+        void run() throws IOException;
+    }
 }

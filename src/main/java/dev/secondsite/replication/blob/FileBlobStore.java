@@ -140,6 +140,23 @@ public final class FileBlobStore implements BlobStore {
     }
 
     @Override
+    public Optional<byte[]> readRange(String name, long offset, int length) throws IOException {
+        Path path = resolve(name);
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer buffer = ByteBuffer.allocate(length);
+            while (buffer.hasRemaining() && channel.read(buffer, offset + buffer.position()) >= 0) {
+                // positional reads until full or at the end of the file
+            }
+            return Optional.of(buffer.position() == length ? buffer.array()
+                    : java.util.Arrays.copyOf(buffer.array(), buffer.position()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw failure("readRange", name, e);
+        }
+    }
+
+    @Override
     public List<String> list(String prefix) throws IOException {
         BlobNames.validatePrefix(prefix);
         int slash = prefix.lastIndexOf('/');

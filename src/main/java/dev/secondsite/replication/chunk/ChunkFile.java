@@ -84,6 +84,28 @@ final class ChunkFile {
         return null;
     }
 
+    /** Decodes a whole chunk file to its content; null with {@code problem[0]} set if it is damaged. */
+    static byte[] decode(byte[] file, String[] problem) {
+        if (file.length < HEADER_BYTES) {
+            problem[0] = "truncated header (" + file.length + " bytes)";
+            return null;
+        }
+        Header header = decodeHeader(java.util.Arrays.copyOf(file, HEADER_BYTES), problem);
+        if (header == null) {
+            return null;
+        }
+        int payloadBytes = file.length - HEADER_BYTES;
+        if (payloadBytes < header.storedBytes()) {
+            problem[0] = "truncated payload (" + payloadBytes + " of " + header.storedBytes() + " bytes)";
+            return null;
+        }
+        if (payloadBytes > header.storedBytes()) {
+            problem[0] = "bytes follow the payload";
+            return null;
+        }
+        return decodePayload(header, java.util.Arrays.copyOfRange(file, HEADER_BYTES, file.length), problem);
+    }
+
     /** Decodes a validated header's payload to the content; null with {@code problem[0]} set if damaged. */
     static byte[] decodePayload(Header header, byte[] payload, String[] problem) {
         assert payload.length == header.storedBytes();

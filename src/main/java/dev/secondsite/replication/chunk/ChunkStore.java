@@ -2,11 +2,19 @@ package dev.secondsite.replication.chunk;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 import dev.secondsite.replication.blob.BlobInfo;
 import dev.secondsite.replication.blob.BlobStore;
@@ -14,34 +22,76 @@ import dev.secondsite.replication.blob.BlobStore;
 /**
  * Content-addressed storage of chunks and tree nodes over a {@link BlobStore}.
  *
- * <p>Layout: content with SHA-256 {@code d} lives in blob {@code chunks/<d[0..2)>/<d[2..4)>/<d>} (two
- * levels of hex-prefix folders, so no directory grows past a few thousand entries), encoded as a
- * {@link ChunkFile}. Corrupt files are moved to {@code quarantine/<d>.<epoch-millis>}.
+ * <p>Layout (ADR 0007): new content is written in packs, {@code packs/<pp>/<128-bit random hex>.pack}
+ * ({@link PackFile}), each holding many chunk files ({@link ChunkFile}) behind an index. Stores written by
+ * earlier versions hold one blob per chunk, {@code chunks/<d[0..2)>/<d[2..4)>/<d>}; those stay readable
+ * (and collectable) and are never written any more. Corrupt content is copied to
+ * {@code quarantine/<d>.<epoch-millis>}.
  *
- * <p>Insert is insert-if-missing: a digest that is already stored is only {@linkplain BlobStore#touch
- * touched} (so garbage collection's safety margin covers it again), never rewritten; a new one is written
- * through the blob store's temp + fsync + atomic rename. Content of all zeros is never stored: it is
- * {@link ChunkDigest#ZERO}. Every read is verified end to end: file header CRC32C, decompression to the
- * recorded length, content CRC32C, and SHA-256 equal to the digest asked for.
+ * <p>Why packs: a durable put costs an fsync of the file and of its directory; with one blob per chunk,
+ * applying a segment cost two fsyncs per changed chunk. Inserts are now buffered in memory (the
+ * <em>pending pack</em>) and {@link #flush()} writes them as one pack with one put. Until then they are
+ * not durable, so <b>nothing may name a pending chunk durably</b>: the recovery store's manifest and
+ * disk-state writers call {@link #flush()} before every put (and {@link TreeBuilder#finish} flushes).
+ * The pending pack is also flushed when it reaches {@link #PACK_BYTES_TARGET}, bounding memory.
  *
- * <p>Thread-safe if the blob store is.
+ * <p>Lookup: an in-memory index maps every stored digest to its pack entry (or legacy blob). It is built
+ * on first use from the packs' indexes (the head of each pack) and the legacy blob names, and refreshed
+ * when a read misses (another process may have added packs).
+ *
+ * <p>Insert is insert-if-missing: content already stored is not written again; its pack (or legacy blob)
+ * is {@linkplain BlobStore#touch touched} so garbage collection's safety margin covers it again. Content
+ * of all zeros is never stored: it is {@link ChunkDigest#ZERO}. Every read is verified end to end: file
+ * header CRC32C, decompression to the recorded length, content CRC32C, and SHA-256 equal to the digest.
+ *
+ * <p>Thread-safe if the blob store is (one lock guards the index and the pending pack).
  */
 public final class ChunkStore {
     /** Largest content of one stored object: a chunk of the largest chunk size (tree nodes are far smaller). */
     public static final int CONTENT_BYTES_MAX = DiskGeometry.CHUNK_BYTES_MAX;
     public static final String CHUNKS_PREFIX = "chunks/";
+    public static final String PACKS_PREFIX = "packs/";
+    public static final String PACK_SUFFIX = ".pack";
     public static final String QUARANTINE_PREFIX = "quarantine/";
-    /** Number of first-level prefix folders (one per value of the digest's first byte). */
+    /** Number of first-level prefix folders of legacy chunk blobs (one per value of the digest's first byte). */
     public static final int SHARD_COUNT = 256;
+    /** The pending pack is written once its chunk files reach this many bytes. */
+    public static final int PACK_BYTES_TARGET = 32 << 20;
+
+    /** Where a digest's chunk file is: an entry of a pack, or (pack == null) a legacy per-chunk blob. */
+    public record Location(String pack, long offset, int length) {
+        boolean legacy() {
+            return pack == null;
+        }
+    }
 
     private final BlobStore blobs;
     private final Clock clock;
+    private final int packBytesTarget;
+    private final SecureRandom random = new SecureRandom();
     private final AtomicLong written = new AtomicLong();
     private final AtomicLong deduplicated = new AtomicLong();
+    private final AtomicLong packsWritten = new AtomicLong();
 
-    public ChunkStore(BlobStore blobs, Clock clock) {
+    private final Object lock = new Object();
+    /** Digest to location of everything stored; null until first used. Guarded by lock. */
+    private Map<ChunkDigest, Location> index;
+    private final Set<String> indexedPacks = new HashSet<>();
+    /** Chunk files inserted but not yet written (insertion order). Guarded by lock. */
+    private final LinkedHashMap<ChunkDigest, byte[]> pending = new LinkedHashMap<>();
+    private long pendingBytes;
+
+    public ChunkStore(BlobStore blobs, Clock clock, int packBytesTarget) {
+        if (packBytesTarget < 1) {
+            throw new IllegalArgumentException("pack target must be >= 1 byte, got " + packBytesTarget);
+        }
         this.blobs = blobs;
         this.clock = clock;
+        this.packBytesTarget = packBytesTarget;
+    }
+
+    public ChunkStore(BlobStore blobs, Clock clock) {
+        this(blobs, clock, PACK_BYTES_TARGET);
     }
 
     public ChunkStore(BlobStore blobs) {
@@ -56,7 +106,10 @@ public final class ChunkStore {
         return insert(content, 0, content.length);
     }
 
-    /** Stores the content unless already present; returns its digest ({@link ChunkDigest#ZERO} for zeros). */
+    /**
+     * Stores the content unless already present; returns its digest ({@link ChunkDigest#ZERO} for zeros).
+     * New content is durable only after the next {@link #flush()}.
+     */
     public ChunkDigest insert(byte[] content, int offset, int length) throws IOException {
         if (length < 1 || length > CONTENT_BYTES_MAX) {
             throw new IllegalArgumentException("chunk content must be 1.." + CONTENT_BYTES_MAX + " bytes, got " + length);
@@ -65,70 +118,170 @@ public final class ChunkStore {
             return ChunkDigest.ZERO;
         }
         ChunkDigest digest = ChunkDigest.of(content, offset, length);
-        String name = blobName(digest);
-        if (blobs.touch(name)) {
+        if (alreadyStored(digest)) {
             deduplicated.incrementAndGet();
             return digest;
         }
-        byte[] file = ChunkFile.encode(content, offset, length);
+        byte[] file = ChunkFile.encode(content, offset, length); // outside the lock: compression is the slow part
         assert decodeForAssertion(file, digest); // paired: what we store reads back as the same content
-        blobs.put(name, file);
-        written.incrementAndGet();
+        synchronized (lock) {
+            if (pending.putIfAbsent(digest, file) == null) {
+                pendingBytes += file.length;
+                written.incrementAndGet();
+                if (pendingBytes >= packBytesTarget) {
+                    flush();
+                }
+            }
+        }
         return digest;
     }
 
-    /** Whether a chunk file exists for the digest (without verifying it). ZERO is always "present". */
+    /** Makes every inserted chunk durable: writes the pending pack, if any, with one put. */
+    public void flush() throws IOException {
+        synchronized (lock) {
+            if (pending.isEmpty()) {
+                return;
+            }
+            ensureIndex();
+            List<ChunkDigest> digests = new ArrayList<>(pending.keySet());
+            List<byte[]> files = new ArrayList<>(pending.values());
+            String name = newPackName();
+            blobs.put(name, PackFile.encode(digests, files)); // if this fails, the chunks stay pending
+            long offset = PackFile.indexBytes(digests.size());
+            for (int i = 0; i < digests.size(); i++) {
+                index.put(digests.get(i), new Location(name, offset, files.get(i).length));
+                offset += files.get(i).length;
+            }
+            indexedPacks.add(name);
+            pending.clear();
+            pendingBytes = 0;
+            packsWritten.incrementAndGet();
+        }
+    }
+
+    /** Whether the digest's content is stored or pending (without verifying it). ZERO is always "present". */
     public boolean contains(ChunkDigest digest) throws IOException {
-        return digest.isZero() || blobs.exists(blobName(digest));
+        if (digest.isZero()) {
+            return true;
+        }
+        synchronized (lock) {
+            ensureIndex();
+            return pending.containsKey(digest) || index.containsKey(digest);
+        }
+    }
+
+    /** Where the digest's chunk file is stored, if it is (not while pending). For tests and diagnostics. */
+    public Optional<Location> location(ChunkDigest digest) throws IOException {
+        synchronized (lock) {
+            ensureIndex();
+            return Optional.ofNullable(index.get(digest));
+        }
     }
 
     /**
-     * The verified content of a stored chunk. A damaged file is quarantined and reported as
-     * {@link CorruptChunkException}, as is a missing one. ZERO has no stored content: the caller knows its
-     * length and must not ask.
+     * The verified content of a stored chunk. Damaged content is quarantined and reported as
+     * {@link CorruptChunkException}, as is a missing chunk. ZERO has no stored content: the caller knows
+     * its length and must not ask.
      */
     public byte[] read(ChunkDigest digest) throws IOException {
         if (digest.isZero()) {
             throw new IllegalArgumentException("the ZERO digest has no stored content");
         }
-        String name = blobName(digest);
-        Optional<InputStream> opened = blobs.open(name);
-        if (opened.isEmpty()) {
-            throw new CorruptChunkException(failure(digest, "chunk is missing"), digest, false);
+        byte[] file;
+        Location location;
+        synchronized (lock) {
+            file = pending.get(digest);
+            location = file == null ? locate(digest) : null;
         }
-        String[] problem = new String[1];
-        byte[] content = null;
-        try (InputStream in = opened.get()) {
-            byte[] headerBytes = in.readNBytes(ChunkFile.HEADER_BYTES);
-            ChunkFile.Header header = null;
-            if (headerBytes.length != ChunkFile.HEADER_BYTES) {
-                problem[0] = "truncated header (" + headerBytes.length + " bytes)";
-            } else {
-                header = ChunkFile.decodeHeader(headerBytes, problem);
+        if (file == null) {
+            if (location == null) {
+                throw new CorruptChunkException(failure(digest, "chunk is missing"), digest, false);
             }
-            if (header != null) {
-                byte[] payload = in.readNBytes(header.storedBytes());
-                if (payload.length != header.storedBytes()) {
-                    problem[0] = "truncated payload (" + payload.length + " of " + header.storedBytes() + " bytes)";
-                } else if (in.read() != -1) {
-                    problem[0] = "bytes follow the payload";
-                } else {
-                    content = ChunkFile.decodePayload(header, payload, problem);
+            Optional<byte[]> stored = readStored(digest, location);
+            if (stored.isEmpty()) { // deleted since we looked (by a collector elsewhere): look once more
+                synchronized (lock) {
+                    index.remove(digest, location);
+                    location = locate(digest);
+                }
+                stored = location == null ? Optional.empty() : readStored(digest, location);
+                if (stored.isEmpty()) {
+                    throw new CorruptChunkException(failure(digest, "chunk is missing"), digest, false);
                 }
             }
+            file = stored.get();
         }
+        String[] problem = new String[1];
+        byte[] content = ChunkFile.decode(file, problem);
         if (content != null && !ChunkDigest.of(content).equals(digest)) {
             problem[0] = "content hashes to " + ChunkDigest.of(content) + ", not to its name";
             content = null;
         }
         if (content == null) {
-            String cause = problem[0] + "; quarantined as " + quarantine(name, digest);
+            String cause = problem[0] + "; quarantined as " + quarantine(digest, location, file);
             throw new CorruptChunkException(failure(digest, cause), digest, true);
         }
         return content;
     }
 
-    /** Digests stored in one first-level prefix folder (shard 0..255), sorted. */
+    /** Names of all packs, sorted. */
+    public List<String> packNames() throws IOException {
+        return blobs.list(PACKS_PREFIX).stream().filter(name -> name.endsWith(PACK_SUFFIX)).toList();
+    }
+
+    /** The digests a pack holds (read from its index), or empty if it is gone. */
+    public Optional<List<ChunkDigest>> packDigests(String pack) throws IOException {
+        Optional<List<PackFile.Entry>> entries = readPackIndex(pack);
+        return entries.map(list -> list.stream().map(PackFile.Entry::digest).toList());
+    }
+
+    /** Deletes a pack (garbage collection only: none of its chunks may be referenced). */
+    public boolean deletePack(String pack) throws IOException {
+        synchronized (lock) {
+            Optional<List<PackFile.Entry>> entries = index == null ? Optional.empty() : readPackIndex(pack);
+            boolean deleted = blobs.delete(pack);
+            if (entries.isPresent()) { // forget its entries, unless a newer pack holds the same digest
+                for (PackFile.Entry entry : entries.get()) {
+                    index.computeIfPresent(entry.digest(), (digest, at) -> pack.equals(at.pack()) ? null : at);
+                }
+            } else if (index != null) {
+                index.values().removeIf(location -> pack.equals(location.pack()));
+            }
+            indexedPacks.remove(pack);
+            return deleted;
+        }
+    }
+
+    /**
+     * Replaces a pack by a new one holding only the chunks {@code keep} accepts (garbage collection's
+     * compaction, and quarantine). The new pack is durable before the old one is deleted, so a crash in
+     * between leaves both, never neither. Returns the old pack's size in bytes minus the new one's entries.
+     */
+    public long rewritePack(String pack, Predicate<ChunkDigest> keep) throws IOException {
+        synchronized (lock) {
+            Optional<List<PackFile.Entry>> entries = readPackIndex(pack);
+            if (entries.isEmpty()) {
+                return 0;
+            }
+            flush(); // so that what is pending now does not end up tied to this rewrite
+            long kept = 0;
+            for (PackFile.Entry entry : entries.get()) {
+                if (keep.test(entry.digest())) {
+                    Optional<byte[]> file = blobs.readRange(pack, entry.offset(), entry.length());
+                    if (file.isPresent() && file.get().length == entry.length()) { // a truncated entry is lost anyway
+                        pending.put(entry.digest(), file.get());
+                        pendingBytes += entry.length();
+                        kept += entry.length();
+                    }
+                }
+            }
+            long before = blobs.stat(pack).map(BlobInfo::sizeBytes).orElse(0L);
+            flush();
+            deletePack(pack);
+            return Math.max(0, before - kept);
+        }
+    }
+
+    /** Digests of legacy per-chunk blobs in one first-level prefix folder (shard 0..255), sorted. */
     public List<ChunkDigest> listShard(int shard) throws IOException {
         if (shard < 0 || shard >= SHARD_COUNT) {
             throw new IllegalArgumentException("shard must be 0.." + (SHARD_COUNT - 1) + ", got " + shard);
@@ -140,13 +293,19 @@ public final class ChunkStore {
         return digests;
     }
 
+    /** Size and age of a legacy per-chunk blob. */
     public Optional<BlobInfo> stat(ChunkDigest digest) throws IOException {
         return blobs.stat(blobName(digest));
     }
 
-    /** Deletes a chunk file (garbage collection only). */
+    /** Deletes a legacy per-chunk blob (garbage collection only). */
     public boolean delete(ChunkDigest digest) throws IOException {
-        return blobs.delete(blobName(digest));
+        synchronized (lock) {
+            if (index != null) {
+                index.remove(digest, new Location(null, 0, 0));
+            }
+            return blobs.delete(blobName(digest));
+        }
     }
 
     /** Chunk files moved to quarantine so far (persistent: counted from the quarantine folder). */
@@ -154,7 +313,7 @@ public final class ChunkStore {
         return blobs.list(QUARANTINE_PREFIX).size();
     }
 
-    /** Chunk files written by this instance (inserts of new content). */
+    /** Chunks written by this instance (inserts of new content). */
     public long writtenCount() {
         return written.get();
     }
@@ -164,12 +323,18 @@ public final class ChunkStore {
         return deduplicated.get();
     }
 
+    /** Packs written by this instance (each one durable put). */
+    public long packsWrittenCount() {
+        return packsWritten.get();
+    }
+
+    /** The legacy per-chunk blob name of a digest (stores from before packs). */
     public static String blobName(ChunkDigest digest) {
         String hex = digest.hex();
         return CHUNKS_PREFIX + hex.substring(0, 2) + "/" + hex.substring(2, 4) + "/" + hex;
     }
 
-    /** The digest a chunk blob name stands for, if it is one. */
+    /** The digest a legacy chunk blob name stands for, if it is one. */
     public static Optional<ChunkDigest> digestOf(String name) {
         if (!name.startsWith(CHUNKS_PREFIX) || name.length() != CHUNKS_PREFIX.length() + 6 + 2 * ChunkDigest.BYTES) {
             return Optional.empty();
@@ -188,18 +353,147 @@ public final class ChunkStore {
         return "chunk store on " + blobs;
     }
 
-    private String quarantine(String name, ChunkDigest digest) throws IOException {
+    /** Whether the digest is stored (touching its blob so GC keeps it) or pending. */
+    private boolean alreadyStored(ChunkDigest digest) throws IOException {
+        synchronized (lock) {
+            if (pending.containsKey(digest)) {
+                return true;
+            }
+            ensureIndex();
+            Location location = index.get(digest);
+            if (location == null) {
+                return false;
+            }
+            if (blobs.touch(location.legacy() ? blobName(digest) : location.pack())) {
+                return true;
+            }
+            index.remove(digest, location); // its blob is gone (collected elsewhere): store the content again
+            return false;
+        }
+    }
+
+    /** The digest's location, refreshing the index once if it is not there. Caller holds the lock. */
+    private Location locate(ChunkDigest digest) throws IOException {
+        ensureIndex();
+        Location location = index.get(digest);
+        if (location == null) {
+            loadIndex();
+            location = index.get(digest);
+        }
+        return location;
+    }
+
+    /** The chunk file's bytes as stored (unverified), or empty if its blob is gone. */
+    private Optional<byte[]> readStored(ChunkDigest digest, Location location) throws IOException {
+        if (!location.legacy()) {
+            return blobs.readRange(location.pack(), location.offset(), location.length());
+        }
+        Optional<InputStream> opened = blobs.open(blobName(digest));
+        if (opened.isEmpty()) {
+            return Optional.empty();
+        }
+        try (InputStream in = opened.get()) { // one byte more than the largest file tells "bytes follow"
+            return Optional.of(in.readNBytes(ChunkFile.HEADER_BYTES + CONTENT_BYTES_MAX + 1));
+        }
+    }
+
+    private void ensureIndex() throws IOException {
+        if (index == null) {
+            index = new HashMap<>();
+            loadIndex();
+        }
+    }
+
+    /** Adds legacy blobs and packs not indexed yet. Caller holds the lock. */
+    private void loadIndex() throws IOException {
+        for (String name : blobs.list(CHUNKS_PREFIX)) {
+            digestOf(name).ifPresent(digest -> index.putIfAbsent(digest, new Location(null, 0, 0)));
+        }
+        for (String pack : packNames()) {
+            if (indexedPacks.contains(pack)) {
+                continue;
+            }
+            Optional<List<PackFile.Entry>> entries = readPackIndex(pack);
+            if (entries.isEmpty()) {
+                continue; // deleted meanwhile, or quarantined because its index is damaged
+            }
+            for (PackFile.Entry entry : entries.get()) {
+                index.put(entry.digest(), new Location(pack, entry.offset(), entry.length()));
+            }
+            indexedPacks.add(pack);
+        }
+    }
+
+    /** A pack's index; a pack whose index is damaged is quarantined whole (its chunks read as missing). */
+    private Optional<List<PackFile.Entry>> readPackIndex(String pack) throws IOException {
+        Optional<byte[]> header = blobs.readRange(pack, 0, PackFile.HEADER_BYTES);
+        if (header.isEmpty()) {
+            return Optional.empty();
+        }
+        String[] problem = new String[1];
+        int count = PackFile.entryCount(header.get(), problem);
+        List<PackFile.Entry> entries = null;
+        if (count >= 0) {
+            Optional<byte[]> head = blobs.readRange(pack, 0, PackFile.indexBytes(count));
+            if (head.isEmpty()) {
+                return Optional.empty();
+            }
+            entries = PackFile.decodeIndex(head.get(), problem);
+        }
+        if (entries == null) {
+            String target = QUARANTINE_PREFIX + pack.substring(pack.lastIndexOf('/') + 1) + "." + clock.millis();
+            moveToQuarantine(pack, target);
+            synchronized (lock) {
+                indexedPacks.remove(pack);
+                if (index != null) {
+                    index.values().removeIf(location -> pack.equals(location.pack()));
+                }
+            }
+            return Optional.empty();
+        }
+        return Optional.of(entries);
+    }
+
+    private String newPackName() {
+        byte[] id = new byte[16];
+        random.nextBytes(id);
+        String hex = HexFormat.of().formatHex(id);
+        return PACKS_PREFIX + hex.substring(0, 2) + "/" + hex + PACK_SUFFIX;
+    }
+
+    /**
+     * Copies damaged content to quarantine and makes the store forget it, persistently, so that a later
+     * insert of the same content (a resync) heals the store: a legacy blob is moved; a pack is rewritten
+     * without the entry.
+     */
+    private String quarantine(ChunkDigest digest, Location location, byte[] file) throws IOException {
         String target = QUARANTINE_PREFIX + digest.hex() + "." + clock.millis();
+        if (location == null) { // pending content that does not decode: a bug, not damage
+            throw new IllegalStateException("pending chunk " + digest + " does not decode");
+        }
+        if (location.legacy()) {
+            boolean moved = moveToQuarantine(blobName(digest), target);
+            synchronized (lock) {
+                index.remove(digest, location);
+            }
+            return moved ? target : "(already gone)";
+        }
+        blobs.put(target, file);
+        rewritePack(location.pack(), other -> !other.equals(digest));
+        return target;
+    }
+
+    private boolean moveToQuarantine(String name, String target) throws IOException {
         Optional<BlobInfo> info = blobs.stat(name);
         Optional<InputStream> opened = blobs.open(name);
         if (info.isEmpty() || opened.isEmpty()) {
-            return "(already gone)";
+            return false;
         }
         try (InputStream in = opened.get()) {
             blobs.put(target, in, info.get().sizeBytes());
         }
         blobs.delete(name);
-        return target;
+        return true;
     }
 
     private String failure(ChunkDigest digest, String cause) {
@@ -207,12 +501,7 @@ public final class ChunkStore {
     }
 
     private static boolean decodeForAssertion(byte[] file, ChunkDigest digest) {
-        String[] problem = new String[1];
-        byte[] headerBytes = java.util.Arrays.copyOf(file, ChunkFile.HEADER_BYTES);
-        ChunkFile.Header header = ChunkFile.decodeHeader(headerBytes, problem);
-        assert header != null : problem[0];
-        byte[] payload = java.util.Arrays.copyOfRange(file, ChunkFile.HEADER_BYTES, file.length);
-        byte[] content = ChunkFile.decodePayload(header, payload, problem);
+        byte[] content = ChunkFile.decode(file, new String[1]);
         return content != null && ChunkDigest.of(content).equals(digest);
     }
 }

@@ -71,7 +71,7 @@ public final class TreeBuilder {
         push(0, leaf);
     }
 
-    /** Completes the tree; all chunkCount chunks must have been added. */
+    /** Completes the tree and makes it durable (flushes the store); all chunkCount chunks must have been added. */
     public DiskTree finish() throws IOException {
         if (emitted[0] != geometry.chunkCount()) {
             throw new IllegalStateException("tree builder has " + emitted[0] + " of " + geometry.chunkCount() + " chunks");
@@ -86,6 +86,7 @@ public final class TreeBuilder {
         for (int level = 0; level < height; level++) {
             assert pending.get(level).isEmpty() && emitted[level + 1] == geometry.nodeCount(level + 1);
         }
+        store.flush();
         return new DiskTree(store, geometry, pending.get(height).getFirst());
     }
 

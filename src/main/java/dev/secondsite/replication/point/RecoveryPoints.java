@@ -16,13 +16,17 @@ import dev.secondsite.replication.blob.BlobStore;
  */
 public final class RecoveryPoints {
     private final BlobStore blobs;
+    private final BlobStore.BeforeReference beforeWrite;
 
-    public RecoveryPoints(BlobStore blobs) {
+    /** {@code beforeWrite} runs before every manifest put: the chunk store's flush (see RecoveryStore). */
+    public RecoveryPoints(BlobStore blobs, BlobStore.BeforeReference beforeWrite) {
         this.blobs = blobs;
+        this.beforeWrite = beforeWrite;
     }
 
     /** Durably stores the manifest (temp + fsync + atomic rename in a file store). */
     public void write(RecoveryPointManifest manifest) throws IOException {
+        beforeWrite.run();
         blobs.put(manifest.blobName(), manifest.encode());
     }
 

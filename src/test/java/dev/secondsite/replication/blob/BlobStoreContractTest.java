@@ -68,6 +68,23 @@ abstract class BlobStoreContractTest {
     }
 
     @Test
+    void readRangeReturnsThePartAskedForAndLessAtTheEnd() throws IOException {
+        BlobStore store = newStore();
+        byte[] data = new byte[10_000];
+        new Random(5).nextBytes(data);
+        store.put("packs/p", data);
+
+        assertThat(store.readRange("packs/p", 0, 12)).hasValueSatisfying(part -> assertThat(part)
+                .isEqualTo(Arrays.copyOfRange(data, 0, 12)));
+        assertThat(store.readRange("packs/p", 4321, 1000)).hasValueSatisfying(part -> assertThat(part)
+                .isEqualTo(Arrays.copyOfRange(data, 4321, 5321)));
+        assertThat(store.readRange("packs/p", 9990, 100)).hasValueSatisfying(part -> assertThat(part)
+                .isEqualTo(Arrays.copyOfRange(data, 9990, 10_000)));
+        assertThat(store.readRange("packs/p", 10_000, 10)).hasValueSatisfying(part -> assertThat(part).isEmpty());
+        assertThat(store.readRange("packs/none", 0, 10)).isEmpty();
+    }
+
+    @Test
     void listIsSortedInStringOrder() throws IOException {
         BlobStore store = newStore();
         List<String> names = new ArrayList<>(List.of("a-b", "a.b", "a/b", "a0", "aB", "a_b", "ab", "A", "Z/z", "0",

@@ -3,12 +3,15 @@ package dev.secondsite.replication.chunk;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.secondsite.replication.CrashingBlobStore;
 import dev.secondsite.replication.MemoryBlobStore;
 import dev.secondsite.replication.blob.FileBlobStore;
 
@@ -27,19 +30,50 @@ class ChunkStoreTest {
         byte[] content = random(1, 64 << 10);
 
         ChunkDigest first = store.insert(content);
+        ChunkDigest pendingAgain = store.insert(content.clone());
+        assertThat(blobs.list("")).as("nothing is written before the flush").isEmpty();
+        assertThat(store.read(first)).as("pending content reads back").isEqualTo(content);
+        store.flush();
         long used = blobs.usedBytes();
-        ChunkDigest second = store.insert(content.clone());
+        ChunkDigest storedAgain = store.insert(content.clone());
+        store.flush();
 
-        assertThat(second).isEqualTo(first).isEqualTo(ChunkDigest.of(content));
-        assertThat(blobs.list("chunks/")).containsExactly(ChunkStore.blobName(first));
-        assertThat(ChunkStore.blobName(first)).isEqualTo("chunks/" + first.hex().substring(0, 2) + "/"
-                + first.hex().substring(2, 4) + "/" + first.hex());
+        assertThat(List.of(pendingAgain, storedAgain)).containsOnly(first);
+        assertThat(first).isEqualTo(ChunkDigest.of(content));
+        assertThat(store.packNames()).singleElement().satisfies(pack ->
+                assertThat(pack).matches("packs/[0-9a-f]{2}/[0-9a-f]{32}\\.pack"));
         assertThat(blobs.usedBytes()).isEqualTo(used);
         assertThat(store.writtenCount()).isEqualTo(1);
-        assertThat(store.deduplicatedCount()).isEqualTo(1);
+        assertThat(store.deduplicatedCount()).isEqualTo(2);
+        assertThat(store.packsWrittenCount()).isEqualTo(1);
         assertThat(store.read(first)).isEqualTo(content);
+        assertThat(new ChunkStore(blobs).read(first)).as("another instance finds it").isEqualTo(content);
         assertThat(ChunkStore.digestOf(ChunkStore.blobName(first))).contains(first);
         assertThat(ChunkStore.digestOf("chunks/00/00/nothex")).isEmpty();
+    }
+
+    @Test
+    void manyChunksCostOnePutAndFullPacksAreWrittenOnTheirOwn() throws IOException {
+        CrashingBlobStore counting = new CrashingBlobStore(new MemoryBlobStore(), Long.MAX_VALUE);
+        ChunkStore store = new ChunkStore(counting);
+        List<ChunkDigest> digests = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            digests.add(store.insert(random(100 + i, 4096)));
+        }
+        store.flush();
+        assertThat(counting.writes()).isEqualTo(1);
+
+        MemoryBlobStore small = new MemoryBlobStore();
+        ChunkStore bounded = new ChunkStore(small, java.time.Clock.systemUTC(), 10 * 4096);
+        for (int i = 0; i < 100; i++) {
+            bounded.insert(random(100 + i, 4096));
+        }
+        // Raw 4 KiB chunk files are 4120 bytes: every tenth insert fills a pack, which is written at once.
+        assertThat(bounded.packNames()).as("packs written without a flush once full").hasSize(10);
+        bounded.flush();
+        for (ChunkDigest digest : digests) {
+            assertThat(bounded.read(digest)).isEqualTo(store.read(digest));
+        }
     }
 
     @Test
@@ -48,6 +82,7 @@ class ChunkStoreTest {
         ChunkStore store = new ChunkStore(blobs);
         assertThat(store.insert(new byte[64 << 10])).isEqualTo(ChunkDigest.ZERO);
         assertThat(store.insert(new byte[4096])).isEqualTo(ChunkDigest.ZERO);
+        store.flush();
         assertThat(blobs.list("")).isEmpty();
         assertThat(store.contains(ChunkDigest.ZERO)).isTrue();
         assertThatThrownBy(() -> store.read(ChunkDigest.ZERO)).isInstanceOf(IllegalArgumentException.class);
@@ -55,79 +90,95 @@ class ChunkStoreTest {
 
     @Test
     void compressibleContentIsCompressedAndRandomContentStoredRaw() throws IOException {
-        MemoryBlobStore blobs = new MemoryBlobStore();
-        ChunkStore store = new ChunkStore(blobs);
+        ChunkStore store = new ChunkStore(new MemoryBlobStore());
         byte[] text = new byte[64 << 10];
         Arrays.fill(text, (byte) 'z');
         ChunkDigest compressible = store.insert(text);
         ChunkDigest noise = store.insert(random(2, 64 << 10));
-        assertThat(blobs.stat(ChunkStore.blobName(compressible)).orElseThrow().sizeBytes()).isLessThan(1024);
-        assertThat(blobs.stat(ChunkStore.blobName(noise)).orElseThrow().sizeBytes())
-                .isEqualTo(ChunkFile.HEADER_BYTES + (64 << 10));
+        store.flush();
+        assertThat(store.location(compressible).orElseThrow().length()).isLessThan(1024);
+        assertThat(store.location(noise).orElseThrow().length()).isEqualTo(ChunkFile.HEADER_BYTES + (64 << 10));
         assertThat(store.read(compressible)).isEqualTo(text);
     }
 
     @Test
-    void aDamagedChunkFileIsQuarantinedAndReported() throws IOException {
+    void aDamagedPackEntryIsQuarantinedAndTheRestOfItsPackSurvives() throws IOException {
         FileBlobStore blobs = new FileBlobStore(root);
         ChunkStore store = new ChunkStore(blobs);
-        byte[] content = random(3, 16 << 10);
-        ChunkDigest digest = store.insert(content);
-        Path file = root.resolve(ChunkStore.blobName(digest));
-        byte[] bytes = Files.readAllBytes(file);
-        bytes[bytes.length / 2] ^= 0x10;
-        Files.write(file, bytes);
+        byte[] a = random(3, 16 << 10);
+        byte[] b = random(4, 16 << 10);
+        byte[] c = random(5, 16 << 10);
+        ChunkDigest da = store.insert(a);
+        ChunkDigest db = store.insert(b);
+        ChunkDigest dc = store.insert(c);
+        store.flush();
+        ChunkStore.Location victim = store.location(db).orElseThrow();
+        Path file = root.resolve(victim.pack());
+        byte[] pack = Files.readAllBytes(file);
+        pack[(int) victim.offset() + victim.length() / 2] ^= 0x10;
+        Files.write(file, pack);
 
-        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> store.read(digest));
+        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> store.read(db));
 
         assertThat(e).isNotNull();
-        assertThat(e.digest()).isEqualTo(digest);
+        assertThat(e.digest()).isEqualTo(db);
         assertThat(e.quarantined()).isTrue();
         assertThat(e.getMessage()).startsWith("read on chunk store on file blob store " + root.toAbsolutePath()
-                + " failed for " + digest + ": content CRC32C mismatch; quarantined as quarantine/" + digest.hex() + ".");
-        assertThat(file).doesNotExist();
+                + " failed for " + db + ": content CRC32C mismatch; quarantined as quarantine/" + db.hex() + ".");
         assertThat(store.quarantinedCount()).isEqualTo(1);
-        assertThat(blobs.list("quarantine/")).singleElement().satisfies(name ->
-                assertThat(blobs.get(name).orElseThrow()).isEqualTo(bytes));
+        assertThat(blobs.list("quarantine/")).singleElement().satisfies(name -> assertThat(blobs.get(name).orElseThrow())
+                .isEqualTo(Arrays.copyOfRange(pack, (int) victim.offset(), (int) victim.offset() + victim.length())));
+        assertThat(file).as("the damaged pack is replaced").doesNotExist();
+        ChunkStore reopened = new ChunkStore(blobs);
+        assertThat(reopened.contains(db)).as("forgotten persistently").isFalse();
+        assertThat(reopened.read(da)).isEqualTo(a);
+        assertThat(reopened.read(dc)).isEqualTo(c);
 
         // A later insert of the same content (a resync) heals the store.
-        assertThat(store.insert(content)).isEqualTo(digest);
-        assertThat(store.read(digest)).isEqualTo(content);
+        assertThat(reopened.insert(b)).isEqualTo(db);
+        reopened.flush();
+        assertThat(new ChunkStore(blobs).read(db)).isEqualTo(b);
     }
 
     @Test
     void contentThatDoesNotHashToItsNameIsQuarantined() throws IOException {
         MemoryBlobStore blobs = new MemoryBlobStore();
         ChunkStore store = new ChunkStore(blobs);
-        ChunkDigest a = store.insert(random(4, 4096));
-        ChunkDigest b = store.insert(random(5, 4096));
-        // A well-formed chunk file (valid CRCs) under the wrong name.
-        blobs.put(ChunkStore.blobName(a), blobs.get(ChunkStore.blobName(b)).orElseThrow());
+        byte[] a = random(4, 4096);
+        byte[] b = random(5, 4096);
+        // A well-formed pack (valid CRCs) whose index names b's chunk file as a.
+        blobs.put("packs/00/" + "0".repeat(32) + ".pack", PackFile.encode(List.of(ChunkDigest.of(a)),
+                List.of(ChunkFile.encode(b, 0, b.length))));
 
-        assertThatThrownBy(() -> store.read(a)).isInstanceOf(CorruptChunkException.class)
-                .hasMessageContaining("content hashes to " + b + ", not to its name");
-        assertThat(store.contains(a)).isFalse();
+        assertThatThrownBy(() -> store.read(ChunkDigest.of(a))).isInstanceOf(CorruptChunkException.class)
+                .hasMessageContaining("content hashes to " + ChunkDigest.of(b) + ", not to its name");
+        assertThat(store.contains(ChunkDigest.of(a))).isFalse();
         assertThat(store.quarantinedCount()).isEqualTo(1);
     }
 
     @Test
-    void truncatedAndOversizedFilesAreCorrupt() throws IOException {
+    void aTruncatedPackLosesOnlyItsTailAndADamagedIndexQuarantinesThePack() throws IOException {
         MemoryBlobStore blobs = new MemoryBlobStore();
         ChunkStore store = new ChunkStore(blobs);
         ChunkDigest a = store.insert(random(6, 4096));
-        byte[] file = blobs.get(ChunkStore.blobName(a)).orElseThrow();
-        blobs.put(ChunkStore.blobName(a), Arrays.copyOf(file, file.length - 1));
-        assertThatThrownBy(() -> store.read(a)).hasMessageContaining("truncated payload");
-
         ChunkDigest b = store.insert(random(7, 4096));
-        byte[] fileB = blobs.get(ChunkStore.blobName(b)).orElseThrow();
-        blobs.put(ChunkStore.blobName(b), Arrays.copyOf(fileB, fileB.length + 1));
-        assertThatThrownBy(() -> store.read(b)).hasMessageContaining("bytes follow the payload");
+        store.flush();
+        String pack = store.packNames().getFirst();
+        byte[] bytes = blobs.get(pack).orElseThrow();
+        blobs.put(pack, Arrays.copyOf(bytes, bytes.length - 1));
+        ChunkStore reopened = new ChunkStore(blobs);
+        assertThatThrownBy(() -> reopened.read(b)).hasMessageContaining("truncated payload");
+        assertThat(reopened.read(a)).isEqualTo(random(6, 4096));
 
-        ChunkDigest c = store.insert(random(8, 4096));
-        blobs.put(ChunkStore.blobName(c), new byte[5]);
-        assertThatThrownBy(() -> store.read(c)).hasMessageContaining("truncated header");
-        assertThat(store.quarantinedCount()).isEqualTo(3);
+        ChunkDigest c = reopened.insert(random(8, 4096));
+        reopened.flush();
+        String packOfC = reopened.location(c).orElseThrow().pack();
+        blobs.corrupt(packOfC, PackFile.HEADER_BYTES + 3, 0x01); // inside the index
+        ChunkStore third = new ChunkStore(blobs);
+        assertThatThrownBy(() -> third.read(c)).isInstanceOf(CorruptChunkException.class)
+                .hasMessageEndingWith("chunk is missing");
+        assertThat(blobs.list("quarantine/")).anySatisfy(name -> assertThat(name).contains(packOfC.substring(9)));
+        assertThat(blobs.exists(packOfC)).isFalse();
     }
 
     @Test
@@ -138,6 +189,34 @@ class ChunkStoreTest {
         assertThat(e.quarantined()).isFalse();
         assertThat(e).hasMessageEndingWith("failed for " + digest + ": chunk is missing");
         assertThat(store.quarantinedCount()).isZero();
+    }
+
+    /** Stores written before packs hold one blob per chunk: still read, deduplicated against and quarantined. */
+    @Test
+    void legacyPerChunkBlobsStayReadable() throws IOException {
+        MemoryBlobStore blobs = new MemoryBlobStore();
+        byte[] content = random(10, 4096);
+        ChunkDigest digest = ChunkDigest.of(content);
+        blobs.put(ChunkStore.blobName(digest), ChunkFile.encode(content, 0, content.length));
+        ChunkStore store = new ChunkStore(blobs);
+
+        assertThat(store.read(digest)).isEqualTo(content);
+        assertThat(store.insert(content)).isEqualTo(digest);
+        store.flush();
+        assertThat(store.packNames()).as("found, not written again").isEmpty();
+        assertThat(store.listShard(Integer.parseInt(digest.hex().substring(0, 2), 16))).containsExactly(digest);
+
+        byte[] damaged = random(11, 4096);
+        ChunkDigest damagedDigest = ChunkDigest.of(damaged);
+        byte[] file = ChunkFile.encode(damaged, 0, damaged.length);
+        blobs.put(ChunkStore.blobName(damagedDigest), Arrays.copyOf(file, file.length + 1));
+        ChunkStore reopened = new ChunkStore(blobs);
+        assertThatThrownBy(() -> reopened.read(damagedDigest)).hasMessageContaining("bytes follow the payload");
+        assertThat(blobs.exists(ChunkStore.blobName(damagedDigest))).isFalse();
+        assertThat(reopened.quarantinedCount()).isEqualTo(1);
+        assertThat(reopened.insert(damaged)).isEqualTo(damagedDigest);
+        reopened.flush();
+        assertThat(new ChunkStore(blobs).read(damagedDigest)).isEqualTo(damaged);
     }
 
     private static byte[] random(long seed, int length) {

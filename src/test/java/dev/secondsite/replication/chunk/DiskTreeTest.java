@@ -192,8 +192,8 @@ class DiskTreeTest {
         ChunkStore store = new ChunkStore(blobs);
         DiskModel model = new DiskModel(41, new DiskGeometry(2 << 20, 4096)).fillMixed();
         DiskTree tree = TreeBuilder.scan(store, model.geometry, new ByteArrayInputStream(model.bytes));
-        String rootFile = ChunkStore.blobName(tree.root());
-        blobs.corrupt(rootFile, blobs.get(rootFile).orElseThrow().length - 3, 0x01);
+        ChunkStore.Location root = store.location(tree.root()).orElseThrow();
+        blobs.corrupt(root.pack(), (int) (root.offset() + root.length() - 3), 0x01);
 
         assertThatThrownBy(() -> tree.readChunk(5)).isInstanceOf(CorruptChunkException.class)
                 .hasMessageContaining("tree node at level 2 index 0");

@@ -73,7 +73,7 @@ final class Report {
                 idleInterval == null ? "" : String.format(Locale.ROOT, "a point every %.2f s with nothing changing"
                         + " (pass = interval - 1 s sleep)", idleInterval)));
         out.append(String.format(Locale.ROOT, row, "resync pass (repairReplication to done)", f(resync, "%.1f MB/s"),
-                resyncSeconds == null ? "" : String.format(Locale.ROOT, "%.1f s; %s uploaded (every non-zero chunk)",
+                resyncSeconds == null ? "" : String.format(Locale.ROOT, "%.1f s; %s uploaded (chunks differing from the replica)",
                         resyncSeconds, E2eMain.size(resyncShipped))));
         Double perChanged = storeGrowth == null || churnBytes == 0 ? null : storeGrowth / (double) churnBytes;
         out.append(String.format(Locale.ROOT, row, "recovery store bytes per changed byte", f(perChanged, "%.2f"),

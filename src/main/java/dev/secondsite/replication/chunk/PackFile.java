@@ -1,0 +1,123 @@
+package dev.secondsite.replication.chunk;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.secondsite.replication.Crc32c;
+
+/**
+ * Byte layout of a pack: many chunk files (data chunks and tree nodes) in one blob, so storing a
+ * segment's new chunks costs one durable put instead of one per chunk (ADR 0007). Version 1,
+ * little-endian:
+ *
+ * <pre>
+ *   0  4  magic "SSPK"
+ *   4  1  format version (1)
+ *   5  3  reserved, zero
+ *   8  4  entry count n (>= 1)
+ *  12     index: n entries of 44 bytes: SHA-256 digest (32), offset in the pack (8), length (4)
+ *  12+44n 4  CRC32C of bytes 0..12+44n
+ *  16+44n    the entries' chunk files ({@link ChunkFile}), back to back, in index order
+ * </pre>
+ *
+ * The index comes first so that opening a store reads only the head of each pack. Each entry is a
+ * complete chunk file with its own CRC32C, verified (and hashed against its digest) on every read exactly
+ * like a chunk stored alone.
+ */
+final class PackFile {
+    static final int MAGIC = 0x4B505353; // "SSPK" little-endian
+    static final int FORMAT_VERSION = 1;
+    static final int HEADER_BYTES = 12;
+    static final int ENTRY_BYTES = ChunkDigest.BYTES + 8 + 4;
+    /** Most entries in one pack; bounds what a damaged count can make a reader allocate. */
+    static final int ENTRIES_MAX = 1 << 20;
+
+    private PackFile() {
+    }
+
+    /** Where one chunk file sits in its pack. */
+    record Entry(ChunkDigest digest, long offset, int length) {
+    }
+
+    /** Bytes of header, index and index CRC for a pack of {@code count} entries. */
+    static int indexBytes(int count) {
+        return HEADER_BYTES + count * ENTRY_BYTES + 4;
+    }
+
+    /** Encodes a pack holding {@code files.get(i)} as the chunk file of {@code digests.get(i)}. */
+    static byte[] encode(List<ChunkDigest> digests, List<byte[]> files) {
+        assert digests.size() == files.size() && !digests.isEmpty() && digests.size() <= ENTRIES_MAX;
+        int count = digests.size();
+        long total = indexBytes(count);
+        for (byte[] file : files) {
+            total += file.length;
+        }
+        if (total > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("pack of " + total + " bytes is too large");
+        }
+        ByteBuffer pack = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
+        pack.putInt(MAGIC).put((byte) FORMAT_VERSION).put((byte) 0).putShort((short) 0).putInt(count);
+        long offset = indexBytes(count);
+        for (int i = 0; i < count; i++) {
+            pack.put(digests.get(i).toBytes()).putLong(offset).putInt(files.get(i).length);
+            offset += files.get(i).length;
+        }
+        pack.putInt(Crc32c.of(pack.array(), 0, pack.position()));
+        for (byte[] file : files) {
+            pack.put(file);
+        }
+        assert !pack.hasRemaining();
+        return pack.array();
+    }
+
+    /** The entry count from a pack's first {@link #HEADER_BYTES}; -1 with {@code problem[0]} set if damaged. */
+    static int entryCount(byte[] header, String[] problem) {
+        ByteBuffer buffer = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+        if (header.length < HEADER_BYTES || buffer.getInt(0) != MAGIC) {
+            problem[0] = "not a pack (bad magic or truncated header)";
+        } else if (buffer.get(4) != FORMAT_VERSION) {
+            problem[0] = "unsupported pack version " + buffer.get(4);
+        } else if (buffer.get(5) != 0 || buffer.getShort(6) != 0) {
+            problem[0] = "reserved pack header bytes are not zero";
+        } else if (buffer.getInt(8) < 1 || buffer.getInt(8) > ENTRIES_MAX) {
+            problem[0] = "pack entry count " + Integer.toUnsignedString(buffer.getInt(8)) + " is out of range";
+        } else {
+            return buffer.getInt(8);
+        }
+        return -1;
+    }
+
+    /** Decodes header + index ({@link #indexBytes} long); null with {@code problem[0]} set if damaged. */
+    static List<Entry> decodeIndex(byte[] head, String[] problem) {
+        int count = entryCount(head, problem);
+        if (count < 0) {
+            return null;
+        }
+        if (head.length != indexBytes(count)) {
+            problem[0] = "truncated pack index (" + head.length + " of " + indexBytes(count) + " bytes)";
+            return null;
+        }
+        ByteBuffer buffer = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
+        if (buffer.getInt(head.length - 4) != Crc32c.of(head, 0, head.length - 4)) {
+            problem[0] = "pack index CRC32C mismatch";
+            return null;
+        }
+        List<Entry> entries = new ArrayList<>(count);
+        long expectedOffset = indexBytes(count);
+        for (int i = 0; i < count; i++) {
+            int at = HEADER_BYTES + i * ENTRY_BYTES;
+            Entry entry = new Entry(ChunkDigest.read(head, at), buffer.getLong(at + ChunkDigest.BYTES),
+                    buffer.getInt(at + ChunkDigest.BYTES + 8));
+            if (entry.offset() != expectedOffset || entry.length() <= ChunkFile.HEADER_BYTES) {
+                problem[0] = "pack index entry " + i + " has offset " + entry.offset() + " and length " + entry.length()
+                        + ", expected offset " + expectedOffset;
+                return null;
+            }
+            expectedOffset += entry.length();
+            entries.add(entry);
+        }
+        return entries;
+    }
+}
