@@ -12,14 +12,17 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The official Python SDKs (azure-mgmt-network 23, azure-mgmt-storage 21: Debian's python3-azure) create a
- * network, a subnet, a NIC and a storage account through the server, as automation written for Azure would.
+ * The official Python SDKs (Debian's python3-azure: azure-mgmt-network 23, -storage 21, -compute, -privatedns,
+ * -authorization) drive the server as automation written for Azure would: a network, a subnet, a NIC and a storage
+ * account; VM sizes, a managed disk, a VM on it, deallocate and delete; a private DNS zone with a network link and
+ * an A record; a role assignment created, listed and deleted.
  * Skipped when the SDKs are not installed ({@code apt-get install python3-azure}).
  */
 class PythonSdkCompatibilityTest {
@@ -30,7 +33,8 @@ class PythonSdkCompatibilityTest {
 
     private static boolean sdkInstalled() {
         try {
-            Process p = new ProcessBuilder(PYTHON, "-c", "import azure.mgmt.network, azure.mgmt.storage")
+            Process p = new ProcessBuilder(PYTHON, "-c", "import azure.mgmt.network, azure.mgmt.storage, "
+                    + "azure.mgmt.compute, azure.mgmt.privatedns, azure.mgmt.authorization")
                     .redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
             return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
@@ -39,36 +43,76 @@ class PythonSdkCompatibilityTest {
         }
     }
 
+    /** Runs one of the SDK scripts against {@code server} with {@code env}; returns what it printed (JSON). */
+    private JsonNode runScript(TestServer server, ArmClient api, String name, Map<String, String> env) throws Exception {
+        Path script = temp.resolve(name);
+        try (InputStream in = getClass().getResourceAsStream(name)) {
+            Files.write(script, in.readAllBytes());
+        }
+        ProcessBuilder pb = new ProcessBuilder(PYTHON, script.toString());
+        pb.environment().put("SECONDSITE_URL", server.baseUrl());
+        pb.environment().put("SECONDSITE_TOKEN", api.token());
+        pb.environment().put("SECONDSITE_CA", server.dataDir().resolve("tls/ca.pem").toString());
+        pb.environment().put("SECONDSITE_SUB", CloudApi.SUB);
+        pb.environment().putAll(env);
+        pb.environment().remove("PYTHONPATH");
+        Path stderr = temp.resolve(name + ".stderr");
+        pb.redirectError(stderr.toFile());
+        Process p = pb.start();
+        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(150, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("python SDK script %s failed:\n%s\n%s", name, stdout, Files.readString(stderr))
+                .isZero();
+        return Json.parse(stdout);
+    }
+
+    private static void assumeSdks() {
+        assumeTrue(Files.isExecutable(Path.of(PYTHON)) && sdkInstalled(),
+                "python3-azure (azure-mgmt-network, -storage, -compute, -privatedns, -authorization) is not installed");
+    }
+
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void pythonSdksDriveComputePrivateDnsAndRoleAssignments() throws Exception {
+        assumeSdks();
+        try (TestServer server = TestServer.start(TestServer.Store.EMBEDDED)) {
+            ArmClient api = ArmClient.of(server).asAdmin();
+            String rg = new CloudApi(api).newGroup("westus");
+            JsonNode sp = Json.parse(api.put("/providers/SecondSite.Identity/servicePrincipals/sdk-reader"
+                    + "?api-version=2024-10-01", "{}").body());
+            String principal = sp.path("properties").path("objectId").asText(sp.path("objectId").asText());
+            JsonNode seen = runScript(server, api, "sdk_compute_dns_auth.py",
+                    Map.of("SECONDSITE_RG", rg, "SECONDSITE_PRINCIPAL", principal));
+            assertThat(seen.at("/sizes").toString()).contains("Standard_B2s");
+            assertThat(seen.at("/disk/size").asInt()).isEqualTo(4);
+            assertThat(seen.at("/disk/state").asText()).isEqualTo("Unattached");
+            assertThat(seen.at("/vm/size").asText()).isEqualTo("Standard_B2s");
+            assertThat(seen.at("/vm/state").asText()).isEqualTo("Succeeded");
+            assertThat(seen.at("/vm/os_disk").asText()).isEqualToIgnoringCase(seen.at("/disk/id").asText());
+            assertThat(seen.at("/power/0").asText()).isEqualTo("PowerState/deallocated");
+            assertThat(seen.at("/vms/0").asText()).isEqualTo("sdk-vm");
+            assertThat(seen.at("/vms_after_delete")).isEmpty();
+            assertThat(seen.at("/dns/zone").asText()).isEqualTo("privatelink.siterecovery.windowsazure.com");
+            assertThat(seen.at("/dns/link").asText()).isEqualTo("sdk-link");
+            assertThat(seen.at("/dns/record").asText()).isEqualTo("10.70.0.9");
+            assertThat(seen.at("/dns/ttl").asInt()).isEqualTo(10);
+            assertThat(seen.at("/role/listed").asBoolean()).isTrue();
+            assertThat(seen.at("/role/role").asText()).isEqualTo("acdd72a7-3385-48ef-bd42-f606fba81ae7");
+            assertThat(seen.at("/role/after_delete").asBoolean()).isFalse();
+        }
+    }
+
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void pythonSdksDriveNetworksNicsAndStorage() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of(PYTHON)) && sdkInstalled(),
-                "python3-azure (azure-mgmt-network, azure-mgmt-storage) is not installed");
+        assumeSdks();
         try (TestServer server = TestServer.start(TestServer.Store.EMBEDDED)) {
             ArmClient api = ArmClient.of(server).asAdmin();
             CloudApi cloud = new CloudApi(api);
             String rg = cloud.newGroup("westus");
-            Path script = temp.resolve("sdk_network_storage.py");
-            try (InputStream in = getClass().getResourceAsStream("sdk_network_storage.py")) {
-                Files.write(script, in.readAllBytes());
-            }
             String account = CloudApi.unique("py");
-            ProcessBuilder pb = new ProcessBuilder(PYTHON, script.toString());
-            pb.environment().put("SECONDSITE_URL", server.baseUrl());
-            pb.environment().put("SECONDSITE_TOKEN", api.token());
-            pb.environment().put("SECONDSITE_CA", server.dataDir().resolve("tls/ca.pem").toString());
-            pb.environment().put("SECONDSITE_SUB", CloudApi.SUB);
-            pb.environment().put("SECONDSITE_RG", rg);
-            pb.environment().put("SECONDSITE_ACCOUNT", account);
-            pb.environment().remove("PYTHONPATH");
-            Path stderr = temp.resolve("stderr.txt");
-            pb.redirectError(stderr.toFile());
-            Process p = pb.start();
-            String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor(150, TimeUnit.SECONDS)).isTrue();
-            assertThat(p.exitValue()).as("python SDK script failed:\n%s\n%s", stdout, Files.readString(stderr)).isZero();
-
-            JsonNode seen = Json.parse(stdout);
+            JsonNode seen = runScript(server, api, "sdk_network_storage.py",
+                    Map.of("SECONDSITE_RG", rg, "SECONDSITE_ACCOUNT", account));
             assertThat(seen.at("/vnet/name").asText()).isEqualTo("sdk-vnet");
             assertThat(seen.at("/vnet/prefixes/0").asText()).isEqualTo("10.60.0.0/16");
             assertThat(seen.at("/vnet/subnets/0").asText()).isEqualTo("default");

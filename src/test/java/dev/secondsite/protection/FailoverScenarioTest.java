@@ -358,7 +358,7 @@ class FailoverScenarioTest {
         // The user already has a disk with the name the recovered VM's disk would get.
         String theirs = m.group + "/providers/Microsoft.Compute/disks/rbk-vm-disk0";
         expect(c.api.put(theirs + "?" + DISKS, "{\"location\":\"westus\",\"properties\":{"
-                + "\"creationData\":{\"createOption\":\"Empty\"},\"diskSizeGB\":1}}"), 201);
+                + "\"creationData\":{\"createOption\":\"Empty\"},\"diskSizeGB\":1}}"), 200);
 
         HttpResponse<String> accepted = m.action("unplannedFailover", "{\"properties\":{\"failoverDirection\":"
                 + "\"PrimaryToRecovery\",\"sourceSiteOperations\":\"NotRequired\"}}");

@@ -82,7 +82,8 @@ public final class Disks {
                 ObjectNode updated = update(request, existing.get(), body);
                 return ArmResponse.ok(updated);
             }
-            return ArmResponse.created(create(request, group, id, name, region, body));
+            // 200, not 201: the spec's Disks_CreateOrUpdate answers 200 or 202, and the Azure SDKs refuse anything else.
+            return ArmResponse.ok(create(request, group, id, name, region, body));
         });
     }
 

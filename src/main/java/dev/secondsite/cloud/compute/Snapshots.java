@@ -59,7 +59,8 @@ public final class Snapshots {
                 Disks.checkSameLocation(existing.get(), region, group);
                 return ArmResponse.ok(update(request, existing.get(), body));
             }
-            return ArmResponse.created(create(request, group, id, name, region, body));
+            // 200, not 201: the spec's Snapshots_CreateOrUpdate answers 200 or 202, and the Azure SDKs refuse anything else.
+            return ArmResponse.ok(create(request, group, id, name, region, body));
         });
     }
 
