@@ -54,6 +54,9 @@ public final class ApiVersions {
             "2024-07-01", "2024-11-01", "2025-01-02", "2025-04-01");
     /** Microsoft.Quota (compute vCPU quotas). */
     private static final Set<String> QUOTA = Set.of("2023-02-01", "2025-03-01", "2025-09-01");
+    /** Microsoft.ManagedIdentity (user-assigned identities; azure-mgmt-msi 7 sends 2018-11-30). */
+    private static final Set<String> MANAGED_IDENTITY = Set.of("2018-11-30", "2021-09-30-preview",
+            "2022-01-31-preview", "2023-01-31", "2023-07-31-preview", "2024-11-30");
     /** Our own additions (service principals) follow the same rule as the RecoveryServices API. */
     private static final Map<String, Set<String>> BY_NAMESPACE = Map.of(
             "microsoft.recoveryservices", RECOVERY_SERVICES,
@@ -63,7 +66,8 @@ public final class ApiVersions {
             "microsoft.storage", STORAGE,
             "microsoft.network", NETWORK,
             "microsoft.compute", COMPUTE,
-            "microsoft.quota", QUOTA);
+            "microsoft.quota", QUOTA,
+            "microsoft.managedidentity", MANAGED_IDENTITY);
 
     private ApiVersions() {}
 

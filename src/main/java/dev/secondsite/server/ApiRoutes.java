@@ -9,6 +9,7 @@ import dev.secondsite.cloud.network.NetworkInterfaces;
 import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.privatelink.PrivateLinkApi;
 import dev.secondsite.cloud.storage.StorageAccounts;
+import dev.secondsite.cloud.identity.UserAssignedIdentities;
 import dev.secondsite.failover.Failovers;
 import dev.secondsite.failover.RecoveryPlans;
 import dev.secondsite.jobs.JobsApi;
@@ -176,5 +177,10 @@ final class ApiRoutes {
                 .action("testFailover", plans::testFailover).action("testFailoverCleanup", plans::testFailoverCleanup)
                 .action("plannedFailover", plans::plannedFailover).action("unplannedFailover", plans::unplannedFailover)
                 .action("failoverCommit", plans::failoverCommit);
+    }
+
+    static void identities(ArmRoutes r, UserAssignedIdentities identities) {
+        r.type(UserAssignedIdentities.TYPE).put(identities::put).patch(identities::patch).get(identities::get)
+                .delete(identities::delete).list(identities::list);
     }
 }

@@ -18,6 +18,7 @@ import dev.secondsite.cloud.network.VirtualNetworks;
 import dev.secondsite.cloud.privatelink.PrivateLinkApi;
 import dev.secondsite.cloud.privatelink.VaultLinks;
 import dev.secondsite.cloud.storage.StorageAccounts;
+import dev.secondsite.cloud.identity.UserAssignedIdentities;
 import dev.secondsite.failover.Failovers;
 import dev.secondsite.failover.RecoveryPlans;
 import dev.secondsite.failover.RecoveryVms;
@@ -91,7 +92,10 @@ public final class SecondSiteServer implements AutoCloseable {
             IdentityService identities = new IdentityService(database.jdbi(), settings);
             TokenService tokens = new TokenService(settings, identities, Clock.systemUTC());
             // Vault managed identities may hold roles too (seed 003); they live in the vaults' bodies.
-            Rbac rbac = new Rbac(database.jdbi(), identities, VaultLinks.managedIdentities(new ResourceStore(database.jdbi())));
+            // Role assignments may name managed identities: a vault's system-assigned one or a user-assigned one.
+            ResourceStore identityLookup = new ResourceStore(database.jdbi());
+            Rbac rbac = new Rbac(database.jdbi(), identities, VaultLinks.managedIdentities(identityLookup)
+                    .or(principal -> UserAssignedIdentities.isIdentity(identityLookup, principal)));
             Principal admin = identities.ensureAdmin(dataDir);
             if (rbac.forPrincipal(admin.objectId()).isEmpty()) {
                 rbac.assign("/", BuiltInRole.OWNER, admin.objectId());
@@ -146,6 +150,7 @@ public final class SecondSiteServer implements AutoCloseable {
             ReplicationEvents events = new ReplicationEvents(database.jdbi(), scope);
             protection.afterHousekeeping(new RpoAlerts(resources, protection.store(), protection.view(), events)::check);
             ApiRoutes.monitoring(routes, events);
+            ApiRoutes.identities(routes, new UserAssignedIdentities(resources, scope, identities.tenantId()));
             RecoveryPlans plans = new RecoveryPlans(resources, scope, jobs, protection.store(), failovers, Clock.systemUTC());
             plans.workflows().forEach(engine::register);
             ApiRoutes.recoveryPlans(routes, plans);

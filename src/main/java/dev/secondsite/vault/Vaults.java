@@ -7,6 +7,7 @@ import dev.secondsite.arm.ArmRequest;
 import dev.secondsite.arm.ArmResponse;
 import dev.secondsite.arm.Fields;
 import dev.secondsite.arm.Json;
+import dev.secondsite.cloud.identity.UserAssignedIdentities;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 
@@ -197,11 +198,11 @@ public final class Vaults {
             }
             ObjectNode users = result.putObject("userAssignedIdentities");
             for (Iterator<Map.Entry<String, JsonNode>> it = requested.fields(); it.hasNext(); ) {
-                String key = it.next().getKey();
-                JsonNode previous = current.path("userAssignedIdentities").path(key);
-                ObjectNode entry = users.putObject(key);
-                entry.put("principalId", previous.path("principalId").asText(UUID.randomUUID().toString()));
-                entry.put("clientId", previous.path("clientId").asText(UUID.randomUUID().toString()));
+                // Each key is a user-assigned identity's ARM id: the vault takes that identity's principal.
+                StoredResource user = UserAssignedIdentities.requireForVault(resources, it.next().getKey());
+                ObjectNode entry = users.putObject(user.id());
+                entry.put("principalId", user.properties().path("principalId").asText());
+                entry.put("clientId", user.properties().path("clientId").asText());
             }
         }
         vault.set("identity", result);

@@ -20,9 +20,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The official Python SDKs (Debian's python3-azure: azure-mgmt-network 23, -storage 21, -compute, -privatedns,
- * -authorization) drive the server as automation written for Azure would: a network, a subnet, a NIC and a storage
+ * -authorization, -msi) drive the server as automation written for Azure would: a network, a subnet, a NIC and a storage
  * account; VM sizes, a managed disk, a VM on it, deallocate and delete; a private DNS zone with a network link and
- * an A record; a role assignment created, listed and deleted.
+ * an A record; a role assignment created, listed and deleted; a user-assigned identity given a role.
  * Skipped when the SDKs are not installed ({@code apt-get install python3-azure}).
  */
 class PythonSdkCompatibilityTest {
@@ -34,7 +34,7 @@ class PythonSdkCompatibilityTest {
     private static boolean sdkInstalled() {
         try {
             Process p = new ProcessBuilder(PYTHON, "-c", "import azure.mgmt.network, azure.mgmt.storage, "
-                    + "azure.mgmt.compute, azure.mgmt.privatedns, azure.mgmt.authorization")
+                    + "azure.mgmt.compute, azure.mgmt.privatedns, azure.mgmt.authorization, azure.mgmt.msi")
                     .redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
             return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
@@ -99,6 +99,11 @@ class PythonSdkCompatibilityTest {
             assertThat(seen.at("/role/listed").asBoolean()).isTrue();
             assertThat(seen.at("/role/role").asText()).isEqualTo("acdd72a7-3385-48ef-bd42-f606fba81ae7");
             assertThat(seen.at("/role/after_delete").asBoolean()).isFalse();
+            assertThat(seen.at("/identity/name").asText()).isEqualTo("sdk-identity");
+            assertThat(seen.at("/identity/same_principal").asBoolean()).isTrue();
+            assertThat(seen.at("/identity/client_id").asText()).matches("[0-9a-f-]{36}");
+            assertThat(seen.at("/identity/listed/0").asText()).isEqualTo("sdk-identity");
+            assertThat(seen.at("/identity/after_delete")).isEmpty();
         }
     }
 

@@ -1,5 +1,5 @@
-"""Drives SecondSite with the official Python SDKs azure-mgmt-compute, azure-mgmt-privatedns and
-azure-mgmt-authorization (Debian's python3-azure), as automation written for Azure would.
+"""Drives SecondSite with the official Python SDKs azure-mgmt-compute, azure-mgmt-privatedns,
+azure-mgmt-authorization and azure-mgmt-msi (Debian's python3-azure), as automation written for Azure would.
 
 Run by PythonSdkCompatibilityTest with SECONDSITE_URL, SECONDSITE_TOKEN, SECONDSITE_CA, SECONDSITE_SUB,
 SECONDSITE_RG (an existing group in westus) and SECONDSITE_PRINCIPAL (an object id to assign a role to). Prints
@@ -13,6 +13,7 @@ import uuid
 from azure.core.credentials import AccessToken
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.privatedns import PrivateDnsManagementClient
 
@@ -40,6 +41,7 @@ def main():
     network = NetworkManagementClient(credential, sub, **common)
     dns = PrivateDnsManagementClient(credential, sub, **common)
     auth = AuthorizationManagementClient(credential, sub, **common)
+    msi = ManagedServiceIdentityClient(credential, sub, **common)
     out = {}
 
     # Compute: sizes, a managed disk, a VM on it, deallocate, delete.
@@ -89,6 +91,18 @@ def main():
     out["role"] = {"created": assignment.name, "listed": name in listed,
                    "role": assignment.role_definition_id.rsplit("/", 1)[-1],
                    "after_delete": name in [a.name for a in auth.role_assignments.list_for_scope(scope)]}
+
+    # Managed identity: a user-assigned identity, a role for it, list, delete.
+    identity = msi.user_assigned_identities.create_or_update(rg, "sdk-identity", {"location": "westus"})
+    again = msi.user_assigned_identities.get(rg, "sdk-identity")
+    auth.role_assignments.create(scope, str(uuid.uuid4()), {
+        "role_definition_id": "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (sub, READER),
+        "principal_id": identity.principal_id})
+    listed_ids = [i.name for i in msi.user_assigned_identities.list_by_resource_group(rg)]
+    msi.user_assigned_identities.delete(rg, "sdk-identity")
+    out["identity"] = {"name": identity.name, "same_principal": again.principal_id == identity.principal_id,
+                       "client_id": identity.client_id, "listed": listed_ids,
+                       "after_delete": [i.name for i in msi.user_assigned_identities.list_by_resource_group(rg)]}
     print(json.dumps(out))
 
 
