@@ -22,6 +22,7 @@ public final class CliCommands {
         cli.addSubcommand(new RoleCommands());
         cli.addSubcommand(new StorageCommands());
         cli.addSubcommand(new NetworkCommands());
+        cli.addSubcommand(new IdentityCommands());
         ComputeCommands.register(cli);
         ProtectionCommands.register(cli);
         cli.setExecutionExceptionHandler(CliCommands::handle);

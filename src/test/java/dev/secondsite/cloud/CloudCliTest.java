@@ -140,4 +140,20 @@ class CloudCliTest {
         assertThat(bad.exit()).isEqualTo(1);
         assertThat(bad.err()).startsWith("secondsite: InvalidCIDRNotation: ").contains("10.0.0.0/16");
     }
+
+    @Test
+    void userAssignedIdentityCreatedListedGivenARoleAndDeleted() throws Exception {
+        ok("group", "create", "rg-id", "-l", "westus");
+        Run created = ok("identity", "create", "dr-identity", "-g", "rg-id", "-l", "westus", "-o", "json");
+        String principal = created.json().at("/properties/principalId").asText();
+        assertThat(principal).matches("[0-9a-f-]{36}");
+        assertThat(ok("identity", "list", "-g", "rg-id").out()).contains("dr-identity", principal);
+        assertThat(ok("role", "assign", "--assignee", principal, "--role", "Reader", "--scope",
+                created.json().path("id").asText()).exit()).isZero();
+        Run missing = run("identity", "show", "nobody", "-g", "rg-id");
+        assertThat(missing.exit()).isNotZero();
+        assertThat(missing.err()).contains("ResourceNotFound");
+        ok("identity", "delete", "dr-identity", "-g", "rg-id");
+        assertThat(ok("identity", "list", "-g", "rg-id", "-o", "json").json().path("value")).isEmpty();
+    }
 }
