@@ -162,7 +162,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
                         + "' no longer exists. Remove it from the recovery plan's groups (PATCH) first."));
         ProtectionStore.Item row = requireRow(item);
         ItemOperations.require(row, action.operation);
-        if (row.activeLocation().equals("Recovery")) {
+        if (row.activeLocation().equals("Recovery") && row.state().equals(PROTECTED)) { // replicating back
             throw ArmException.conflict("PlanFailbackNotSupported", "'" + item.name() + "' runs on the recovery site and "
                     + "replicates back; a recovery plan does not fail back yet. Fail it back on its own "
                     + "(plannedFailover of the item).");

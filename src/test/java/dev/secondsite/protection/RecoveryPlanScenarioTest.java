@@ -416,6 +416,25 @@ class RecoveryPlanScenarioTest {
         assertThat(texts(p.path("allowedOperations"), null)).containsExactly("Commit");
     }
 
+    @Test
+    void aPlanRefusesToFailBackAnItemThatReplicatesBack() throws Exception {
+        ProtectionClient.Site site = c.site("rpback", 1440);
+        FailoverMachine m = protectedMachine(site, "rpbk");
+        String plan = plan(site, "back");
+        c.succeed(c.api.put(plan + "?" + RS, planBody(site, bootGroup("", "", m))));
+        c.succeed(m.action("unplannedFailover", "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\","
+                + "\"sourceSiteOperations\":\"NotRequired\"}}"));
+        c.succeed(m.action("failoverCommit", null));
+        c.succeed(m.action("reProtect", "{}"));
+        assertThat(m.props().path("activeLocation").asText()).isEqualTo("Recovery");
+        assertError(planAction(plan, "plannedFailover", "{\"properties\":{\"failoverDirection\":"
+                + "\"RecoveryToPrimary\"}}"), 400, "InvalidRequestContent");
+        JsonNode error = assertError(planAction(plan, "plannedFailover", "{\"properties\":{\"failoverDirection\":"
+                + "\"PrimaryToRecovery\"}}"), 409, "PlanFailbackNotSupported");
+        assertThat(error.path("message").asText()).contains("rpbk-item");
+        assertThat(m.props().path("protectionState").asText()).as("nothing started").isEqualTo("Protected");
+    }
+
     private static java.time.Instant time(JsonNode time) {
         return java.time.Instant.parse(time.asText());
     }
