@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.secondsite.arm.ArmException;
-import dev.secondsite.arm.ArmRequest;
-import dev.secondsite.arm.ArmResponse;
 import dev.secondsite.arm.ArmRouter;
 import dev.secondsite.arm.Fields;
 import dev.secondsite.arm.Json;
