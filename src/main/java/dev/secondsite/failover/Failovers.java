@@ -357,13 +357,13 @@ public final class Failovers implements ProtectedItems.DisableHook {
         judge(item, row).enforce(Operation.FAILOVER);
         ObjectNode input = baseInput(as, item);
         String subnetId = target.path("selectedRecoveryAzureSubnetId").asText("");
-        if (subnetId.isEmpty()) {
+        if (subnetId.isEmpty() && !target.path("selectedRecoveryAzureNetworkId").asText("").isEmpty()) {
             StoredResource vnet = resources.find(target.path("selectedRecoveryAzureNetworkId").asText())
                     .orElseThrow(() -> ArmException.conflict("RecoveryNetworkNotFound", "The recovery network chosen at "
                             + "enable (" + target.path("selectedRecoveryAzureNetworkId").asText() + ") no longer exists."));
             subnetId = subnetFor(vnet, null);
         }
-        input.put("subnetId", subnetId);
+        input.put("subnetId", subnetId); // empty: no network was chosen at enable, RecoveryVms creates one
         return input;
     }
 
@@ -799,13 +799,11 @@ public final class Failovers implements ProtectedItems.DisableHook {
     /** The Azure target accepted at enable; failover needs one. */
     private static ObjectNode requireAzureTarget(StoredResource item) {
         ObjectNode target = (ObjectNode) item.properties().path("providerSpecificDetails");
-        for (String field : List.of("recoveryAzureResourceGroupId", "selectedRecoveryAzureNetworkId")) {
-            if (target.path(field).asText("").isEmpty()) {
-                throw ArmException.conflict("FailoverTargetNotConfigured", "'" + item.name() + "' was enabled without "
-                        + "an Azure target, so there is nothing to fail over into. Disable replication and enable it "
-                        + "again with targetAzureV2ResourceGroupId, targetAzureNetworkId (and targetAzureSubnetId, "
-                        + "targetVmSize) in providerSpecificDetails; exportDisk restores a point without one.");
-            }
+        if (target.path("recoveryAzureResourceGroupId").asText("").isEmpty()) {
+            throw ArmException.conflict("FailoverTargetNotConfigured", "'" + item.name() + "' was enabled without "
+                    + "an Azure target resource group, so there is nothing to fail over into. Disable replication and "
+                    + "enable it again with targetAzureV2ResourceGroupId (and targetAzureNetworkId, targetAzureSubnetId, "
+                    + "targetVmSize) in providerSpecificDetails; exportDisk restores a point without one.");
         }
         return target;
     }

@@ -61,6 +61,11 @@ public final class RecoveryVms {
             return resourceGroupId + "/providers/Microsoft.Network/networkInterfaces/" + vmName + "-nic";
         }
 
+        /** The network a failover creates when none was chosen at enable: one per item, reused by later failovers. */
+        String autoNetworkId() {
+            return resourceGroupId + "/providers/Microsoft.Network/virtualNetworks/" + itemName + "-recovery-vnet";
+        }
+
         String managedDiskId(Disk disk) {
             return resourceGroupId + "/providers/Microsoft.Compute/disks/" + diskResourceName(vmName, disk.name());
         }
@@ -123,20 +128,47 @@ public final class RecoveryVms {
         deleteStaging(plan.jobId());
     }
 
-    /** Creates the VM's network interface in the plan's subnet. */
+    /** Creates the VM's network interface in the plan's subnet (or in the item's auto-created network). */
     public void createNic(Plan plan, Principal as) {
         if (ours(find(plan.nicId(), NETWORK_API, as), plan.jobId(), plan.nicId())) {
             return;
         }
+        String subnetId = plan.subnetId() == null || plan.subnetId().isBlank() ? autoNetwork(plan, as) : plan.subnetId();
         ObjectNode body = Json.object();
         body.put("location", plan.location());
         body.set("tags", tags(plan));
         ObjectNode config = body.putObject("properties").putArray("ipConfigurations").addObject();
         config.put("name", "ipconfig1");
         ObjectNode cp = config.putObject("properties");
-        cp.putObject("subnet").put("id", plan.subnetId());
+        cp.putObject("subnet").put("id", subnetId);
         cp.put("privateIPAllocationMethod", "Dynamic");
         call("PUT", plan.nicId(), NETWORK_API, as, body);
+    }
+
+    /**
+     * The default subnet of the item's own recovery network, created on first use (10.0.0.0/16, tagged with the job
+     * that made it and the item). A later failover of the same item reuses it; one with the name but without the
+     * item's tag is the user's and stops the failover.
+     */
+    private String autoNetwork(Plan plan, Principal as) {
+        String id = plan.autoNetworkId();
+        Optional<ObjectNode> existing = find(id, NETWORK_API, as);
+        if (existing.isPresent() && !plan.itemName().equals(existing.get().path("tags").path(ITEM_TAG).asText())) {
+            throw ArmException.conflict("FailoverResourceExists", "'" + id + "' exists already and was not created for "
+                    + "'" + plan.itemName() + "'. Delete or rename it, or enable replication with a target network.");
+        }
+        if (existing.isEmpty()) {
+            ObjectNode body = Json.object();
+            body.put("location", plan.location());
+            body.set("tags", tags(plan));
+            ObjectNode p = body.putObject("properties");
+            p.putObject("addressSpace").putArray("addressPrefixes").add("10.0.0.0/16");
+            ObjectNode subnet = p.putArray("subnets").addObject();
+            subnet.put("name", "default");
+            subnet.putObject("properties").put("addressPrefix", "10.0.0.0/24");
+            call("PUT", id, NETWORK_API, as, body);
+        }
+        return id + "/subnets/default";
     }
 
     /** Creates (and so starts) the VM over the recovered disks and the NIC. */
@@ -180,6 +212,7 @@ public final class RecoveryVms {
         List<String> deleted = new java.util.ArrayList<>();
         deleteIfOurs(plan.vmId(), COMPUTE_API, plan.jobId(), as, deleted);
         deleteIfOurs(plan.nicId(), NETWORK_API, plan.jobId(), as, deleted);
+        deleteIfOurs(plan.autoNetworkId(), NETWORK_API, plan.jobId(), as, deleted);
         for (Plan.Disk disk : plan.disks()) {
             deleteIfOurs(plan.managedDiskId(disk), DISK_API, plan.jobId(), as, deleted);
         }

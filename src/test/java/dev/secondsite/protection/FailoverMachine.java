@@ -50,11 +50,21 @@ final class FailoverMachine {
 
     /** A machine in {@code site}'s vault (several machines can share one, as recovery plan tests do). */
     FailoverMachine(ProtectionClient c, ProtectionClient.Site site, String name) throws Exception {
-        this(c, site, name, null);
+        this(c, site, name, null, true);
+    }
+
+    /** A machine enabled with a target resource group but no target network (failover creates one). */
+    static FailoverMachine withoutTargetNetwork(ProtectionClient c, String name) throws Exception {
+        return new FailoverMachine(c, c.site(name, 1440), name, null, false);
     }
 
     private FailoverMachine(ProtectionClient c, ProtectionClient.Site site, String name, String azureRegion)
             throws Exception {
+        this(c, site, name, azureRegion, true);
+    }
+
+    private FailoverMachine(ProtectionClient c, ProtectionClient.Site site, String name, String azureRegion,
+                            boolean targetNetwork) throws Exception {
         this.c = c;
         this.site = site;
         String sub = site.vault().split("/")[2];
@@ -71,7 +81,7 @@ final class FailoverMachine {
         c.succeed(c.api.put(site.item(item) + "?" + RS, "{\"properties\":{\"policyId\":\"" + site.policy()
                 + "\",\"protectableItemId\":\"" + agent.protectableItemId() + "\",\"providerSpecificDetails\":{"
                 + "\"instanceType\":\"InMageAzureV2\",\"storageAccountId\":\"" + storage + "\","
-                + "\"targetAzureNetworkId\":\"" + prodNet + "\",\"targetAzureSubnetId\":\"default\","
+                + (targetNetwork ? "\"targetAzureNetworkId\":\"" + prodNet + "\",\"targetAzureSubnetId\":\"default\"," : "")
                 + "\"targetAzureVmName\":\"" + name + "-vm\",\"targetAzureV2ResourceGroupId\":\"" + group + "\","
                 + "\"targetVmSize\":\"Standard_B2s\"}}}"));
         diskId = c.heartbeatDisk(agent, DISK).path("diskId").asText();

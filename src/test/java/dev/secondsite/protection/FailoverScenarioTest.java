@@ -385,4 +385,21 @@ class FailoverScenarioTest {
         assertThat(m.props().path("protectionState").asText()).isEqualTo("UnplannedFailoverCommitPendingStatesBegin");
         assertThat(downloadOsDisk(m.vmId("rbk-vm"))).isEqualTo(content);
     }
+
+    @Test
+    void withoutATargetNetworkFailoverCreatesOneForTheItem() throws Exception {
+        FailoverMachine m = FailoverMachine.withoutTargetNetwork(c, "net");
+        byte[] content = m.change(6);
+        c.awaitItem(m.site, m.item, "Protected", i -> i.path("properties").path("protectionState").asText().equals("Protected"));
+        c.succeed(m.action("unplannedFailover", "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\","
+                + "\"sourceSiteOperations\":\"NotRequired\"}}"));
+        JsonNode vm = c.api.getOk(m.vmId("net-vm") + "?" + COMPUTE);
+        String nic = vm.path("properties").path("networkProfile").path("networkInterfaces").get(0).path("id").asText();
+        String auto = m.group + "/providers/Microsoft.Network/virtualNetworks/net-item-recovery-vnet";
+        assertThat(c.api.getOk(nic + "?" + NETWORK).path("properties").path("ipConfigurations").get(0).path("properties")
+                .path("subnet").path("id").asText()).isEqualToIgnoringCase(auto + "/subnets/default");
+        assertThat(c.api.getOk(auto + "?" + NETWORK).path("tags").path("secondsite-protected-item").asText())
+                .isEqualTo("net-item");
+        assertThat(downloadOsDisk(m.vmId("net-vm"))).isEqualTo(content);
+    }
 }
