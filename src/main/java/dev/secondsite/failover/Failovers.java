@@ -603,6 +603,8 @@ public final class Failovers implements ProtectedItems.DisableHook {
         } else if (plan.isObject()) {
             vms.release(RecoveryVms.Plan.fromJson(plan), principal(ctx)); // the VM is the user's from now on
             ((ObjectNode) doc.path("failover")).put("committedAt", Json.time(clock.millis()));
+            // The source's cached writes after the recovery point will never be wanted: the product cleans them up.
+            protection.engine().dropPending(diskIds(id));
         }
         agents.withdraw(row.agentId(), doc.path("failover").path("jobId").asText());
         doc.remove("scenario");

@@ -334,6 +334,33 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     /**
+     * Drops the disks' segments that were stored but not applied, for good: a committed failover does not want
+     * the source's writes after its recovery point (the recovered VM is the disk now), and they would otherwise
+     * be applied on top of that point when the item is reprotected. Returns how many segments were dropped.
+     */
+    public int dropPending(Collection<UUID> diskIds) {
+        int dropped = 0;
+        for (UUID id : diskIds) {
+            DiskRuntime rt = disks.get(id);
+            if (rt == null) {
+                continue;
+            }
+            rt.applyLock.lock();
+            try {
+                for (long sequence : rt.clearPending()) {
+                    deleteQuietly(rt, sequence);
+                    dropped++;
+                }
+                store.syncMirrors(rt.diskId, rt.lastApplied, rt.expectedNext(), millis(rt.lastPoint),
+                        millis(rt.lastAppPoint));
+            } finally {
+                rt.applyLock.unlock();
+            }
+        }
+        return dropped;
+    }
+
+    /**
      * Deletes everything the engine keeps for these disks - cached and quarantined segments, recovery point
      * manifests, replica state - then collects garbage so their chunks go too. Idempotent.
      */
