@@ -31,6 +31,7 @@ import dev.secondsite.resource.StoredResource;
 import dev.secondsite.rules.NetworkFacts;
 import dev.secondsite.rules.Operation;
 import dev.secondsite.vault.ReplicationTypes;
+import dev.secondsite.vault.VaultScope;
 
 import java.io.IOException;
 import java.time.Clock;
@@ -411,7 +412,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     }
 
     private ArmResponse submit(ArmRequest request, StoredResource item, Workflow workflow, ObjectNode input) {
-        return jobs.accept(request, new JobStore.NewJob(vaultIdOf(item.id()), workflow, item.id(), item.name(),
+        return jobs.accept(request, new JobStore.NewJob(VaultScope.vaultIdOf(item.id()), workflow, item.id(), item.name(),
                 "ProtectionEntity", input, request.principal().clientId()));
     }
 
@@ -848,13 +849,10 @@ public final class Failovers implements ProtectedItems.DisableHook {
     }
 
     private StoredResource vaultOf(StoredResource item) {
-        String vaultId = vaultIdOf(item.id());
+        String vaultId = VaultScope.vaultIdOf(item.id());
         return resources.find(vaultId).orElseThrow(() -> ArmException.notFound("Microsoft.RecoveryServices/vaults", vaultId));
     }
 
-    private static String vaultIdOf(String itemId) {
-        return itemId.substring(0, ResourceStore.key(itemId).indexOf("/replicationfabrics/"));
-    }
 
     // =========================================================================== disable hook
 

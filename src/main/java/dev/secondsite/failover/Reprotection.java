@@ -19,6 +19,7 @@ import dev.secondsite.replication.point.RecoveryPointManifest;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.vault.ReplicationTypes;
+import dev.secondsite.vault.VaultScope;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -130,7 +131,7 @@ public final class Reprotection {
         if (chosen != null) {
             StoredResource protectable = resources.find(chosen)
                     .filter(p -> p.typeKey().equals(ResourceStore.key(ReplicationTypes.PROTECTABLE_ITEM)))
-                    .filter(p -> ResourceStore.key(p.id()).startsWith(ResourceStore.key(vaultIdOf(item.id())) + "/"))
+                    .filter(p -> ResourceStore.key(p.id()).startsWith(ResourceStore.key(VaultScope.vaultIdOf(item.id())) + "/"))
                     .orElseThrow(() -> new ArmException(400, "FailbackMachineNotFound", "'" + chosen + "' is not a "
                             + "registered machine of this vault.", "properties.providerSpecificDetails."
                             + "failbackProtectableItemId", List.of()));
@@ -433,7 +434,4 @@ public final class Reprotection {
         return store.disksOf(itemId).stream().map(ProtectionStore.Disk::diskId).toList();
     }
 
-    private static String vaultIdOf(String itemId) {
-        return itemId.substring(0, ResourceStore.key(itemId).indexOf("/replicationfabrics/"));
-    }
 }

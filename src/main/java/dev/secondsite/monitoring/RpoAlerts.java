@@ -6,6 +6,7 @@ import dev.secondsite.arm.Json;
 import dev.secondsite.protection.ItemView;
 import dev.secondsite.protection.ProtectionStore;
 import dev.secondsite.resource.ResourceStore;
+import dev.secondsite.vault.VaultScope;
 import dev.secondsite.resource.StoredResource;
 
 import java.util.List;
@@ -48,7 +49,7 @@ public final class RpoAlerts {
                 }
             }
             boolean open = events.latest(item.itemId(), CODES).map(e -> e.code().equals(EXCEEDED)).orElse(false);
-            String vaultId = item.itemId().substring(0, ResourceStore.key(item.itemId()).indexOf("/replicationfabrics/"));
+            String vaultId = VaultScope.vaultIdOf(item.itemId());
             String name = resource.get().name();
             if (exceeded != null && !open) {
                 ArrayNode errors = Json.MAPPER.createArrayNode().add(exceeded.deepCopy());

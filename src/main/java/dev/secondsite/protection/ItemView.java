@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.secondsite.arm.Json;
 import dev.secondsite.resource.ResourceStore;
+import dev.secondsite.vault.VaultScope;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.vault.ReplicationTypes;
 
@@ -115,8 +116,8 @@ public final class ItemView {
         ObjectNode scenario = p.putObject("currentScenario");
         JsonNode current = doc.path("scenario");
         scenario.put("scenarioName", current.path("scenarioName").asText("None"));
-        scenario.put("jobId", current.path("jobId").asText(row.itemId().substring(0,
-                ResourceStore.key(row.itemId()).indexOf("/replicationfabrics/")) + "/replicationJobs/None"));
+        scenario.put("jobId", current.path("jobId").asText(VaultScope.vaultIdOf(row.itemId())
+                + "/replicationJobs/None"));
         scenario.put("startTime", current.path("startTime").asText(NONE_TIME));
 
         JsonNode storedDetails = p.path("providerSpecificDetails").deepCopy();

@@ -17,6 +17,7 @@ import dev.secondsite.replication.RecoveryStore;
 import dev.secondsite.replication.RestoreResult;
 import dev.secondsite.replication.point.RecoveryPointManifest;
 import dev.secondsite.resource.ResourceStore;
+import dev.secondsite.vault.VaultScope;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.vault.ReplicationTypes;
 
@@ -207,7 +208,7 @@ public final class RecoveryPointsApi {
         input.put("manifest", point.disks().get(disk.diskId()).blobName());
         input.put("format", format);
         input.put("path", target.toString());
-        String vaultId = item.id().substring(0, ResourceStore.key(item.id()).indexOf("/replicationfabrics/"));
+        String vaultId = VaultScope.vaultIdOf(item.id());
         ArmResponse accepted = jobs.accept(request, new JobStore.NewJob(vaultId, export,
                 item.id() + "/recoveryPoints/" + point.name(), point.name(), "RecoveryPoint", input,
                 request.principal().clientId()));

@@ -286,7 +286,7 @@ public final class ContainerMappings {
     /** A container is "Paired" while any mapping starts or ends at it. */
     private void setPairing(String containerId) {
         resources.find(containerId).ifPresent(container -> {
-            String vaultId = container.id().substring(0, ResourceStore.key(container.id()).indexOf("/replicationfabrics/"));
+            String vaultId = VaultScope.vaultIdOf(container.id());
             String key = ResourceStore.key(container.id());
             boolean paired = resources.descendants(vaultId, ReplicationTypes.MAPPING).stream().anyMatch(m ->
                     ResourceStore.key(m.id()).startsWith(key + "/")

@@ -50,6 +50,11 @@ public final class VaultScope {
                         + vaultName + "' under resource group '" + group.name() + "' was not found."));
     }
 
+    /** The vault a Site Recovery resource (fabric, container, protected item…) belongs to: its id up to the fabric. */
+    public static String vaultIdOf(String resourceId) {
+        return resourceId.substring(0, ResourceStore.key(resourceId).indexOf("/replicationfabrics/"));
+    }
+
     public static String groupId(String subscription, String group) {
         return "/subscriptions/" + subscription + "/resourceGroups/" + group;
     }
