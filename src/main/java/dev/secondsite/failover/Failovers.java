@@ -40,7 +40,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.UUID;
 
 import static dev.secondsite.jobs.Workflow.task;
 import static dev.secondsite.protection.ProtectionStore.*;
@@ -404,10 +403,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     private static ObjectNode baseInput(Principal principal, StoredResource item) {
         ObjectNode input = Json.object();
         input.put("id", item.id());
-        ObjectNode as = input.putObject("principal");
-        as.put("objectId", principal.objectId());
-        as.put("clientId", principal.clientId());
-        as.put("tenantId", principal.tenantId());
+        JobContext.putPrincipal(input, principal);
         return input;
     }
 
@@ -458,7 +454,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     private void deleteTestResources(JobContext ctx) throws IOException {
         JsonNode plan = row(itemId(ctx)).failover().path("test").path("plan");
         if (plan.isObject()) {
-            vms.delete(RecoveryVms.Plan.fromJson(plan), principal(ctx));
+            vms.delete(RecoveryVms.Plan.fromJson(plan), ctx.principal());
         }
     }
 
@@ -531,7 +527,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     private void stopReplication(JobContext ctx) {
         String id = itemId(ctx);
         store.setReplicating(id, false);
-        protection.engine().setActive(diskIds(id), false);
+        protection.engine().setActive(store.diskIdsOf(id), false);
     }
 
     private void completeFailover(JobContext ctx) {
@@ -555,7 +551,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     private void deleteBuiltBy(JobContext ctx, ObjectNode doc, String kind) throws IOException {
         JsonNode plan = doc.path(kind).path("plan");
         if (plan.isObject() && ctx.job().id().equals(plan.path("jobId").asText())) {
-            vms.delete(RecoveryVms.Plan.fromJson(plan), principal(ctx));
+            vms.delete(RecoveryVms.Plan.fromJson(plan), ctx.principal());
             doc.remove(kind);
         }
     }
@@ -574,7 +570,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
         doc.remove("scenario");
         agents.withdraw(row.get().agentId(), ctx.job().id());
         store.setReplicating(id, true);
-        protection.engine().setActive(diskIds(id), true);
+        protection.engine().setActive(store.diskIdsOf(id), true);
         store.updateFailover(id, FAILOVER_IN_PROGRESS, null, before, "Primary", null, doc);
         view.refresh(id);
     }
@@ -602,10 +598,10 @@ public final class Failovers implements ProtectedItems.DisableHook {
             doc.remove("failover");
             doc.remove("reverse");
         } else if (plan.isObject()) {
-            vms.release(RecoveryVms.Plan.fromJson(plan), principal(ctx)); // the VM is the user's from now on
+            vms.release(RecoveryVms.Plan.fromJson(plan), ctx.principal()); // the VM is the user's from now on
             ((ObjectNode) doc.path("failover")).put("committedAt", Json.time(clock.millis()));
             // The source's cached writes after the recovery point will never be wanted: the product cleans them up.
-            protection.engine().dropPending(diskIds(id));
+            protection.engine().dropPending(store.diskIdsOf(id));
         }
         agents.withdraw(row.agentId(), doc.path("failover").path("jobId").asText());
         doc.remove("scenario");
@@ -673,7 +669,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
 
     private void createDisks(JobContext ctx, String kind) throws IOException {
         RecoveryVms.Plan plan = plan(ctx, kind);
-        vms.createDisks(plan, principal(ctx), (disk, target) -> protection.engine().withPointsStable(() -> {
+        vms.createDisks(plan, ctx.principal(), (disk, target) -> protection.engine().withPointsStable(() -> {
             RecoveryPointManifest manifest = protection.engine().recovery().points().read(disk.manifest())
                     .orElseThrow(() -> new ArmException(409, "RecoveryPointNotFound", "The recovery point chosen for "
                             + "this failover was removed (retention or disable) before its disks were built."));
@@ -682,11 +678,11 @@ public final class Failovers implements ProtectedItems.DisableHook {
     }
 
     private void createNic(JobContext ctx, String kind) {
-        vms.createNic(plan(ctx, kind), principal(ctx));
+        vms.createNic(plan(ctx, kind), ctx.principal());
     }
 
     private void createVm(JobContext ctx, String kind) {
-        vms.createVm(plan(ctx, kind), principal(ctx));
+        vms.createVm(plan(ctx, kind), ctx.principal());
     }
 
     private RecoveryVms.Plan plan(JobContext ctx, String kind) {
@@ -790,14 +786,6 @@ public final class Failovers implements ProtectedItems.DisableHook {
         return ctx.input().path("id").asText();
     }
 
-    static Principal principal(JobContext ctx) {
-        JsonNode p = ctx.input().path("principal");
-        return new Principal(p.path("objectId").asText(), p.path("clientId").asText(), p.path("tenantId").asText());
-    }
-
-    private List<UUID> diskIds(String itemId) {
-        return store.disksOf(itemId).stream().map(ProtectionStore.Disk::diskId).toList();
-    }
 
     /** The Azure target accepted at enable; failover needs one. */
     private static ObjectNode requireAzureTarget(StoredResource item) {

@@ -7,7 +7,6 @@ import dev.secondsite.arm.ArmException;
 import dev.secondsite.arm.ArmRouter;
 import dev.secondsite.arm.Fields;
 import dev.secondsite.arm.Json;
-import dev.secondsite.auth.Principal;
 import dev.secondsite.cloud.compute.Compute;
 import dev.secondsite.jobs.JobContext;
 import dev.secondsite.jobs.Workflow;
@@ -201,7 +200,7 @@ public final class Reprotection {
             ctx.warn("FullSyncRequired", "Failback goes to machine '" + reverse.path("machineName").asText() + "', not the "
                     + "one that failed over: its disks will receive every chunk of the recovered VM (a full sync).");
         }
-        protection.engine().setActive(diskIds(id), true);
+        protection.engine().setActive(store.diskIdsOf(id), true);
     }
 
     private void initialSync(JobContext ctx) throws IOException, InterruptedException {
@@ -228,7 +227,7 @@ public final class Reprotection {
         ObjectNode doc = row.failover();
         agents.withdraw(row.agentId(), doc.path("failback").path("jobId").asText());
         store.setReplicating(id, true);
-        protection.engine().setActive(diskIds(id), true);
+        protection.engine().setActive(store.diskIdsOf(id), true);
         doc.remove("scenario");
         doc.remove("reverse");
         doc.remove("failback");
@@ -248,7 +247,7 @@ public final class Reprotection {
         doc.remove("scenario");
         if (doc.path("reverse").path("jobId").asText().equals(ctx.job().id())) {
             doc.remove("reverse");
-            protection.engine().setActive(diskIds(id), false);
+            protection.engine().setActive(store.diskIdsOf(id), false);
         }
         store.updateFailover(id, REPROTECTING, null, FAILOVER_COMMITTED, null, null, doc);
         protection.view().refresh(id);
@@ -264,7 +263,7 @@ public final class Reprotection {
     private void shutdownRecoveredVm(JobContext ctx) {
         String vmId = row(itemId(ctx)).failover().path("reverse").path("vmId").asText();
         try {
-            arm.call("POST", vmId + "/deallocate", Map.of("api-version", COMPUTE_API), principal(ctx), null,
+            arm.call("POST", vmId + "/deallocate", Map.of("api-version", COMPUTE_API), ctx.principal(), null,
                     "https://localhost");
         } catch (ArmException e) {
             ctx.warn("RecoveredVmShutdownFailed", "The recovered VM could not be deallocated (" + e.getMessage()
@@ -357,7 +356,7 @@ public final class Reprotection {
         failback.put("completedAt", clock.instant().toString());
         doc.put("lastSuccessfulFailoverTime", clock.instant().toString());
         doc.remove("scenario");
-        protection.engine().setActive(diskIds(id), false);
+        protection.engine().setActive(store.diskIdsOf(id), false);
         store.updateFailover(id, FAILOVER_IN_PROGRESS, null, PLANNED_FAILOVER_COMMIT_REQUIRED, "Primary", null, doc);
         protection.view().refresh(id);
         ctx.result(id);
@@ -380,7 +379,7 @@ public final class Reprotection {
     void commitFailback(JobContext ctx, ProtectionStore.Item row) {
         JsonNode plan = row.failover().path("failover").path("plan");
         if (plan.isObject()) {
-            vms.deleteReleased(RecoveryVms.Plan.fromJson(plan), principal(ctx));
+            vms.deleteReleased(RecoveryVms.Plan.fromJson(plan), ctx.principal());
         }
     }
 
@@ -426,12 +425,6 @@ public final class Reprotection {
         return ctx.input().path("id").asText();
     }
 
-    private static Principal principal(JobContext ctx) {
-        return Failovers.principal(ctx);
-    }
 
-    private List<UUID> diskIds(String itemId) {
-        return store.disksOf(itemId).stream().map(ProtectionStore.Disk::diskId).toList();
-    }
 
 }

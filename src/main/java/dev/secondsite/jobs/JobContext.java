@@ -3,6 +3,7 @@ package dev.secondsite.jobs;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.secondsite.arm.Json;
+import dev.secondsite.auth.Principal;
 
 /** What a running task sees of its job, and how it reports the resource it produced. */
 public final class JobContext {
@@ -104,6 +105,20 @@ public final class JobContext {
         if (task == null) {
             throw new IllegalStateException("outside a task");
         }
+    }
+
+    /** Records in a job's input who asked for it, so its tasks can act as that principal ({@link #principal()}). */
+    public static void putPrincipal(ObjectNode input, Principal principal) {
+        ObjectNode as = input.putObject("principal");
+        as.put("objectId", principal.objectId());
+        as.put("clientId", principal.clientId());
+        as.put("tenantId", principal.tenantId());
+    }
+
+    /** The principal {@link #putPrincipal} recorded in the job's input. */
+    public Principal principal() {
+        var p = input().path("principal");
+        return new Principal(p.path("objectId").asText(), p.path("clientId").asText(), p.path("tenantId").asText());
     }
 
     /** Records the resource this operation produced; the operation-results URL returns it. */

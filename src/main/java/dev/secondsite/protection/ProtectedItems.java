@@ -362,10 +362,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
         ObjectNode input = Json.object();
         input.put("id", item.id());
         input.put("containerId", item.id().substring(0, ResourceStore.key(item.id()).indexOf("/replicationprotecteditems/")));
-        ObjectNode as = input.putObject("principal");
-        as.put("objectId", request.principal().objectId());
-        as.put("clientId", request.principal().clientId());
-        as.put("tenantId", request.principal().tenantId());
+        JobContext.putPrincipal(input, request.principal());
         return new JobStore.NewJob(vault.id(), w, item.id(), item.name(), "ProtectionEntity", input,
                 request.principal().clientId());
     }
@@ -429,7 +426,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     private void startInitialReplication(JobContext ctx) {
         String id = ctx.input().path("id").asText();
         store.setReplicating(id, true);
-        List<UUID> diskIds = store.disksOf(id).stream().map(ProtectionStore.Disk::diskId).toList();
+        List<UUID> diskIds = store.diskIdsOf(id);
         engine.setActive(diskIds, true);
         store.transition(id, List.of(ProtectionStore.ENABLING), ProtectionStore.INITIAL_REPLICATION);
         pointsCreated(id); // disks that already hold points (a re-run after a crash) complete at once
@@ -452,7 +449,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
                 ProtectionStore.UNPLANNED_FAILOVER_COMMIT_PENDING, ProtectionStore.FAILOVER_COMMITTED,
                 ProtectionStore.FAILOVER_IN_PROGRESS, ProtectionStore.COMMIT_IN_PROGRESS), ProtectionStore.DISABLING);
         store.setReplicating(id, false);
-        engine.setActive(store.disksOf(id).stream().map(ProtectionStore.Disk::diskId).toList(), false);
+        engine.setActive(store.diskIdsOf(id), false);
         // A shutdown or failback directive of a failover of this item ends with it: the agent may replicate again.
         store.item(id).ifPresent(item -> agents.directive(item.agentId())
                 .ifPresent(d -> agents.withdraw(item.agentId(), d.requestId())));
@@ -460,16 +457,14 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     }
 
     private void cleanupTestFailover(JobContext ctx) throws IOException {
-        JsonNode p = ctx.input().path("principal");
-        if (disableHook != null && p.isObject()) {
-            disableHook.beforeDisable(ctx.input().path("id").asText(), new dev.secondsite.auth.Principal(
-                    p.path("objectId").asText(), p.path("clientId").asText(), p.path("tenantId").asText()));
+        if (disableHook != null && ctx.input().path("principal").isObject()) {
+            disableHook.beforeDisable(ctx.input().path("id").asText(), ctx.principal());
         }
     }
 
     private void deleteReplicaData(JobContext ctx) throws IOException {
         String id = ctx.input().path("id").asText();
-        List<UUID> diskIds = new ArrayList<>(store.disksOf(id).stream().map(ProtectionStore.Disk::diskId).toList());
+        List<UUID> diskIds = new ArrayList<>(store.diskIdsOf(id));
         engine.discard(diskIds);
     }
 
@@ -485,7 +480,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
         for (ProtectionStore.Item item : store.items()) {
             if (resources.find(item.itemId()).isEmpty() && clock.millis() - item.createdAt() > 60_000) {
                 try {
-                    engine.discard(store.disksOf(item.itemId()).stream().map(ProtectionStore.Disk::diskId).toList());
+                    engine.discard(store.diskIdsOf(item.itemId()));
                     store.deleteItem(item.itemId());
                 } catch (IOException e) {
                     org.slf4j.LoggerFactory.getLogger(ProtectedItems.class)

@@ -168,6 +168,11 @@ public final class ProtectionStore {
                 .bind("k", ResourceStore.key(itemId)).map(DISK).list());
     }
 
+    /** The ids of an item's disks (their replicas in the recovery store). */
+    public List<UUID> diskIdsOf(String itemId) {
+        return disksOf(itemId).stream().map(Disk::diskId).toList();
+    }
+
     public List<Disk> disksOfAgent(String agentId) {
         return jdbi.withHandle(h -> h.createQuery("SELECT " + DISK_COLUMNS
                         + " FROM protected_disks WHERE agent_id = :a ORDER BY created_at, disk_name")
