@@ -508,17 +508,13 @@ public final class Failovers implements ProtectedItems.DisableHook {
         ObjectNode request = Json.object();
         request.put("requestId", requestId);
         agents.issue(agent.id(), AgentStore.SHUTDOWN, request);
-        long deadline = clock.millis() + SHUTDOWN_WAIT.toMillis();
-        while (clock.millis() < deadline) {
-            Optional<AgentStore.Directive> s = agents.directive(agent.id()).filter(x -> requestId.equals(x.requestId()));
-            if (s.isPresent() && s.get().status() != null) {
-                if (s.get().status().equals("Failed")) {
-                    ctx.warn("SourceShutdownFailed", "The agent reported that the source machine could not be shut "
-                            + "down: " + s.get().message() + ". The failover continued.");
-                }
-                return;
+        Optional<AgentStore.Directive> report = agents.awaitReport(agent.id(), requestId, SHUTDOWN_WAIT, clock);
+        if (report.isPresent() && report.get().status() != null) {
+            if (report.get().status().equals("Failed")) {
+                ctx.warn("SourceShutdownFailed", "The agent reported that the source machine could not be shut "
+                        + "down: " + report.get().message() + ". The failover continued.");
             }
-            Thread.sleep(500);
+            return;
         }
         ctx.warn("SourceShutdownFailed", "The source machine did not report a shutdown within "
                 + SHUTDOWN_WAIT.toSeconds() + " seconds. The failover continued with the latest recovery point.");

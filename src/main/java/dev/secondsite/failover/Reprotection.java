@@ -327,20 +327,16 @@ public final class Reprotection {
             server.put(diskId.toString(), point.blobName());
         }
         agents.issue(agentId, AgentStore.FAILBACK, request);
-        long deadline = clock.millis() + WRITE_BACK_WAIT.toMillis();
-        while (clock.millis() < deadline) {
-            Optional<AgentStore.Directive> d = agents.directive(agentId).filter(x -> x.requestId().equals(ctx.job().id()));
-            if (d.isEmpty()) {
-                throw ArmException.conflict("FailbackWithdrawn", "The failback request to the machine was withdrawn.");
-            }
-            if ("Completed".equals(d.get().status())) {
-                return;
-            }
-            if ("Failed".equals(d.get().status())) {
-                throw ArmException.conflict("FailbackWriteFailed", "Machine '" + back.path("machineName").asText()
-                        + "' could not write the recovery point to its disks: " + d.get().message());
-            }
-            Thread.sleep(500);
+        Optional<AgentStore.Directive> d = agents.awaitReport(agentId, ctx.job().id(), WRITE_BACK_WAIT, clock);
+        if (d.isEmpty()) {
+            throw ArmException.conflict("FailbackWithdrawn", "The failback request to the machine was withdrawn.");
+        }
+        if ("Completed".equals(d.get().status())) {
+            return;
+        }
+        if ("Failed".equals(d.get().status())) {
+            throw ArmException.conflict("FailbackWriteFailed", "Machine '" + back.path("machineName").asText()
+                    + "' could not write the recovery point to its disks: " + d.get().message());
         }
         throw ArmException.conflict("FailbackWriteTimedOut", "Machine '" + back.path("machineName").asText()
                 + "' did not report writing the recovery point within " + WRITE_BACK_WAIT.toMinutes() + " minutes. Check "

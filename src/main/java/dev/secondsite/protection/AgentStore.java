@@ -132,6 +132,23 @@ public final class AgentStore {
                 .bind("like", "%\"requestId\":\"" + request.path("requestId").asText() + "\"%").execute());
     }
 
+    /**
+     * Waits (polling, at most {@code wait}) for the agent's report on directive {@code requestId}. Empty: the
+     * directive was withdrawn meanwhile; a directive whose status is null: no report came in time; otherwise the
+     * report.
+     */
+    public Optional<Directive> awaitReport(String agentId, String requestId, java.time.Duration wait,
+                                           java.time.Clock clock) throws InterruptedException {
+        long deadline = clock.millis() + wait.toMillis();
+        while (true) {
+            Optional<Directive> d = directive(agentId).filter(x -> x.requestId().equals(requestId));
+            if (d.isEmpty() || d.get().status() != null || clock.millis() >= deadline) {
+                return d;
+            }
+            Thread.sleep(500);
+        }
+    }
+
     /** Withdraws a directive (its operation ended or rolled back): the agent goes back to replicating. */
     public void withdraw(String agentId, String requestId) {
         directive(agentId).filter(d -> d.requestId().equals(requestId)).ifPresent(d -> jdbi.useHandle(h ->
