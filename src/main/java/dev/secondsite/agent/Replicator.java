@@ -622,6 +622,7 @@ final class Replicator implements Closeable {
             previousScanStart = scanStart;
             if (kind == PassKind.RESYNC && resyncId != null && tag == null) {
                 completedResyncId = resyncId;
+                stats.completedResyncId = resyncId;
             }
             stats.pendingBytes = 0;
             stats.lastPointAt = pointAt;

@@ -301,8 +301,11 @@ class ReplicatorTest {
 
         assertThat(replicator.prepare(MIB, CHUNK, sink.nextSequence(), true, "r-1"))
                 .isEqualTo(Replicator.PassKind.RESYNC);
+        assertThat(replicator.stats().completedResyncId).isNull();
         finishPass(replicator, sink, Replicator.PassKind.RESYNC);
         assertThat(sink.latestPoint().tag()).isEqualTo("resync:r-1");
+        assertThat(replicator.stats().completedResyncId).as("reported in heartbeats: the resync's progress is 100")
+                .isEqualTo("r-1");
 
         // The server has not applied it yet and still asks for r-1: no second resync.
         assertThat(replicator.prepare(MIB, CHUNK, sink.nextSequence(), true, "r-1"))
@@ -332,6 +335,7 @@ class ReplicatorTest {
                     .isEqualTo("shutdown:f-1");
         }
         assertThat(sink.latestPoint().tag()).isEqualTo("shutdown:f-1");
+        assertThat(replicator.stats().completedResyncId).as("a shutdown-tagged pass completes no resync").isNull();
 
         // The server clears a resync on its own tag only, so after a rollback it still asks: resync again.
         assertThat(replicator.prepare(MIB, CHUNK, sink.nextSequence(), true, "r-1"))
