@@ -52,6 +52,8 @@ final class Agent {
     static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(30);
     /** Scan interval while churn is high (brief RPO when the disk is busy). */
     static final Duration HIGH_CHURN_INTERVAL = Duration.ofSeconds(5);
+    /** Pass interval of a busy disk in CDP mode: a tracked pass costs only the written bytes. */
+    static final Duration CDP_BUSY_INTERVAL = Duration.ofSeconds(1);
     /** Churn above which the agent scans every {@link #HIGH_CHURN_INTERVAL}. */
     static final double HIGH_CHURN_BYTES_PER_SECOND = 1 << 20;
     /** Tries per call with --once (1 + 2 + 4 + 8 s of backoff at most). */
@@ -67,7 +69,8 @@ final class Agent {
     record Config(String machineName, List<Path> disks, Path stateDir, Path registrationKeyFile,
                   String preScript, String postScript, List<Path> fsfreezeMounts, Duration quiesceTimeout,
                   boolean once, Duration scanInterval, String server, boolean verbose, Duration segmentPause,
-                  String shutdownCommand, Duration shutdownTimeout, String azureRegion) {
+                  String shutdownCommand, Duration shutdownTimeout, String azureRegion,
+                  java.net.InetSocketAddress nbdListen) {
     }
 
     /** Ends the agent with an exit code and a message for the user. */
@@ -107,6 +110,8 @@ final class Agent {
     private String answeredShutdownRequest;
     /** Why disks' passes failed, collected by {@link #failed} for the shutdown report. */
     private final List<String> passErrors = new ArrayList<>();
+    /** CDP mode's NBD exports ({@link CdpExports#NONE} in scan mode). */
+    private CdpExports cdp = CdpExports.NONE;
 
     Agent(Config config, AgentClient client, Clock clock, Retry.Sleeper sleeper, PrintStream out, PrintStream err) {
         this.config = config;
@@ -147,6 +152,9 @@ final class Agent {
             try {
                 shutdown = dir.shutdown().orElse(null);
                 discoverDisks();
+                if (config.nbdListen() != null) {
+                    cdp = CdpExports.start(config.nbdListen(), config.disks(), dir.root(), out, err);
+                }
                 ensureRegistered();
                 if (config.once()) {
                     return runOnce();
@@ -157,6 +165,7 @@ final class Agent {
                 out.println("secondsite agent: stopped");
                 return EXIT_OK;
             } finally {
+                cdp.close(); // no write arrives after this; the trackers are saved
                 for (Replicator replicator : replicators.values()) {
                     replicator.close();
                 }
@@ -216,7 +225,8 @@ final class Agent {
             Path path = config.disks().get(i);
             String name = "disk" + i;
             try {
-                found.put(name, DiskSource.describe(name, path));
+                TrackedDisk tracked = cdp.disk(name);
+                found.put(name, tracked != null ? tracked.describe() : DiskSource.describe(name, path));
             } catch (IOException | RuntimeException e) {
                 DiskSource.Description previous = disks.get(name);
                 if (previous == null) {
@@ -438,7 +448,16 @@ final class Agent {
         discoverDisks();
         AgentClient.HeartbeatResponse beat = heartbeat();
         // Failback write-back (agent-protocol §7): while the server asks for one, no replication pass runs.
-        if (failback.handle(beat.failback(), disks, this::closeReplicators, this::tick, this::heartbeatOnce)) {
+        boolean failingBack;
+        try {
+            failingBack = failback.handle(beat.failback(), disks, () -> {
+                closeReplicators();
+                cdp.suspend();
+            }, this::tick, this::heartbeatOnce);
+        } finally {
+            cdp.resume();
+        }
+        if (failingBack) {
             return new CycleOutcome(failback.completed(), false, interval(List.of()));
         }
         String shutdownRequest = beat.shutdownRequestId();
@@ -652,9 +671,11 @@ final class Agent {
                 session = quiescer.begin();
             }
             for (Target target : targets) {
-                try (DiskSource source = DiskSource.open(Path.of(target.disk.path()))) {
-                    passes.put(target, target.replicator.scan(target.kind, source, target.directive.nextSequence(),
-                            app, state.spool(), this::tick));
+                TrackedDisk tracked = cdp.disk(target.disk.name());
+                try (DiskSource source = tracked != null ? tracked.source() : DiskSource.open(Path.of(target.disk.path()))) {
+                    passes.put(target, target.replicator.scan(target.kind, source,
+                            tracked == null ? null : tracked.tracker(), target.directive.nextSequence(), app,
+                            state.spool(), this::tick));
                 } catch (IOException | RuntimeException e) {
                     if (e instanceof Retry.StopRequested) {
                         passes.values().forEach(Replicator.Pass::abandon);
@@ -682,9 +703,10 @@ final class Agent {
                                String tag) throws IOException {
         try {
             Replicator.PassResult result = pass.finish(type, pointAt, tag);
-            out.printf("secondsite agent: %s (%s): %s pass sent %d changed chunks (%d data bytes, %d zeroed) in"
+            out.printf("secondsite agent: %s (%s): %s%s pass sent %d changed chunks (%d data bytes, %d zeroed) in"
                             + " %d segment(s) [%d..%d]; %s point at %s%n", target.disk.name(),
-                    target.directive.diskId(), result.tag(), result.changedChunks(), result.dataBytes(),
+                    target.directive.diskId(), result.tracked() ? "tracked " : "", result.tag(),
+                    result.changedChunks(), result.dataBytes(),
                     result.zeroBytes(), result.segments(), result.firstSequence(), result.lastSequence(),
                     type == ConsistencyType.APP_CONSISTENT ? "app-consistent" : "crash-consistent", pointAt);
             return PassOutcome.OK;
@@ -750,7 +772,7 @@ final class Agent {
         }
         boolean busy = targets.stream().anyMatch(t -> t.replicator.stats().churnBytesPerSecond
                 >= HIGH_CHURN_BYTES_PER_SECOND);
-        return busy ? min(interval, HIGH_CHURN_INTERVAL) : interval;
+        return busy ? min(interval, cdp == CdpExports.NONE ? HIGH_CHURN_INTERVAL : CDP_BUSY_INTERVAL) : interval;
     }
 
     /** Before a failback writes the disks: no replicator may keep a ledger open (they reopen from disk later). */

@@ -103,6 +103,12 @@ public final class AgentCommand implements Callable<Integer> {
             description = "This machine is an Azure VM in REGION (e.g. usgovvirginia); reported at registration.")
     String azureRegion;
 
+    @Option(names = "--nbd-listen", paramLabel = "HOST:PORT",
+            description = "CDP mode: serve every --disk image over NBD (exports disk0, disk1, ...) and replicate exactly"
+                    + " what is written through it, without rescanning; the machine must use its disks through"
+                    + " nbd://HOST:PORT/diskN. NBD has no authentication: listen on loopback or a private network.")
+    String nbdListen;
+
     @Option(names = "--once", description = "Do one cycle (register if needed, heartbeat, one pass per replicated"
             + " disk, final heartbeat) and exit.")
     boolean once;
@@ -144,7 +150,8 @@ public final class AgentCommand implements Callable<Integer> {
                 scanIntervalSeconds == null ? null : Duration.ofSeconds(scanIntervalSeconds), server, verbose,
                 Duration.ofMillis(Math.max(0, segmentPauseMillis)), shutdownCommand,
                 Duration.ofSeconds(shutdownTimeoutSeconds), azureRegion == null ? null
-                        : Regions.find(azureRegion).map(Region::name).orElseThrow());
+                        : Regions.find(azureRegion).map(Region::name).orElseThrow(),
+                nbdListen == null ? null : listenAddress(nbdListen));
         Clock clock = Clock.offset(Clock.systemUTC(), Duration.ofSeconds(clockOffsetSeconds));
         Agent agent = new Agent(config, client, clock, d -> Thread.sleep(d), out, err);
         CountDownLatch finished = new CountDownLatch(1);
@@ -178,6 +185,28 @@ public final class AgentCommand implements Callable<Integer> {
         }
     }
 
+    /** {@code HOST:PORT} (IPv6 as {@code [::1]:PORT}) as an address, or null if malformed. */
+    static java.net.InetSocketAddress listenAddress(String value) {
+        int colon = value.lastIndexOf(':');
+        if (colon <= 0 || colon == value.length() - 1) {
+            return null;
+        }
+        String host = value.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        try {
+            int port = Integer.parseInt(value.substring(colon + 1));
+            if (port < 1 || port > 65535) {
+                return null;
+            }
+            java.net.InetSocketAddress address = new java.net.InetSocketAddress(host, port);
+            return address.isUnresolved() ? null : address;
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     private String validate() {
         if (disks.isEmpty()) {
             return "give at least one --disk";
@@ -202,6 +231,9 @@ public final class AgentCommand implements Callable<Integer> {
         if (azureRegion != null && Regions.find(azureRegion).isEmpty()) {
             return "--azure-region " + azureRegion + " is not an Azure region (use a name such as eastus or"
                     + " usgovvirginia)";
+        }
+        if (nbdListen != null && listenAddress(nbdListen) == null) {
+            return "--nbd-listen " + nbdListen + " is not HOST:PORT (e.g. 127.0.0.1:10809; port 1-65535)";
         }
         if (registrationKeyFile != null && !Files.isReadable(registrationKeyFile)) {
             return "cannot read the registration key file " + registrationKeyFile;

@@ -52,13 +52,18 @@ interface DiskSource extends Closeable {
             }
         }
         try (DiskImage image = DiskImages.open(path, false)) {
-            return new Description(name, absolute.toString(), image.virtualSize(), image.logicalSectorSize(),
-                    image.logicalSectorSize(), image.format().family());
+            return describe(name, image);
         }
     }
 
+    /** Describes an open image as {@code name}. */
+    static Description describe(String name, DiskImage image) {
+        return new Description(name, image.path().toAbsolutePath().normalize().toString(), image.virtualSize(),
+                image.logicalSectorSize(), image.logicalSectorSize(), image.format().family());
+    }
+
     /** A disk image file, read through its format's allocation tables. */
-    final class Image implements DiskSource {
+    class Image implements DiskSource {
         private final DiskImage image;
         private final boolean sparse;
 

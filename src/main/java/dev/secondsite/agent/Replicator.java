@@ -75,6 +75,8 @@ import dev.secondsite.replication.segment.SegmentFormat;
 final class Replicator implements Closeable {
     /** Disk bytes read per I/O (a multiple of the chunk size). */
     static final int READ_BUFFER_BYTES = 4 << 20;
+    /** Most bytes of one DATA record of a tracked pass (a run of written pages is cut into these). */
+    static final int TRACKED_READ_BYTES = 1 << 20;
 
     /** What a pass is for; decides the marker tag and the reported activity. */
     enum PassKind {
@@ -108,7 +110,7 @@ final class Replicator implements Closeable {
     /** The sum of one finished pass. */
     record PassResult(PassKind kind, String tag, long firstSequence, long lastSequence, int segments, long dataBytes,
                       long zeroBytes, long changedChunks, ConsistencyType consistency, Instant pointAt,
-                      Duration scanTime) {
+                      Duration scanTime, boolean tracked) {
     }
 
     private final UUID diskId;
@@ -284,6 +286,18 @@ final class Replicator implements Closeable {
      */
     Pass scan(PassKind kind, DiskSource source, long nextSequence, boolean deferUploads, Path spoolDir,
               Tick tick) throws IOException {
+        return scan(kind, source, null, nextSequence, deferUploads, spoolDir, tick);
+    }
+
+    /**
+     * As above for a disk in CDP mode ({@code tracker} not null): the pass takes the tracker's pages, and
+     * when the tracker is complete and the pass is plain change detection it reads <em>only</em> those
+     * pages and sends exactly the written bytes (a <b>tracked pass</b>: no scan, no whole chunks). Any
+     * other pass reads the whole disk and, once acknowledged, makes the tracker complete. A pass that fails
+     * gives its pages back.
+     */
+    Pass scan(PassKind kind, DiskSource source, ChangeTracker tracker, long nextSequence, boolean deferUploads,
+              Path spoolDir, Tick tick) throws IOException {
         if (ledger == null) {
             throw new IllegalStateException("prepare() first");
         }
@@ -291,10 +305,14 @@ final class Replicator implements Closeable {
             throw new DiskResizedException("disk is " + source.sizeBytes() + " bytes, replication started at "
                     + ledger.virtualBytes() + " bytes; a resized disk must be re-protected");
         }
-        Pass pass = new Pass(kind, source, nextSequence, deferUploads, spoolDir);
+        Pass pass = new Pass(kind, source, nextSequence, deferUploads, spoolDir, tracker);
         boolean done = false;
         try {
-            pass.read(tick);
+            if (pass.tracked) {
+                pass.readTracked(tick);
+            } else {
+                pass.read(tick);
+            }
             done = true;
             return pass;
         } finally {
@@ -334,11 +352,20 @@ final class Replicator implements Closeable {
         private long changedChunks;
         private Instant scanStart;
         private Instant scanEnd;
+        /** CDP: the tracker, the pages this pass took (null: scan mode), and whether it reads only those. */
+        private final ChangeTracker tracker;
+        private final ChangeTracker.Taken taken;
+        private final boolean tracked;
+        private boolean pagesSettled;
 
         private record Spooled(long sequence, Path file, List<DiskLedger.Range> ranges, long changedBytes) {
         }
 
-        private Pass(PassKind kind, DiskSource source, long firstSequence, boolean defer, Path spoolDir) {
+        private Pass(PassKind kind, DiskSource source, long firstSequence, boolean defer, Path spoolDir,
+                     ChangeTracker tracker) {
+            this.tracker = tracker;
+            this.taken = tracker == null ? null : tracker.take();
+            this.tracked = taken != null && taken.complete() && kind == PassKind.CHANGES;
             this.kind = kind;
             this.source = source;
             this.firstSequence = firstSequence;
@@ -409,6 +436,82 @@ final class Replicator implements Closeable {
             }
             closeZeroRun();
             scanEnd = clock.instant();
+        }
+
+        /**
+         * A tracked pass: reads only the pages written since the last pass and sends exactly those bytes
+         * (DATA, or ZERO where a run reads as zeros). The ledger cannot know the hashes of chunks changed in
+         * part, so the chunks touched are recorded as UNKNOWN: a later scan pass resends them.
+         */
+        private void readTracked(Tick tick) throws IOException {
+            scanStart = clock.instant();
+            stats.activity = "ChangeTracking";
+            stats.sizeBytes = sizeBytes;
+            stats.scannedBytes = 0;
+            stats.pendingBytes = 0;
+            if (defer) {
+                Files.createDirectories(spoolDir);
+            }
+            builder.reset(nextSequence, scanStart);
+            byte[] buffer = new byte[TRACKED_READ_BYTES];
+            byte[] zeros = new byte[TRACKED_READ_BYTES];
+            java.util.BitSet pages = taken.pages();
+            long pageBytes = taken.pageBytes();
+            long read = 0;
+            long sinceTick = 0;
+            int page = pages.nextSetBit(0);
+            while (page >= 0) {
+                int runEnd = pages.nextClearBit(page);
+                long end = Math.min(runEnd * pageBytes, sizeBytes);
+                for (long at = page * pageBytes; at < end; ) {
+                    int length = (int) Math.min(buffer.length, end - at);
+                    source.readFully(at, buffer, 0, length);
+                    boolean zero = Arrays.equals(buffer, 0, length, zeros, 0, length);
+                    if (!(zero ? builder.fitsZero() : builder.fitsData(length))) {
+                        rotate();
+                    }
+                    if (zero) {
+                        builder.zero(at, length);
+                        zeroBytes += length;
+                    } else {
+                        builder.data(at, buffer, 0, length);
+                        dataBytes += length;
+                    }
+                    touched(at, length);
+                    noteChange(length);
+                    at += length;
+                    read += length;
+                    sinceTick += length;
+                }
+                stats.scannedBytes = read;
+                if (sinceTick >= READ_BUFFER_BYTES) {
+                    sinceTick = 0;
+                    tick.run();
+                }
+                page = runEnd < 0 ? -1 : pages.nextSetBit(runEnd);
+            }
+            tick.run();
+            scanEnd = clock.instant();
+        }
+
+        /** Records the chunks {@code [offset, offset + length)} touches as UNKNOWN, merged with the last range. */
+        private void touched(long offset, int length) {
+            long first = offset / chunkBytes;
+            long last = (offset + length - 1) / chunkBytes;
+            if (!ranges.isEmpty()) {
+                DiskLedger.Range previous = ranges.getLast();
+                long previousEnd = previous.first() + previous.count();
+                if (previous.digest() == DiskLedger.UNKNOWN && first <= previousEnd) {
+                    if (last >= previousEnd) {
+                        ranges.set(ranges.size() - 1, new DiskLedger.Range(previous.first(),
+                                last + 1 - previous.first(), DiskLedger.UNKNOWN));
+                        changedChunks += last + 1 - previousEnd;
+                    }
+                    return;
+                }
+            }
+            ranges.add(new DiskLedger.Range(first, last + 1 - first, DiskLedger.UNKNOWN));
+            changedChunks += last + 1 - first;
         }
 
         private void extendZeroRun(long index) throws IOException {
@@ -501,6 +604,12 @@ final class Replicator implements Closeable {
                 spooled.clear();
                 ship(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
                 done = true;
+                if (taken != null) {
+                    pagesSettled = true; // sent: the pages are dropped
+                    if (!tracked) {
+                        tracker.markComplete(); // the whole disk was read after tracking began
+                    }
+                }
             } finally {
                 if (!done) {
                     abandon();
@@ -519,7 +628,7 @@ final class Replicator implements Closeable {
             stats.activity = "Idle";
             stats.lastError = null;
             return new PassResult(kind, markerTag, firstSequence, builder.sequence(), segments, dataBytes, zeroBytes,
-                    changedChunks, consistency, pointAt, Duration.between(scanStart, scanEnd));
+                    changedChunks, consistency, pointAt, Duration.between(scanStart, scanEnd), tracked);
         }
 
         /** The marker tag: the pass kind, and for a resync {@code resync:<resyncId>} (agent-protocol §3). */
@@ -547,6 +656,10 @@ final class Replicator implements Closeable {
                 }
             }
             spooled.clear();
+            if (taken != null && !pagesSettled) {
+                tracker.giveBack(taken);
+                pagesSettled = true;
+            }
             stats.activity = "Idle";
         }
 

@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,7 +52,7 @@ class AgentCommandTest {
         assertThat(run.exitCode()).isZero();
         assertThat(run.out()).contains("--server", "--ca", "--registration-key-file", "--name", "--disk",
                 "--state-dir", "--pre-snapshot-script", "--post-snapshot-script", "--fsfreeze", "--once",
-                "--scan-interval-seconds", "--shutdown-command", "--shutdown-timeout", "--azure-region", "Exit codes");
+                "--scan-interval-seconds", "--shutdown-command", "--shutdown-timeout", "--azure-region", "--nbd-listen", "Exit codes");
     }
 
     @Test
@@ -61,6 +62,17 @@ class AgentCommandTest {
         Run run = run("--disk", disk.toString(), "--azure-region", "moonbase1", "--once");
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err()).contains("--azure-region moonbase1 is not an Azure region");
+    }
+
+    @Test
+    void aMalformedNbdListenAddressIsAUsageError() throws Exception {
+        Path disk = tmp.resolve("d.raw");
+        ReplicatorTest.createRaw(disk, 1 << 20);
+        for (String bad : List.of("10809", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000", "localhost:port")) {
+            Run run = run("--disk", disk.toString(), "--nbd-listen", bad, "--once");
+            assertThat(run.exitCode()).as(bad).isEqualTo(2);
+            assertThat(run.err()).contains("--nbd-listen " + bad + " is not HOST:PORT");
+        }
     }
 
     @Test

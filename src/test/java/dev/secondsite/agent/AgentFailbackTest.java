@@ -48,7 +48,7 @@ class AgentFailbackTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         Agent.Config config = new Agent.Config("web01", List.of(disk), stateDir, null, null, null, List.of(),
-                Duration.ofSeconds(10), true, null, server.uri().toString(), false, Duration.ZERO, null, null, null);
+                Duration.ofSeconds(10), true, null, server.uri().toString(), false, Duration.ZERO, null, null, null, null);
         int code = new Agent(config, server.client(), Clock.systemUTC(), d -> { },
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
                 .run();

@@ -117,7 +117,7 @@ class AgentShutdownTest {
         FastClock clock = new FastClock();
         Agent.Config config = new Agent.Config("web01", List.of(disk), state, key, null, null, List.of(),
                 Duration.ofSeconds(60), false, Duration.ofHours(10), server.uri().toString(), false, Duration.ZERO,
-                null, null, null);
+                null, null, null, null);
         try (Running agent = start(new Agent(config, client(), clock, clock::sleep, print(out), print(err)))) {
             await("initial point", () -> server.markerTags().contains("initial"));
             Instant requested = clock.instant();
@@ -321,7 +321,7 @@ class AgentShutdownTest {
     private Agent.Config config(boolean once, String shutdownCommand, Duration shutdownTimeout, String azureRegion) {
         return new Agent.Config("web01", List.of(disk), state, key, null, null, List.of(), Duration.ofSeconds(60),
                 once, Duration.ofMillis(50), server.uri().toString(), false, Duration.ZERO, shutdownCommand,
-                shutdownTimeout, azureRegion);
+                shutdownTimeout, azureRegion, null);
     }
 
     private int run(Agent.Config config) throws Exception {

@@ -1,0 +1,219 @@
+package dev.secondsite.agent;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import dev.secondsite.disk.DiskImage;
+import dev.secondsite.disk.DiskImages;
+import dev.secondsite.nbd.NbdExport;
+
+/**
+ * A protected disk in CDP mode: the agent owns the image (opened writable, so it holds the image's
+ * exclusive lock and qemu cannot open it behind our back) and serves it over NBD; the machine uses the
+ * disk through that export, and every write is marked in the disk's {@link ChangeTracker} once it reached
+ * the image. Passes read the same open image through {@link #source()}.
+ *
+ * <p>A failback write-back rewrites the disk directly: {@link #suspend()} closes the image (NBD requests
+ * fail with EIO meanwhile; the machine is shut down during a failback anyway) and {@link #resume()}
+ * reopens it with the tracker marked incomplete, so the next pass scans.
+ */
+final class TrackedDisk implements NbdExport, Closeable {
+    private static final int ZEROES_BYTES = 1 << 20;
+
+    private final String name;
+    private final Path path;
+    private final ChangeTracker tracker;
+    private final ReadWriteLock lock = new ReentrantReadWriteLock();
+    private DiskImage image; // null while suspended
+
+    private TrackedDisk(String name, Path path, DiskImage image, ChangeTracker tracker) {
+        this.name = name;
+        this.path = path;
+        this.image = image;
+        this.tracker = tracker;
+    }
+
+    /**
+     * Opens the image at {@code path} for writing and loads its tracker from {@code trackerFile}.
+     *
+     * @throws IOException if the image is in use (locked) or unreadable
+     */
+    static TrackedDisk open(String name, Path path, Path trackerFile, java.util.function.Consumer<String> log)
+            throws IOException {
+        DiskImage image = DiskImages.open(path, true);
+        try {
+            ChangeTracker tracker = ChangeTracker.load(trackerFile, path.toAbsolutePath().normalize().toString(),
+                    image.virtualSize(), log);
+            return new TrackedDisk(name, path, image, tracker);
+        } catch (IOException | RuntimeException e) {
+            image.close();
+            throw e;
+        }
+    }
+
+    ChangeTracker tracker() {
+        return tracker;
+    }
+
+    Path path() {
+        return path;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long sizeBytes() {
+        lock.readLock().lock();
+        try {
+            return open().virtualSize();
+        } catch (IOException e) {
+            return 0;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public boolean readOnly() {
+        return false;
+    }
+
+    @Override
+    public void read(long offset, byte[] dst, int from, int length) throws IOException {
+        lock.readLock().lock();
+        try {
+            open().readFully(offset, ByteBuffer.wrap(dst, from, length));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void write(long offset, byte[] src, int from, int length) throws IOException {
+        lock.readLock().lock();
+        try {
+            DiskImage disk = open();
+            try {
+                disk.write(offset, ByteBuffer.wrap(src, from, length));
+            } finally {
+                tracker.mark(offset, length); // after the write (see ChangeTracker), also if it failed half-way
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length) throws IOException {
+        lock.readLock().lock();
+        try {
+            DiskImage disk = open();
+            byte[] zeros = new byte[(int) Math.min(ZEROES_BYTES, length)];
+            try {
+                for (long done = 0; done < length; ) {
+                    int piece = (int) Math.min(zeros.length, length - done);
+                    disk.write(offset + done, ByteBuffer.wrap(zeros, 0, piece));
+                    done += piece;
+                }
+            } finally {
+                tracker.mark(offset, length);
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        lock.readLock().lock();
+        try {
+            open().flush();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Describes the disk from the open image. Opening the file again and closing it would drop the image's
+     * lock: POSIX record locks belong to the process and go with the first close of any descriptor.
+     */
+    DiskSource.Description describe() throws IOException {
+        lock.readLock().lock();
+        try {
+            return DiskSource.describe(name, open());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The open image as a pass's source; closing the source leaves the image open. */
+    DiskSource source() throws IOException {
+        lock.readLock().lock();
+        try {
+            DiskImage disk = open();
+            return new DiskSource.Image(disk) {
+                @Override
+                public void close() {
+                    // the image belongs to this TrackedDisk
+                }
+            };
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Closes the image (flushed) until {@link #resume()}; NBD requests fail meanwhile. The tracker is no
+     * longer complete from here: the disk is about to be written behind its back (also if the agent stops
+     * before resuming, the saved tracker must not be trusted).
+     */
+    void suspend() throws IOException {
+        tracker.markIncomplete();
+        closeImage();
+    }
+
+    private void closeImage() throws IOException {
+        lock.writeLock().lock();
+        try {
+            if (image != null) {
+                image.close();
+                image = null;
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Reopens the image after a write-back; the next pass scans before the tracker is trusted again. */
+    void resume() throws IOException {
+        lock.writeLock().lock();
+        try {
+            if (image == null) {
+                image = DiskImages.open(path, true);
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Flushes and closes the image (after the NBD server stopped and the tracker was saved). */
+    @Override
+    public void close() throws IOException {
+        closeImage();
+    }
+
+    private DiskImage open() throws IOException {
+        DiskImage disk = image;
+        if (disk == null) {
+            throw new IOException("disk " + name + " is suspended (a failback is writing it)");
+        }
+        return disk;
+    }
+}
