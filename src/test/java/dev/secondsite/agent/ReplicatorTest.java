@@ -160,6 +160,41 @@ class ReplicatorTest {
     }
 
     @Test
+    void theDiskIsReadOnWhileTheFullSegmentBeforeUploads() throws Exception {
+        long size = 12 * MIB; // three read blocks; 5 MiB segments: segment 1 is sent during block 2
+        createRaw(disk, size);
+        write(disk, 0, random((int) size, 21));
+        ReplicaSink sink = sink(size);
+        java.util.concurrent.CountDownLatch readOn = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean firstUploading = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean overlapped = new java.util.concurrent.atomic.AtomicBoolean();
+        SegmentUploader slowFirst = (d, sequence, bytes, length) -> {
+            if (sequence == 1) {
+                firstUploading.set(true);
+                try {
+                    overlapped.set(readOn.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            }
+            return sink.upload(d, sequence, bytes, length);
+        };
+        Replicator replicator = new Replicator(diskId, state, slowFirst, Clock.systemUTC(), 5 * MIB);
+        Replicator.PassKind kind = replicator.prepare(size, CHUNK, sink.nextSequence(), false);
+        try (DiskSource source = DiskSource.open(disk)) {
+            Replicator.Pass pass = replicator.scan(kind, source, sink.nextSequence(), false, spool, () -> {
+                if (firstUploading.get()) {
+                    readOn.countDown(); // a read block ended while segment 1 was still uploading
+                }
+            });
+            pass.finish(ConsistencyType.CRASH_CONSISTENT, java.time.Instant.now());
+        }
+        assertThat(overlapped).as("the next segment was built while segment 1 uploaded").isTrue();
+        assertThat(sink.received).hasSizeGreaterThanOrEqualTo(3);
+        assertRestoredEquals(sink, disk);
+    }
+
+    @Test
     void hashesAreRecordedOnlyForAcknowledgedSegments() throws Exception {
         long size = 2 * MIB;
         createRaw(disk, size);
