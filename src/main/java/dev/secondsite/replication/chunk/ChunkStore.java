@@ -80,6 +80,8 @@ public final class ChunkStore {
     /** Chunk files inserted but not yet written (insertion order). Guarded by lock. */
     private final LinkedHashMap<ChunkDigest, byte[]> pending = new LinkedHashMap<>();
     private long pendingBytes;
+    /** Decoded tree nodes, shared by every tree over this store. */
+    private final NodeCache nodes = new NodeCache();
 
     public ChunkStore(BlobStore blobs, Clock clock, int packBytesTarget) {
         if (packBytesTarget < 1) {
@@ -185,6 +187,10 @@ public final class ChunkStore {
      */
     public byte[] read(ChunkDigest digest) throws IOException {
         return read(digest, true);
+    }
+
+    NodeCache nodes() {
+        return nodes;
     }
 
     /**

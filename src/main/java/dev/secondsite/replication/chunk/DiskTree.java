@@ -51,11 +51,15 @@ public final class DiskTree {
 
     /** The digest of chunk {@code index}, following (and verifying) the path from the root. */
     public ChunkDigest leaf(long index) throws IOException {
+        return leaf(index, false);
+    }
+
+    private ChunkDigest leaf(long index, boolean cached) throws IOException {
         checkIndex(index);
         ChunkDigest digest = root;
         for (int level = geometry.height(); level >= 1 && !digest.isZero(); level--) {
             long nodeIndex = index / geometry.span(level);
-            ChunkDigest[] children = readNode(level, nodeIndex, digest);
+            ChunkDigest[] children = cached ? readNodeCached(level, nodeIndex, digest) : readNode(level, nodeIndex, digest);
             digest = children[(int) ((index - nodeIndex * geometry.span(level)) / geometry.span(level - 1))];
         }
         return digest;
@@ -71,9 +75,13 @@ public final class DiskTree {
         return readChunk(index, digest, true);
     }
 
-    /** Chunk {@code index} for a read-modify-write: CRC-checked, not re-hashed ({@link ChunkStore#readForUpdate}). */
+    /**
+     * Chunk {@code index} for a read-modify-write in apply: the path from the root through the node cache, the
+     * chunk CRC-checked, not re-hashed ({@link ChunkStore#readForUpdate}). Reads for restore, export and
+     * digests take the verifying path ({@link #readChunk}, {@link #readNode}), so damage on disk is still found.
+     */
     public byte[] readChunkForUpdate(long index) throws IOException {
-        return readChunk(index, leaf(index), false);
+        return readChunk(index, leaf(index, true), false);
     }
 
     private byte[] readChunk(long index, ChunkDigest digest, boolean verifyName) throws IOException {
@@ -154,7 +162,14 @@ public final class DiskTree {
             throw new CorruptChunkException("read on " + store + " failed for " + digest + ": tree node at level "
                     + level + " index " + index + ": " + problem[0], digest, false);
         }
+        store.nodes().put(digest, level, children);
         return children;
+    }
+
+    /** {@link #readNode} through the store's {@link NodeCache} (apply's paths: content-addressed, never stale). */
+    private ChunkDigest[] readNodeCached(int level, long index, ChunkDigest digest) throws IOException {
+        ChunkDigest[] cached = store.nodes().get(digest, level, geometry.childCount(level, index));
+        return cached != null ? cached : readNode(level, index, digest);
     }
 
     private ChunkDigest rewrite(int level, long index, ChunkDigest digest, NavigableMap<Long, ChunkDigest> changes)
@@ -167,7 +182,7 @@ public final class DiskTree {
             children = new ChunkDigest[childCount];
             Arrays.fill(children, ChunkDigest.ZERO);
         } else {
-            children = readNode(level, index, digest);
+            children = readNodeCached(level, index, digest);
         }
         if (level == 1) {
             for (Map.Entry<Long, ChunkDigest> change : changes.entrySet()) {
@@ -215,7 +230,9 @@ public final class DiskTree {
     static ChunkDigest storeNode(ChunkStore store, int level, ChunkDigest[] children) throws IOException {
         for (ChunkDigest child : children) {
             if (!child.isZero()) {
-                return store.insert(TreeNode.encode(level, children));
+                ChunkDigest digest = store.insert(TreeNode.encode(level, children));
+                store.nodes().put(digest, level, children); // the next segment's lookups start from it
+                return digest;
             }
         }
         return ChunkDigest.ZERO;
