@@ -77,7 +77,7 @@ class AgentCdpTest {
 
     @Test
     void writesThroughTheExportAreSentByTrackedPassesAsExactlyTheWrittenBytes() throws Exception {
-        try (Running agent = new Running(agent(false, Duration.ofMillis(50)))) {
+        try (RunningAgent agent = new RunningAgent(agent(false, Duration.ofMillis(50)))) {
             await("initial point", () -> server.markerTags().contains("initial"));
             await("the first tracked pass", () -> output().contains("tracked changes pass"));
 
@@ -98,7 +98,7 @@ class AgentCdpTest {
 
     @Test
     void aCleanStopSavesPendingChangesAndTheNextStartSendsThemWithoutScanning() throws Exception {
-        try (Running agent = new Running(agent(false, Duration.ofHours(1)))) {
+        try (RunningAgent agent = new RunningAgent(agent(false, Duration.ofHours(1)))) {
             await("initial point", () -> server.markerTags().contains("initial"));
             await("agent idle", () -> output().contains("pass sent"));
             Qemu.ok("qemu-io", "-f", "raw", url(), "-c", "write -P 0x77 1M 8k");
@@ -114,7 +114,7 @@ class AgentCdpTest {
 
     @Test
     void withoutSavedChangesTheFirstPassScansAndFindsAWriteTheTrackerNeverSaw() throws Exception {
-        try (Running agent = new Running(agent(false, Duration.ofHours(1)))) {
+        try (RunningAgent agent = new RunningAgent(agent(false, Duration.ofHours(1)))) {
             await("initial point", () -> server.markerTags().contains("initial"));
         }
         // What kill -9 leaves: no saved tracker, and a write the dead agent had acknowledged to its client.
@@ -133,7 +133,7 @@ class AgentCdpTest {
 
     @Test
     void whileTheAgentServesTheDiskNothingElseCanOpenItForWriting() throws Exception {
-        try (Running agent = new Running(agent(false, Duration.ofHours(1)))) {
+        try (RunningAgent agent = new RunningAgent(agent(false, Duration.ofHours(1)))) {
             await("initial point", () -> server.markerTags().contains("initial"));
             Qemu.Result direct = Qemu.run("qemu-io", "-f", "raw", disk.toString(), "-c", "write -P 1 0 4k");
             assertThat(direct.exitCode()).as(direct.output()).isNotZero();
@@ -193,33 +193,5 @@ class AgentCdpTest {
     void assertRestoredEquals() throws IOException {
         Path restored = server.restoreLatest(tmp.resolve("restored-" + UUID.randomUUID() + ".raw"));
         assertThat(Files.mismatch(restored, disk)).as("first differing byte").isEqualTo(-1L);
-    }
-
-    /** The agent on its own thread until closed (a clean stop). */
-    final class Running implements AutoCloseable {
-        final Agent agent;
-        final Thread thread;
-        volatile Throwable failure;
-
-        Running(Agent agent) {
-            this.agent = agent;
-            this.thread = Thread.ofPlatform().name("agent").start(() -> {
-                try {
-                    agent.run();
-                } catch (Throwable t) {
-                    failure = t;
-                }
-            });
-        }
-
-        @Override
-        public void close() throws Exception {
-            agent.stop();
-            thread.join(TimeUnit.SECONDS.toMillis(20));
-            assertThat(thread.isAlive()).as("agent stopped").isFalse();
-            if (failure != null) {
-                throw new AssertionError("the agent failed", failure);
-            }
-        }
     }
 }

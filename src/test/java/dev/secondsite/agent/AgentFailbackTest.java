@@ -3,6 +3,7 @@ package dev.secondsite.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -61,6 +62,17 @@ class AgentFailbackTest {
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** A state directory of an agent registered with the fake server; with a disk ledger at sequence 5 if diskId is given. */
+    void registeredAgent(Path stateDir, UUID diskId, long diskBytes) throws IOException {
+        try (StateDir state = StateDir.open(stateDir)) {
+            state.saveIdentity(new StateDir.Identity("agent-1", "secret-1", server.uri().toString(), "web01", null,
+                    null, "2026-11-23T11:00:00Z", null));
+            if (diskId != null) {
+                DiskLedger.create(state.diskDir(diskId), diskId, diskBytes, CHUNK, 5, DiskLedger.ZERO).close();
+            }
+        }
+    }
+
     String answer(UUID diskId, long nextSequence, ObjectNode failback) {
         ObjectNode answer = AgentClient.JSON.createObjectNode().put("serverTime", "2026-11-23T12:00:00Z");
         answer.putArray("disks").addObject().put("name", "disk0").put("diskId", diskId.toString())
@@ -91,12 +103,7 @@ class AgentFailbackTest {
         local[12 * CHUNK + 7] = 0x33; // zeroed without a download
         Files.write(disk, local);
         Path stateDir = tmp.resolve("state");
-        try (StateDir state = StateDir.open(stateDir)) {
-            state.saveIdentity(new StateDir.Identity("agent-1", "secret-1", server.uri().toString(), "web01", null,
-                    null, "2026-11-23T11:00:00Z", null));
-            // Forward replication had reached sequence 5 before the failover.
-            DiskLedger.create(state.diskDir(diskId), diskId, size, CHUNK, 5, DiskLedger.ZERO).close();
-        }
+        registeredAgent(stateDir, diskId, size); // forward replication had reached sequence 5 before the failover
         server.heartbeatAnswer = answer(diskId, 6, server.failbackRequest(Map.of("disk0", diskId)));
 
         Run first = agent(stateDir, disk);
@@ -144,11 +151,7 @@ class AgentFailbackTest {
         Path disk = tmp.resolve("web01.raw");
         Files.write(disk, new byte[16 * CHUNK]);
         Path stateDir = tmp.resolve("state");
-        try (StateDir state = StateDir.open(stateDir)) {
-            state.saveIdentity(new StateDir.Identity("agent-1", "secret-1", server.uri().toString(), "web01", null,
-                    null, "2026-11-23T11:00:00Z", null));
-            DiskLedger.create(state.diskDir(diskId), diskId, remote.length, CHUNK, 5, DiskLedger.ZERO).close();
-        }
+        registeredAgent(stateDir, diskId, remote.length);
         java.net.InetSocketAddress nbd;
         try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             nbd = new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), probe.getLocalPort());
@@ -177,10 +180,7 @@ class AgentFailbackTest {
         Path disk = tmp.resolve("web01.raw");
         Files.write(disk, new byte[16 * CHUNK]);
         Path stateDir = tmp.resolve("state");
-        try (StateDir state = StateDir.open(stateDir)) {
-            state.saveIdentity(new StateDir.Identity("agent-1", "secret-1", server.uri().toString(), "web01", null,
-                    null, "2026-11-23T11:00:00Z", null));
-        }
+        registeredAgent(stateDir, null, 0);
         server.heartbeatAnswer = answer(diskId, 1, server.failbackRequest(Map.of("disk0", diskId)));
 
         Run run = agent(stateDir, disk);

@@ -76,7 +76,7 @@ class AgentShutdownTest {
         server.logMarkersTo(markers);
         // The command records its request id and the markers the server had stored when it ran.
         String command = "echo $SECONDSITE_SHUTDOWN_REQUEST_ID >> " + trace + "; cp " + markers + " " + tmp.resolve("seen");
-        try (Running agent = start(agent(false, command, null))) {
+        try (RunningAgent agent = start(agent(false, command, null))) {
             await("initial point", () -> server.markerTags().contains("initial"));
             write(disk, 2 * MIB, pattern(0x42, 100_000)); // written just before the failover
             server.shutdownRequest("req-1");
@@ -118,7 +118,7 @@ class AgentShutdownTest {
         Agent.Config config = new Agent.Config("web01", List.of(disk), state, key, null, null, List.of(),
                 Duration.ofSeconds(60), false, Duration.ofHours(10), server.uri().toString(), false, Duration.ZERO,
                 null, null, null, null);
-        try (Running agent = start(new Agent(config, client(), clock, clock::sleep, print(out), print(err)))) {
+        try (RunningAgent agent = start(new Agent(config, client(), clock, clock::sleep, print(out), print(err)))) {
             await("initial point", () -> server.markerTags().contains("initial"));
             Instant requested = clock.instant();
             server.shutdownRequest("req-7");
@@ -184,7 +184,7 @@ class AgentShutdownTest {
 
     @Test
     void whenTheRequestIsWithdrawnReplicationResumes() throws Exception {
-        try (Running agent = start(agent(false, null, null))) {
+        try (RunningAgent agent = start(agent(false, null, null))) {
             await("initial point", () -> server.markerTags().contains("initial"));
             server.shutdownRequest("req-5");
             await("shutdown reported", () -> report(last(server.heartbeats())) != null);
@@ -280,36 +280,8 @@ class AgentShutdownTest {
         }
     }
 
-    /** The agent on its own thread (the continuous loop), stopped on close. */
-    static final class Running implements AutoCloseable {
-        final Agent agent;
-        final Thread thread;
-        volatile Throwable failure;
-
-        Running(Agent agent) {
-            this.agent = agent;
-            this.thread = Thread.ofPlatform().name("agent-under-test").start(() -> {
-                try {
-                    agent.run();
-                } catch (Throwable e) {
-                    failure = e;
-                }
-            });
-        }
-
-        @Override
-        public void close() throws Exception {
-            agent.stop();
-            thread.join(TimeUnit.SECONDS.toMillis(20));
-            assertThat(thread.isAlive()).as("agent stopped").isFalse();
-            if (failure != null) {
-                throw new AssertionError("the agent failed", failure);
-            }
-        }
-    }
-
-    private Running start(Agent agent) {
-        return new Running(agent);
+    private RunningAgent start(Agent agent) {
+        return new RunningAgent(agent);
     }
 
     private Agent agent(boolean once, String shutdownCommand, Duration shutdownTimeout) {

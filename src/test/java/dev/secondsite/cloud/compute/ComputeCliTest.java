@@ -1,5 +1,6 @@
 package dev.secondsite.cloud.compute;
 
+import dev.secondsite.testing.Qemu;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.Main;
 import dev.secondsite.arm.Json;
@@ -83,10 +84,10 @@ class ComputeCliTest {
 
     @Test
     void uploadsAndDownloadsAQemuVhd() throws Exception {
-        QemuTool.assumeAvailable();
+        Qemu.assumeAvailable();
         Path vhd = temp.resolve("disk.vhd");
-        QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", vhd.toString(), "40M");
-        QemuTool.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x5a 1M 64k", "-c", "write -P 0x33 20M 5M", vhd.toString());
+        Qemu.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", vhd.toString(), "40M");
+        Qemu.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x5a 1M 64k", "-c", "write -P 0x33 20M 5M", vhd.toString());
 
         Run upload = ok("disk", "upload", "d1", vhd.toString(), "-g", "rg", "-l", "eastus", "--os-type", "Linux",
                 "--subscription", subscription, "-o", "json");
@@ -97,18 +98,18 @@ class ComputeCliTest {
         Run download = ok("disk", "download", "d1", back.toString(), "-g", "rg", "--subscription", subscription);
         assertThat(download.out()).contains("Downloaded " + Files.size(vhd) + " bytes");
         assertThat(Files.mismatch(vhd, back)).isEqualTo(-1);
-        assertThat(QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), back.toString()))
+        assertThat(Qemu.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), back.toString()))
                 .contains("Images are identical");
         assertThat(ok("disk", "show", "d1", "-g", "rg", "--subscription", subscription, "-o", "json").json()
                 .path("properties").path("diskState").asText()).as("download revoked its grant").isEqualTo("Unattached");
 
         // A qcow2-free conversion: a VHDX made by qemu-img uploads as a fixed VHD with the same content.
         Path vhdx = temp.resolve("disk.vhdx");
-        QemuTool.ok("qemu-img", "convert", "-f", "vpc", "-O", "vhdx", vhd.toString(), vhdx.toString());
+        Qemu.ok("qemu-img", "convert", "-f", "vpc", "-O", "vhdx", vhd.toString(), vhdx.toString());
         ok("disk", "upload", "d2", vhdx.toString(), "-g", "rg", "-l", "eastus", "--subscription", subscription);
         Path raw = temp.resolve("d2.raw");
         ok("disk", "download", "d2", raw.toString(), "--raw", "-g", "rg", "--subscription", subscription);
-        assertThat(QemuTool.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", vhdx.toString(), raw.toString()))
+        assertThat(Qemu.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", vhdx.toString(), raw.toString()))
                 .contains("Images are identical");
 
         // Snapshot and download it.

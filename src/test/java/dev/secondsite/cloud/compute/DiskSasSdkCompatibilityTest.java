@@ -1,5 +1,6 @@
 package dev.secondsite.cloud.compute;
 
+import dev.secondsite.testing.Qemu;
 import com.azure.core.http.HttpClient;
 import com.azure.core.http.netty.NettyAsyncHttpClientBuilder;
 import com.azure.core.util.BinaryData;
@@ -55,12 +56,12 @@ class DiskSasSdkCompatibilityTest {
 
     @Test
     void storageSdkUploadsPagesAndDownloadsTheDisk() throws Exception {
-        QemuTool.assumeAvailable();
+        Qemu.assumeAvailable();
         ComputeFixture fx = new ComputeFixture(server);
         fx.createGroup("rg", "eastus");
         Path vhd = tmp.resolve("src.vhd");
-        QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", vhd.toString(), "24M");
-        QemuTool.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x5a 1M 64k", "-c", "write -P 0x11 9M 3M", vhd.toString());
+        Qemu.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", vhd.toString(), "24M");
+        Qemu.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x5a 1M 64k", "-c", "write -P 0x11 9M 3M", vhd.toString());
         long size = Files.size(vhd);
         String id = fx.diskId("rg", "sdk");
         fx.putOk(ComputeFixture.disk(id), "{\"location\":\"eastus\",\"properties\":{\"creationData\":{\"createOption\":"
@@ -86,7 +87,7 @@ class DiskSasSdkCompatibilityTest {
         assertThat(Files.mismatch(vhd, out)).isEqualTo(-1);
         BinaryData slice = read.downloadContent();
         assertThat(slice.toBytes()).hasSize((int) size);
-        assertThat(QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), out.toString()))
+        assertThat(Qemu.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), out.toString()))
                 .contains("Images are identical");
     }
 }

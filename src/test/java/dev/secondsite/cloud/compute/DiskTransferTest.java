@@ -1,5 +1,6 @@
 package dev.secondsite.cloud.compute;
 
+import dev.secondsite.testing.Qemu;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.testing.Arm;
 import dev.secondsite.testing.TestServer;
@@ -50,10 +51,10 @@ class DiskTransferTest {
 
     /** A fixed VHD made by qemu-img, with 64 KiB of 0x5a at 1 MiB. */
     private Path qemuVhd(String name, String size) throws Exception {
-        QemuTool.assumeAvailable();
+        Qemu.assumeAvailable();
         Path vhd = tmp.resolve(name);
-        QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", vhd.toString(), size);
-        QemuTool.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x5a 1M 64k", vhd.toString());
+        Qemu.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", vhd.toString(), size);
+        Qemu.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x5a 1M 64k", vhd.toString());
         return vhd;
     }
 
@@ -101,7 +102,7 @@ class DiskTransferTest {
         HttpResponse<Path> got = fx.download(read, downloaded);
         assertThat(got.statusCode()).isEqualTo(200);
         assertThat(Files.mismatch(vhd, downloaded)).as("downloaded bytes equal the uploaded VHD").isEqualTo(-1);
-        assertThat(QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), downloaded.toString()))
+        assertThat(Qemu.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), downloaded.toString()))
                 .contains("Images are identical");
 
         HttpResponse<byte[]> range = server.http().send(HttpRequest.newBuilder(URI.create(read))
@@ -140,7 +141,7 @@ class DiskTransferTest {
         Path fromSnapshot = tmp.resolve("snapshot.vhd");
         assertThat(fx.download(snapshotSas, fromSnapshot).statusCode()).isEqualTo(200);
         assertThat(Files.mismatch(vhd, fromSnapshot)).isEqualTo(-1);
-        assertThat(QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), fromSnapshot.toString()))
+        assertThat(Qemu.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), fromSnapshot.toString()))
                 .contains("Images are identical");
         fx.endAccess(fx.snapshotId("rg", "snap1"));
 
@@ -151,20 +152,20 @@ class DiskTransferTest {
         assertThat(copy.path("properties").path("diskSizeGB").asInt()).isEqualTo(1);
         Path copyFile = fx.fileOf(copy);
         assertThat(Files.size(copyFile)).isEqualTo((1L << 30) + 512);
-        assertThat(QemuTool.ok("qemu-img", "info", "-f", "vpc", copyFile.toString())).contains("virtual size: 1 GiB");
-        assertThat(QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), copyFile.toString()))
+        assertThat(Qemu.ok("qemu-img", "info", "-f", "vpc", copyFile.toString())).contains("virtual size: 1 GiB");
+        assertThat(Qemu.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", vhd.toString(), copyFile.toString()))
                 .contains("Images are identical");
         assertThat(allocatedBytes(copyFile)).as("the copy stays sparse").isLessThan(8L << 20);
     }
 
     @Test
     void emptyDiskIsASparseFixedVhd() throws Exception {
-        QemuTool.assumeAvailable();
+        Qemu.assumeAvailable();
         JsonNode disk = fx.emptyDisk("rg", "empty", "eastus", 4, "");
         assertThat(disk.path("properties").path("tier").asText()).isEqualTo("P1");
         assertThat(disk.path("properties").path("diskSizeBytes").asLong()).isEqualTo(4L << 30);
         Path file = fx.fileOf(disk);
-        assertThat(QemuTool.ok("qemu-img", "info", "-f", "vpc", file.toString())).contains("virtual size: 4 GiB");
+        assertThat(Qemu.ok("qemu-img", "info", "-f", "vpc", file.toString())).contains("virtual size: 4 GiB");
         assertThat(allocatedBytes(file)).isLessThan(1L << 20);
 
         String read = fx.grant(disk.path("id").asText(), "Read", 600);
@@ -179,7 +180,7 @@ class DiskTransferTest {
                 "{\"properties\":{\"diskSizeGB\":8}}");
         assertThat(grown.statusCode()).as(grown.body()).isEqualTo(200);
         assertThat(Files.size(file)).isEqualTo((8L << 30) + 512);
-        assertThat(QemuTool.ok("qemu-img", "info", "-f", "vpc", file.toString())).contains("virtual size: 8 GiB");
+        assertThat(Qemu.ok("qemu-img", "info", "-f", "vpc", file.toString())).contains("virtual size: 8 GiB");
         byte[] oldFooter = new byte[512];
         try (var ch = java.nio.channels.FileChannel.open(file)) {
             ch.read(ByteBuffer.wrap(oldFooter), 4L << 30);
@@ -280,6 +281,6 @@ class DiskTransferTest {
 
     /** Bytes the filesystem allocated for a file (stat %b blocks of 512). */
     static long allocatedBytes(Path file) throws Exception {
-        return Long.parseLong(QemuTool.ok("stat", "-c", "%b", file.toString()).trim()) * 512;
+        return Long.parseLong(Qemu.ok("stat", "-c", "%b", file.toString()).trim()) * 512;
     }
 }

@@ -1,5 +1,6 @@
 package dev.secondsite.cloud.compute;
 
+import dev.secondsite.testing.Qemu;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,13 +19,13 @@ class VhdFootersTest {
 
     @Test
     void qemuReadsOurFooterAtTheExactSize() throws Exception {
-        QemuTool.assumeAvailable();
+        Qemu.assumeAvailable();
         for (long size : new long[] {20L << 20, (1L << 30) + 3 * 512, 2040L << 30}) {
             Path file = tmp.resolve("d" + size + ".vhd");
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(VhdFooters.fixed(size)), size);
             }
-            String info = QemuTool.ok("qemu-img", "info", "--output=json", "-f", "vpc", file.toString());
+            String info = Qemu.ok("qemu-img", "info", "--output=json", "-f", "vpc", file.toString());
             assertThat(info).as("size %d", size).contains("\"virtual-size\": " + size);
             Files.delete(file);
         }
@@ -38,15 +39,15 @@ class VhdFootersTest {
 
     @Test
     void acceptsQemuFixedVhdsAndExplainsOthers() throws Exception {
-        QemuTool.assumeAvailable();
+        Qemu.assumeAvailable();
         Path fixed = tmp.resolve("fixed.vhd");
-        QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", fixed.toString(), "30M");
+        Qemu.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", fixed.toString(), "30M");
         byte[] footer = tail(fixed);
         assertThat(VhdFooters.problem(footer, Files.size(fixed) - 512)).isNull();
         assertThat(VhdFooters.problem(footer, Files.size(fixed))).contains("virtual size");
 
         Path dynamic = tmp.resolve("dynamic.vhd");
-        QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", dynamic.toString(), "30M");
+        Qemu.ok("qemu-img", "create", "-q", "-f", "vpc", dynamic.toString(), "30M");
         assertThat(VhdFooters.problem(tail(dynamic), -1)).contains("only fixed VHDs");
         assertThat(VhdFooters.problem(new byte[512], -1)).contains("cookie value 'conectix'");
         byte[] corrupt = footer.clone();
