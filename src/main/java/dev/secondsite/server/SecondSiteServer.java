@@ -108,7 +108,7 @@ public final class SecondSiteServer implements AutoCloseable {
             JobsApi jobs = new JobsApi(jobStore, engine, resources, scope);
 
             ResourceGroups groups = new ResourceGroups(resources, identities.tenantId());
-            Vaults vaults = new Vaults(resources, scope, identities.tenantId());
+            Vaults vaults = new Vaults(resources, database.jdbi(), scope, identities.tenantId());
             Policies policies = new Policies(resources, scope, jobs);
             Fabrics fabrics = new Fabrics(resources, scope, jobs);
             Containers containers = new Containers(resources, fabrics, scope, jobs);
