@@ -39,6 +39,9 @@ import java.util.stream.Collectors;
  * same source and target regions adds nothing; another source region adds its own pair. A subnet without room fails
  * the enable with the catalogue's InsufficientSubnetIpsForReplicationPrivateLinks and changes nothing.
  *
+ * <p>Only endpoints approved when replication is enabled get the links; one approved later (or approved between
+ * the read and the locks above) gets them at the next enable of the same pairing, not at approval.
+ *
  * <p>Disabling replication (even of the vault's last item) leaves the links: Azure's documentation describes adding
  * them, never removing them; the addresses are within the nine the seed asks the subnet to hold; and records in a
  * manually managed zone would otherwise dangle. They go with the endpoint.
@@ -74,6 +77,9 @@ public final class ReplicationLinks {
             vnets.forEach(v -> Transactions.lock(h, v));
             Map<StoredResource, List<PrivateLinkTargets.Member>> missing = new LinkedHashMap<>();
             for (StoredResource pe : approvedEndpoints(vault)) {
+                if (!vnets.contains(ResourceStore.key(vnetOf(pe)))) {
+                    continue; // approved since the locks were chosen: not ours to change unlocked (rare; see below)
+                }
                 List<PrivateLinkTargets.Member> lacking = lacking(pe, pairing);
                 if (!lacking.isEmpty()) {
                     missing.put(pe, lacking);
