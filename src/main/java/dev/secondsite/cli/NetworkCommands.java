@@ -337,7 +337,7 @@ final class NetworkCommands {
     }
 
     @Command(name = "delete", description = "Delete a network interface and free its addresses (refused while a VM "
-            + "uses it).")
+            + "uses it, and for a private endpoint's NIC, which goes with its endpoint).")
     static final class NicDelete extends ApiCommand {
         @Parameters(paramLabel = "NAME") String name;
         @Mixin Group group;

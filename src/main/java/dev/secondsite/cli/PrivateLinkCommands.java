@@ -39,6 +39,34 @@ final class PrivateLinkCommands {
                 return String.join(",", ips);
             }),
             Output.Column.at("STATE", "/properties/provisioningState"));
+    /** One row per FQDN of an endpoint: what a hand-made private DNS zone needs as A records. */
+    static final List<Output.Column> DNS_CONFIG_TABLE = List.of(
+            Output.Column.at("FQDN", "/fqdn"),
+            Output.Column.at("IP ADDRESS", "/ipAddresses/0"),
+            new Output.Column("RECORD", d -> {
+                // The A record's name in the privatelink zone: the FQDN less ".privatelink.{rest}".
+                String fqdn = d.path("fqdn").asText("");
+                int at = fqdn.indexOf(".privatelink.");
+                return at < 0 ? "" : fqdn.substring(0, at);
+            }));
+    static final List<Output.Column> ZONE_GROUP_TABLE = List.of(
+            Output.Column.at("NAME", "/name"),
+            new Output.Column("ZONES", g -> {
+                List<String> zones = new ArrayList<>();
+                for (JsonNode c : g.at("/properties/privateDnsZoneConfigs")) {
+                    String[] id = c.at("/properties/privateDnsZoneId").asText("").split("/");
+                    zones.add(id.length > 8 ? id[4] + "/" + id[8] : String.join("/", id)); // {group}/{zone}
+                }
+                return String.join(",", zones);
+            }),
+            new Output.Column("RECORDS", g -> {
+                int n = 0;
+                for (JsonNode c : g.at("/properties/privateDnsZoneConfigs")) {
+                    n += c.at("/properties/recordSets").size();
+                }
+                return String.valueOf(n);
+            }),
+            Output.Column.at("STATE", "/properties/provisioningState"));
     static final List<Output.Column> ZONE_TABLE = List.of(
             Output.Column.at("NAME", "/name"),
             new Output.Column("RESOURCE GROUP", Output::resourceGroup),
@@ -70,7 +98,7 @@ final class PrivateLinkCommands {
 
     @Command(name = "private-endpoint", description = "Private endpoints to Recovery Services vaults and storage "
             + "accounts (seed 003).", subcommands = {EndpointCreate.class, EndpointShow.class, EndpointList.class,
-            EndpointDelete.class})
+            EndpointDelete.class, EndpointDnsConfigs.class, ZoneGroup.class})
     static final class Endpoint {
         @Mixin Options.Help help;
     }
@@ -97,9 +125,9 @@ final class PrivateLinkCommands {
         @Option(names = "--manual", description = "Request manual approval from the target's owner.") boolean manual;
         @Option(names = "--request-message", paramLabel = "TEXT", description = "A message for the approver.")
         String requestMessage;
-        @Option(names = "--private-dns-zone-id", paramLabel = "ID",
-                description = "Write the endpoint's A records into this private DNS zone (a DNS zone group).")
-        String zoneId;
+        @Option(names = "--private-dns-zone-id", paramLabel = "ID", description = "Write the endpoint's A records "
+                + "into this private DNS zone (a DNS zone group; repeatable, up to five zones).")
+        List<String> zoneIds;
         @Option(names = {"-l", "--location"}, paramLabel = "LOCATION",
                 description = "Region (default: the virtual network's).")
         String location;
@@ -134,13 +162,8 @@ final class PrivateLinkCommands {
             }
             String path = endpointPath(api, this.group, name);
             JsonNode created = api.send("PUT", path, body).body();
-            if (zoneId != null) {
-                ObjectNode zoneGroup = ApiClient.JSON.createObjectNode();
-                ObjectNode config = zoneGroup.putObject("properties").putArray("privateDnsZoneConfigs").addObject();
-                config.put("name", "default");
-                config.putObject("properties").put("privateDnsZoneId", zoneId);
-                api.send("PUT", versioned(this.group.path(api) + "/privateEndpoints/" + ApiClient.seg(name)
-                        + "/privateDnsZoneGroups/default", NetworkCommands.API_VERSION), zoneGroup);
+            if (zoneIds != null && !zoneIds.isEmpty()) {
+                api.send("PUT", zoneGroupPath(api, this.group, name, "default"), zoneGroupBody(zoneIds));
             }
             print(output, created, ENDPOINT_TABLE);
         }
@@ -180,6 +203,94 @@ final class PrivateLinkCommands {
         void run() {
             api.send("DELETE", endpointPath(api, group, name), null);
             out().println("Deleted private endpoint '" + name + "'.");
+        }
+    }
+
+    @Command(name = "dns-configs", description = "List an endpoint's FQDNs and addresses (five per vault endpoint, "
+            + "two more per region pairing once replication is enabled): the A records a hand-made private DNS zone "
+            + "needs. An endpoint with a DNS zone group gets them written automatically.")
+    static final class EndpointDnsConfigs extends ApiCommand {
+        @Parameters(paramLabel = "NAME") String name;
+        @Mixin NetworkCommands.Group group;
+        @Mixin Options.Format output;
+
+        @Override
+        void run() {
+            print(output, api.get(endpointPath(api, group, name)).at("/properties/customDnsConfigs"), DNS_CONFIG_TABLE);
+        }
+    }
+
+    static String zoneGroupPath(ApiClient api, NetworkCommands.Group group, String endpoint, String name) {
+        return ApiCommand.versioned(group.path(api) + "/privateEndpoints/" + ApiClient.seg(endpoint)
+                + "/privateDnsZoneGroups/" + ApiClient.seg(name), NetworkCommands.API_VERSION);
+    }
+
+    /** One privateDnsZoneConfigs entry per zone, named after the zone's resource group and name. */
+    static ObjectNode zoneGroupBody(List<String> zoneIds) {
+        ObjectNode body = ApiClient.JSON.createObjectNode();
+        var configs = body.putObject("properties").putArray("privateDnsZoneConfigs");
+        for (int i = 0; i < zoneIds.size(); i++) {
+            ObjectNode config = configs.addObject();
+            config.put("name", "config" + (i + 1));
+            config.putObject("properties").put("privateDnsZoneId", zoneIds.get(i));
+        }
+        return body;
+    }
+
+    @Command(name = "dns-zone-group", description = "An endpoint's DNS zone group: the zones its A records are "
+            + "written into (DNS integration).", subcommands = {ZoneGroupSet.class, ZoneGroupShow.class,
+            ZoneGroupDelete.class})
+    static final class ZoneGroup {
+        @Mixin Options.Help help;
+    }
+
+    /** The endpoint a zone group belongs to, and the group's name. */
+    static final class OfEndpoint {
+        @Option(names = "--endpoint", required = true, paramLabel = "NAME", description = "Private endpoint name.")
+        String endpoint;
+        @Option(names = "--name", defaultValue = "default", paramLabel = "NAME", description = "Zone group name "
+                + "(default: default).")
+        String name;
+        @Mixin NetworkCommands.Group group;
+
+        String path(ApiClient api) {
+            return zoneGroupPath(api, group, endpoint, name);
+        }
+    }
+
+    @Command(name = "set", description = "Create or replace the zone group: one config per --zone-id, each zone "
+            + "getting the records of the endpoint's FQDNs under its name.")
+    static final class ZoneGroupSet extends ApiCommand {
+        @Mixin OfEndpoint of;
+        @Option(names = "--zone-id", required = true, paramLabel = "ID",
+                description = "A private DNS zone's ARM id (repeatable, up to five).") List<String> zoneIds;
+        @Mixin Options.Format output;
+
+        @Override
+        void run() {
+            print(output, api.send("PUT", of.path(api), zoneGroupBody(zoneIds)).body(), ZONE_GROUP_TABLE);
+        }
+    }
+
+    @Command(name = "show", description = "Show the zone group and the records it wrote.")
+    static final class ZoneGroupShow extends ApiCommand {
+        @Mixin OfEndpoint of;
+        @Mixin Options.Format output;
+
+        @Override
+        void run() {
+            print(output, api.get(of.path(api)), ZONE_GROUP_TABLE);
+        }
+    }
+
+    @Command(name = "delete", description = "Delete the zone group and the records it wrote.")
+    static final class ZoneGroupDelete extends ApiCommand {
+        @Mixin OfEndpoint of;
+
+        @Override
+        void run() {
+            api.send("DELETE", of.path(api), null);
+            out().println("Deleted DNS zone group '" + of.name + "' of private endpoint '" + of.endpoint + "'.");
         }
     }
 

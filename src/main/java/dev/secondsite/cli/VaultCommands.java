@@ -110,7 +110,8 @@ final class VaultCommands {
         }
     }
 
-    @Command(name = "delete", description = "Delete a vault (it must hold no replicated items or mappings).")
+    @Command(name = "delete", description = "Delete a vault (it must hold no replicated items, mappings or private "
+            + "endpoint connections).")
     static final class Delete extends ApiCommand {
         @Mixin Target target;
         @Mixin Options.Wait wait;

@@ -56,6 +56,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     private final Clock clock;
     private volatile EnableFacts targets;
     private volatile DisableHook disableHook;
+    private volatile EnableHook enableHook;
 
     /** What failover orchestration does when replication is disabled (it owns the test failover's resources). */
     public interface DisableHook {
@@ -64,6 +65,19 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
 
     public void disableHook(DisableHook hook) {
         this.disableHook = hook;
+    }
+
+    /**
+     * What enabling replication does outside the vault, after the seed rules passed and before the job is queued:
+     * the private endpoints' region-pairing links (seed 003, cloud.privatelink.ReplicationLinks). May refuse the
+     * enable with an ARM error; then nothing is queued.
+     */
+    public interface EnableHook {
+        void beforeEnable(StoredResource vault, dev.secondsite.rules.ReplicationFacts facts);
+    }
+
+    public void enableHook(EnableHook hook) {
+        this.enableHook = hook;
     }
 
     private final Workflow enable = new Workflow("EnableProtection", "Enable protection", List.of(
@@ -122,6 +136,10 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
         // Seed rules (RuleCatalogue, ENABLE_REPLICATION) before any job or resource exists: a violation is a
         // synchronous 400/409 and nothing is stored.
         resolved.judged().enforce();
+        EnableHook hook = enableHook;
+        if (hook != null) {
+            hook.beforeEnable(r.vault(), resolved.judged().facts());
+        }
         ObjectNode input = Json.object();
         input.put("id", r.id());
         input.put("name", r.name());

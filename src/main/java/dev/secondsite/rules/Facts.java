@@ -6,7 +6,8 @@ package dev.secondsite.rules;
  * so they can be tested and listed ("validate") without a running cloud.
  */
 public sealed interface Facts
-        permits ReplicationFacts, PolicyFacts, VmUpdateFacts, PrivateEndpointFacts, ServerRegistrationFacts, MoveFacts {
+        permits ReplicationFacts, PolicyFacts, VmUpdateFacts, PrivateEndpointFacts, ReplicationLinkFacts,
+        ServerRegistrationFacts, MoveFacts {
 
     /** The replication scenario these facts are about, or null when the operation has none. */
     default Scenario scenario() {

@@ -68,6 +68,9 @@ public final class Limits {
     /** "One additional IP address is required in both the source and recovery subnets" for a cache storage endpoint. */
     public static final int PRIVATE_ENDPOINT_CACHE_EXTRA_IPS = 1;
 
+    /** "When you enable the replication, it adds two additional private links for the source and target region pairing." */
+    public static final int PRIVATE_ENDPOINT_REPLICATION_LINKS = 2;
+
     /** Free IPs a subnet needs for the vault's private endpoint (seed 003). */
     public static int privateEndpointFreeIps(boolean cacheStoragePrivateEndpoint) {
         return PRIVATE_ENDPOINT_MIN_FREE_IPS + (cacheStoragePrivateEndpoint ? PRIVATE_ENDPOINT_CACHE_EXTRA_IPS : 0);

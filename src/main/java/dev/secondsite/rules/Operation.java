@@ -22,6 +22,12 @@ public enum Operation {
      * separate call after the endpoint exists, so the zone rules are checked then as well.
      */
     LINK_PRIVATE_DNS_ZONE(PrivateEndpointFacts.class, "Link a private endpoint to a private DNS zone"),
+    /**
+     * Enabling replication in a vault with approved private endpoints, which adds the region pairing's two private
+     * links (addresses and FQDNs) to each endpoint. Judged apart from ENABLE_REPLICATION because it reads the
+     * endpoints' subnets, which the replication facts don't carry.
+     */
+    ADD_REPLICATION_PRIVATE_LINKS(ReplicationLinkFacts.class, "Add the private links of a replication's region pairing"),
     /** A configuration server, process server, Hyper-V host or VMM server registering with a vault. */
     REGISTER_SERVER(ServerRegistrationFacts.class, "Register a server with a vault"),
     /** Moving a vault, storage account, network or VM to another resource group or subscription. */

@@ -31,6 +31,14 @@ public final class PrivateLink {
      */
     public static final List<String> VAULT_SERVICE_TYPES = List.of("id1", "prot2", "rcm1", "srs1", "tel1");
 
+    /**
+     * The {type}s of the two links "for the source and target region pairing" added at enable replication: one in
+     * the source region's geo, one in the target's. The seed gives only their count and no public source names
+     * them, so these are SecondSite's names, chosen not to collide with the five above.
+     */
+    public static final String SOURCE_PAIRING_TYPE = "src1";
+    public static final String TARGET_PAIRING_TYPE = "tgt1";
+
     private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]*[a-z0-9])?");
 
     /**
@@ -55,6 +63,11 @@ public final class PrivateLink {
     /** The five names a new vault endpoint gets. */
     public static List<String> vaultFqdns(String vaultId, Region region) {
         return VAULT_SERVICE_TYPES.stream().map(t -> fqdn(vaultId, t, region)).toList();
+    }
+
+    /** The two names enable replication adds for a pairing: source-geo first, then target-geo. */
+    public static List<String> pairingFqdns(String vaultId, Region source, Region target) {
+        return List.of(fqdn(vaultId, SOURCE_PAIRING_TYPE, source), fqdn(vaultId, TARGET_PAIRING_TYPE, target));
     }
 
     /** How a new private endpoint connection gets approved. */

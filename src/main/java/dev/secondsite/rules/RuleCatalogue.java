@@ -20,6 +20,7 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
+import static dev.secondsite.rules.Operation.ADD_REPLICATION_PRIVATE_LINKS;
 import static dev.secondsite.rules.Operation.CREATE_POLICY;
 import static dev.secondsite.rules.Operation.CREATE_PRIVATE_ENDPOINT;
 import static dev.secondsite.rules.Operation.ENABLE_REPLICATION;
@@ -365,6 +366,19 @@ public final class RuleCatalogue {
                         }
                         return sentence(parts);
                     }),
+
+            // "Further, when you enable the replication, it adds two additional private links for the source and target
+            // region pairing" -- two more addresses from the subnet of every approved vault endpoint, which is why
+            // "at least nine IP addresses are required" there.
+            define("InsufficientSubnetIpsForReplicationPrivateLinks", BAD_REQUEST, "003").on(ADD_REPLICATION_PRIVATE_LINKS)
+                    .summary("Enabling replication adds two private links to each vault private endpoint; its subnet needs the addresses.")
+                    .message("Free IP addresses in the private endpoint's subnet (a vault endpoint's subnet needs at least "
+                            + Limits.privateEndpointFreeIps(false) + " free IPs before the endpoint is created, "
+                            + Limits.privateEndpointFreeIps(true) + " with a cache storage private endpoint), then enable replication again.")
+                    .check(ReplicationLinkFacts.class, f -> each(f.subnets(), n -> n.subnet().freeIps() < n.addresses(),
+                            n -> "subnet '" + n.subnet().id() + "' has " + n.subnet().freeIps() + " free IP(s), and private endpoint(s) "
+                                    + n.endpoints() + " of vault '" + f.vaultName() + "' need " + n.addresses() + " for the "
+                                    + f.source().name() + " -> " + f.target().name() + " pairing")),
 
             // "Private endpoints for storage can only be created on General Purpose v2 type."
             define("StoragePrivateEndpointRequiresGeneralPurposeV2", BAD_REQUEST, "003").on(CREATE_PRIVATE_ENDPOINT)

@@ -10,7 +10,8 @@
  *   <li>Facts are immutable snapshots that callers fill from real resources; each operation is judged on one
  *       kind: {@link dev.secondsite.rules.ReplicationFacts} (enable replication, update protected item, test
  *       failover, failover, reprotect), {@link dev.secondsite.rules.VmUpdateFacts}, {@link dev.secondsite.rules.PolicyFacts},
- *       {@link dev.secondsite.rules.PrivateEndpointFacts}, {@link dev.secondsite.rules.ServerRegistrationFacts},
+ *       {@link dev.secondsite.rules.PrivateEndpointFacts}, {@link dev.secondsite.rules.ReplicationLinkFacts},
+ *       {@link dev.secondsite.rules.ServerRegistrationFacts},
  *       {@link dev.secondsite.rules.MoveFacts}. Unset booleans mean "not reported" and err towards a violation.</li>
  *   <li>{@code violations(op, facts)} lists every broken rule (a "validate" action); {@code enforce(op, facts)}
  *       throws one ArmException: the rule's own for one violation, {@code MultipleRuleViolations} (400) with
@@ -61,7 +62,14 @@
  *   <li><b>Trusted services exception (003).</b> Required only on storage accounts whose firewall is on (the
  *       exception doesn't exist otherwise).</li>
  *   <li><b>Private-endpoint IPs (003).</b> Checked when the vault endpoint is created, on whichever of the source
- *       and recovery subnets are known (hub and spoke: one subnet).</li>
+ *       and recovery subnets are known (hub and spoke: one subnet); and again when replication is enabled, for
+ *       the two addresses the region pairing's links take in each approved endpoint's subnet
+ *       ({@link dev.secondsite.rules.ReplicationLinkFacts}, ADD_REPLICATION_PRIVATE_LINKS).</li>
+ *   <li><b>Region pairing links (003).</b> "Two additional private links for the source and target region
+ *       pairing": the seed gives no names and none were found published, so they are
+ *       {@code {vault-id}-asr-pod01-src1.{source-geo}} and {@code …-tgt1.{target-geo}} (same zone, same pattern).
+ *       An on-premises machine has no source region; its pairing is the vault's region with itself. They are
+ *       never removed when replication is disabled (the seed only describes adding them).</li>
  * </ul>
  */
 package dev.secondsite.rules;

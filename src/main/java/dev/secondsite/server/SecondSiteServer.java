@@ -108,7 +108,7 @@ public final class SecondSiteServer implements AutoCloseable {
             JobsApi jobs = new JobsApi(jobStore, engine, resources, scope);
 
             ResourceGroups groups = new ResourceGroups(resources, identities.tenantId());
-            Vaults vaults = new Vaults(resources, scope, identities.tenantId());
+            Vaults vaults = new Vaults(resources, database.jdbi(), scope, identities.tenantId());
             Policies policies = new Policies(resources, scope, jobs);
             Fabrics fabrics = new Fabrics(resources, scope, jobs);
             Containers containers = new Containers(resources, fabrics, scope, jobs);
@@ -129,7 +129,10 @@ public final class SecondSiteServer implements AutoCloseable {
             NetworkInterfaces nics = new NetworkInterfaces(resources, database.jdbi(), scope, rbac);
             ApiRoutes.cloud(routes, new StorageAccounts(resources, database.jdbi(), scope, vnets.subnets()), vnets,
                     nics);
-            ApiRoutes.privateLink(routes, PrivateLinkApi.create(resources, database.jdbi(), scope, rbac, vnets.subnets()));
+            PrivateLinkApi privateLink = PrivateLinkApi.create(resources, database.jdbi(), scope, rbac, vnets.subnets());
+            ApiRoutes.privateLink(routes, privateLink);
+            // Enabling replication adds the region pairing's links to the vault's private endpoints (seed 003).
+            protection.items().enableHook(privateLink.replicationLinks()::add);
             Compute compute = Compute.start(database.jdbi(), resources, scope, rbac, nics, dataDir,
                     database.isEmbedded());
             ApiRoutes.compute(routes, compute);

@@ -8,8 +8,10 @@ import dev.secondsite.arm.ArmResponse;
 import dev.secondsite.arm.Fields;
 import dev.secondsite.arm.Json;
 import dev.secondsite.cloud.identity.UserAssignedIdentities;
+import dev.secondsite.cloud.network.Transactions;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
+import org.jdbi.v3.core.Jdbi;
 
 import java.util.Iterator;
 import java.util.List;
@@ -17,10 +19,19 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Recovery Services vaults: create, read, update, delete and list, with a system-assigned managed
  * identity (a principal id that stays the same across updates) as the vault API returns it.
+ *
+ * <p>{@code properties.privateEndpointConnections} and {@code privateEndpointStateForSiteRecovery} are read-only:
+ * the private link code writes them from the connection rows under the vault's row lock. A PUT or PATCH therefore
+ * never takes them from the body, and reads the stored vault under the same lock (the group's too, for two PUTs
+ * creating one vault), so a concurrent endpoint's connection is never dropped by a vault update.
+ *
+ * <p>A vault that still has private endpoint connections (in any state) can't be deleted, as in Azure, whose
+ * vault deletion steps remove them first: the error lists them.
  */
 public final class Vaults {
     /** Azure's rule: 2-50 characters, starting with a letter, then letters, digits and hyphens. */
@@ -31,12 +42,17 @@ public final class Vaults {
     /** First api-version whose Vaults_Delete is long-running (202/204 instead of 200). */
     private static final String DELETE_IS_LRO_FROM = "2024-04-01";
 
+    /** Child type of a vault's private endpoint connections (written by cloud.privatelink). */
+    private static final String CONNECTIONS = VaultScope.VAULT_TYPE + "/privateEndpointConnections";
+
     private final ResourceStore resources;
+    private final Jdbi jdbi;
     private final VaultScope scope;
     private final String tenantId;
 
-    public Vaults(ResourceStore resources, VaultScope scope, String tenantId) {
+    public Vaults(ResourceStore resources, Jdbi jdbi, VaultScope scope, String tenantId) {
         this.resources = resources;
+        this.jdbi = jdbi;
         this.scope = scope;
         this.tenantId = tenantId;
     }
@@ -52,26 +68,41 @@ public final class Vaults {
         String location = Locations.normalize(body.string("location").orElseThrow(() -> new ArmException(400,
                 "LocationRequired", "The location property is required for this definition.", "location", List.of())));
         String id = group.id() + "/providers/" + VaultScope.VAULT_TYPE + "/" + name;
-        Optional<StoredResource> existing = resources.find(id);
-        if (existing.isPresent() && !existing.get().body().path("location").asText().equals(location)) {
-            throw new ArmException(409, "InvalidResourceLocation", "The resource '" + name + "' already exists in location '"
-                    + existing.get().body().path("location").asText() + "' in resource group '" + group.name()
-                    + "'. A resource with the same name cannot be created in location '" + location + "'.");
-        }
-        ObjectNode vault = existing.map(StoredResource::bodyCopy).orElseGet(() -> newVault(
-                existing.map(StoredResource::id).orElse(id), name, location, request));
-        vault.set("tags", Tags.read(body));
-        vault.set("sku", sku(body.object("sku"), existing.isPresent() ? vault.path("sku") : null));
-        applyIdentity(vault, body.object("identity"));
-        applyProperties((ObjectNode) vault.path("properties"), body.object("properties"));
-        touch(vault, request);
-        StoredResource stored = save(vault, group);
-        return existing.isPresent() ? ArmResponse.ok(stored.bodyCopy()) : ArmResponse.created(stored.bodyCopy());
+        return Transactions.run(jdbi, h -> {
+            // The group's row serializes two PUTs creating one vault; the vault's row, updates with connection syncs.
+            Transactions.lock(h, group.id());
+            Transactions.lock(h, id);
+            Optional<StoredResource> existing = resources.find(id);
+            if (existing.isPresent() && !existing.get().body().path("location").asText().equals(location)) {
+                throw new ArmException(409, "InvalidResourceLocation", "The resource '" + name + "' already exists in "
+                        + "location '" + existing.get().body().path("location").asText() + "' in resource group '"
+                        + group.name() + "'. A resource with the same name cannot be created in location '" + location
+                        + "'.");
+            }
+            ObjectNode vault = existing.map(StoredResource::bodyCopy).orElseGet(() -> newVault(
+                    existing.map(StoredResource::id).orElse(id), name, location, request));
+            vault.set("tags", Tags.read(body));
+            vault.set("sku", sku(body.object("sku"), existing.isPresent() ? vault.path("sku") : null));
+            applyIdentity(vault, body.object("identity"));
+            applyProperties((ObjectNode) vault.path("properties"), body.object("properties"));
+            touch(vault, request);
+            StoredResource stored = save(vault, group);
+            return existing.isPresent() ? ArmResponse.ok(stored.bodyCopy()) : ArmResponse.created(stored.bodyCopy());
+        });
     }
 
     public ArmResponse patch(ArmRequest request) {
-        StoredResource current = scope.requireVault(request);
+        StoredResource found = scope.requireVault(request);
         Fields body = Fields.of(request.bodyObject(), "");
+        return Transactions.run(jdbi, h -> {
+            Transactions.lock(h, found.id()); // as in put: read under the lock connection syncs take
+            StoredResource current = resources.find(found.id()).orElseThrow(() -> ArmException.notFound(
+                    VaultScope.VAULT_TYPE, found.name()));
+            return patch(request, body, current);
+        });
+    }
+
+    private ArmResponse patch(ArmRequest request, Fields body, StoredResource current) {
         ObjectNode vault = current.bodyCopy();
         if (body.has("location") && !Locations.normalize(body.requiredString("location"))
                 .equals(vault.path("location").asText())) {
@@ -95,24 +126,51 @@ public final class Vaults {
 
     public ArmResponse delete(ArmRequest request) {
         scope.requireGroup(request.path());
-        Optional<StoredResource> vault = resources.find(request.path().resourceId());
-        if (vault.isEmpty()) {
+        if (resources.find(request.path().resourceId()).isEmpty()) {
             return ArmResponse.noContent();
         }
-        int protectedItems = resources.descendants(vault.get().id(), ReplicationTypes.PROTECTED_ITEM).size();
-        int mappings = resources.descendants(vault.get().id(), ReplicationTypes.MAPPING).size();
+        return Transactions.run(jdbi, h -> {
+            Transactions.lock(h, request.path().resourceId()); // a connection being created waits, or is seen
+            Optional<StoredResource> vault = resources.find(request.path().resourceId());
+            return vault.isEmpty() ? ArmResponse.noContent() : delete(request, vault.get());
+        });
+    }
+
+    private ArmResponse delete(ArmRequest request, StoredResource vault) {
+        int protectedItems = resources.descendants(vault.id(), ReplicationTypes.PROTECTED_ITEM).size();
+        int mappings = resources.descendants(vault.id(), ReplicationTypes.MAPPING).size();
         if (protectedItems + mappings > 0) {
-            throw ArmException.conflict("ServiceResourceNotEmpty", "Vault '" + vault.get().name()
+            throw ArmException.conflict("ServiceResourceNotEmpty", "Vault '" + vault.name()
                     + "' cannot be deleted as there are existing resources within the vault (" + protectedItems
                     + " replicated items, " + mappings + " policy associations). Disable replication of every item "
                     + "and remove the container mappings, then delete the vault.");
         }
-        resources.delete(vault.get().id());
+        refuseWithConnections(vault);
+        resources.delete(vault.id());
         // Older api-versions of Vaults_Delete answer 200; from 2024-04-01 on the spec makes it a long-running
         // operation whose only responses are 202 and 204, and the official SDKs for it (Java
         // azure-resourcemanager-recoveryservices 1.3.0) reject a 200. Our delete is synchronous, so those
         // versions get the terminal 204.
         return request.apiVersion().compareTo(DELETE_IS_LRO_FROM) >= 0 ? ArmResponse.noContent() : ArmResponse.ok(null);
+    }
+
+    /**
+     * 409 VaultHasPrivateEndpointConnections listing each connection (name, state, endpoint): the owner deletes
+     * (or the endpoints' owners delete their endpoints), then deletes the vault.
+     */
+    private void refuseWithConnections(StoredResource vault) {
+        List<StoredResource> connections = resources.children(vault.id(), CONNECTIONS);
+        if (connections.isEmpty()) {
+            return;
+        }
+        List<ArmException> details = connections.stream().map(c -> new ArmException(409,
+                "PrivateEndpointConnectionExists", "Private endpoint connection '" + c.name() + "' ("
+                + c.properties().at("/privateLinkServiceConnectionState/status").asText() + ") of private endpoint '"
+                + c.properties().at("/privateEndpoint/id").asText() + "'.", c.id(), List.of())).toList();
+        throw new ArmException(409, "VaultHasPrivateEndpointConnections", "Vault '" + vault.name() + "' cannot be "
+                + "deleted as it has " + connections.size() + " private endpoint connection(s): " + connections.stream()
+                .map(StoredResource::name).collect(Collectors.joining(", ")) + ". Delete them (vault "
+                + "private-endpoint-connection delete) or their private endpoints, then delete the vault.", null, details);
     }
 
     public ArmResponse list(ArmRequest request) {

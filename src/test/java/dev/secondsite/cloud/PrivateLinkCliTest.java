@@ -134,4 +134,57 @@ class PrivateLinkCliTest {
         ok("network", "private-dns", "zone", "delete", ZONE, "-g", rg);
         assertThat(ok("network", "private-dns", "zone", "list", "-g", rg).out().split("\\R")).hasSize(1);
     }
+
+    @Test
+    void zoneGroupsDnsConfigsEndpointNicAndVaultDelete() throws Exception {
+        String rg = CloudApi.unique("rg-");
+        String hub = CloudApi.unique("rg-hub-");
+        ok("group", "create", rg, "-l", "westus");
+        ok("group", "create", hub, "-l", "westus");
+        String vault = ok("vault", "create", "cli-vault", "-g", rg, "-l", "westus", "-o", "json").json()
+                .path("id").asText();
+        JsonNode vnet = ok("network", "vnet", "create", "net2", "-g", rg, "-l", "westus", "--address-prefix",
+                "10.61.0.0/16", "--subnet", "default=10.61.0.0/24", "-o", "json").json();
+        String subnet = vnet.at("/properties/subnets/0/id").asText();
+        String spokeZone = ok("network", "private-dns", "zone", "create", ZONE, "-g", rg, "-o", "json").json()
+                .path("id").asText();
+        String hubZone = ok("network", "private-dns", "zone", "create", ZONE, "-g", hub, "-o", "json").json()
+                .path("id").asText();
+
+        // Two zones: each gets the endpoint's five records.
+        JsonNode pe = ok("network", "private-endpoint", "create", "pe1", "-g", rg, "--subnet-id", subnet, "--target-id",
+                vault, "--private-dns-zone-id", spokeZone, "--private-dns-zone-id", hubZone, "-o", "json").json();
+        for (String group : new String[] {rg, hub}) {
+            assertThat(ok("network", "private-dns", "record", "list", "--zone", ZONE, "-g", group).out().split("\\R"))
+                    .hasSize(6);
+        }
+        String[] zoneGroup = ok("network", "private-endpoint", "dns-zone-group", "show", "--endpoint", "pe1", "-g", rg)
+                .out().split("\\R");
+        assertThat(zoneGroup[0]).matches("NAME\\s+ZONES\\s+RECORDS\\s+STATE");
+        assertThat(zoneGroup[1]).matches("default\\s+" + rg + "/" + ZONE.replace(".", "\\.") + "," + hub + "/"
+                + ZONE.replace(".", "\\.") + "\\s+10\\s+Succeeded");
+
+        // What a hand-made zone would need, one line per FQDN.
+        String[] configs = ok("network", "private-endpoint", "dns-configs", "pe1", "-g", rg).out().split("\\R");
+        assertThat(configs).hasSize(6);
+        assertThat(configs[0]).matches("FQDN\\s+IP ADDRESS\\s+RECORD");
+        assertThat(configs[1]).matches("\\d+-asr-pod01-\\w+\\.wus\\." + ZONE.replace(".", "\\.")
+                + "\\s+10\\.61\\.0\\.4\\s+\\d+-asr-pod01-\\w+\\.wus");
+
+        // The endpoint's NIC: shown like any NIC, but not deletable.
+        String nicId = pe.at("/properties/networkInterfaces/0/id").asText();
+        String nicName = nicId.substring(nicId.lastIndexOf('/') + 1);
+        assertThat(ok("network", "nic", "show", nicName, "-g", rg, "-o", "json").json()
+                .at("/properties/privateEndpoint/id").asText()).endsWith("/privateEndpoints/pe1");
+        fails("InUseNetworkInterfaceCannotBeDeleted", "network", "nic", "delete", nicName, "-g", rg);
+
+        // The vault keeps its connections: not deletable until they are gone.
+        fails("VaultHasPrivateEndpointConnections", "vault", "delete", "cli-vault", "-g", rg);
+        ok("network", "private-endpoint", "dns-zone-group", "delete", "--endpoint", "pe1", "-g", rg);
+        assertThat(ok("network", "private-dns", "record", "list", "--zone", ZONE, "-g", hub).out().split("\\R"))
+                .hasSize(1);
+        ok("network", "private-endpoint", "delete", "pe1", "-g", rg);
+        fails("ResourceNotFound", "network", "nic", "show", nicName, "-g", rg);
+        ok("vault", "delete", "cli-vault", "-g", rg);
+    }
 }

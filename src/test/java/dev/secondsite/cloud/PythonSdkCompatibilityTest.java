@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The official Python SDKs (Debian's python3-azure: azure-mgmt-network 23, -storage 21, -compute, -privatedns,
  * -authorization, -msi) drive the server as automation written for Azure would: a network, a subnet, a NIC and a storage
  * account; VM sizes, a managed disk, a VM on it, deallocate and delete; a private DNS zone with a network link and
- * an A record; a role assignment created, listed and deleted; a user-assigned identity given a role.
+ * an A record; a role assignment created, listed and deleted; a user-assigned identity given a role; a storage private
+ * endpoint, the NIC Azure creates for it (which refuses deletion) and a DNS zone group over two zones.
  * Skipped when the SDKs are not installed ({@code apt-get install python3-azure}).
  */
 class PythonSdkCompatibilityTest {
@@ -137,6 +138,36 @@ class PythonSdkCompatibilityTest {
             assertThat(seen.at("/storage/bypass").asText()).isEqualTo("AzureServices");
             assertThat(seen.at("/storage/keys").toString()).isEqualTo("[\"key1\",\"key2\"]");
             assertThat(seen.at("/after_delete")).isEmpty();
+        }
+    }
+
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void pythonSdksDrivePrivateEndpointItsNicAndAMultiZoneGroup() throws Exception {
+        assumeSdks();
+        try (TestServer server = TestServer.start(TestServer.Store.EMBEDDED)) {
+            ArmClient api = ArmClient.of(server).asAdmin();
+            CloudApi cloud = new CloudApi(api);
+            String rg = cloud.newGroup("westus");
+            String hub = cloud.newGroup("westus");
+            String account = CloudApi.unique("pep");
+            JsonNode seen = runScript(server, api, "sdk_private_endpoint.py",
+                    Map.of("SECONDSITE_RG", rg, "SECONDSITE_HUB_RG", hub, "SECONDSITE_ACCOUNT", account));
+            assertThat(seen.at("/pe/fqdn").asText()).isEqualTo(account + ".privatelink.blob.core.windows.net");
+            assertThat(seen.at("/pe/ip").asText()).isEqualTo("10.80.0.4");
+            assertThat(seen.at("/pe/status").asText()).isEqualTo("Approved");
+            assertThat(seen.at("/nic/name").asText()).matches("sdk-pe\\.nic\\.[0-9a-f-]{36}");
+            assertThat(seen.at("/nic/ip").asText()).isEqualTo("10.80.0.4");
+            assertThat(seen.at("/nic/endpoint").asText()).endsWith("/privateEndpoints/sdk-pe");
+            assertThat(seen.at("/nic/fqdns/0").asText()).isEqualTo(seen.at("/pe/fqdn").asText());
+            assertThat(seen.at("/nic/delete_error").asText()).isEqualTo("InUseNetworkInterfaceCannotBeDeleted");
+            assertThat(seen.at("/zone_group/configs").toString()).isEqualTo("[\"spoke\",\"hub\"]");
+            assertThat(seen.at("/zone_group/record_sets").toString()).isEqualTo("[1,1]");
+            for (String zone : new String[] {"spoke", "hub"}) {
+                assertThat(seen.at("/records/" + zone).toString()).isEqualTo("[[\"" + account + "\",\"10.80.0.4\"]]");
+            }
+            assertThat(seen.at("/after_delete/records").asInt()).isZero();
+            assertThat(seen.at("/after_delete/nics")).isEmpty();
         }
     }
 }

@@ -11,6 +11,7 @@ import java.util.Set;
 
 import static dev.secondsite.rules.Limits.GIB;
 import static dev.secondsite.rules.Limits.TIB;
+import static dev.secondsite.rules.Operation.ADD_REPLICATION_PRIVATE_LINKS;
 import static dev.secondsite.rules.Operation.CREATE_POLICY;
 import static dev.secondsite.rules.Operation.CREATE_PRIVATE_ENDPOINT;
 import static dev.secondsite.rules.Operation.ENABLE_REPLICATION;
@@ -33,6 +34,7 @@ import static dev.secondsite.rules.RuleFixtures.hyperVHost;
 import static dev.secondsite.rules.RuleFixtures.physicalMove;
 import static dev.secondsite.rules.RuleFixtures.protectedItem;
 import static dev.secondsite.rules.RuleFixtures.region;
+import static dev.secondsite.rules.RuleFixtures.replicationLinks;
 import static dev.secondsite.rules.RuleFixtures.standard;
 import static dev.secondsite.rules.RuleFixtures.storageEndpoint;
 import static dev.secondsite.rules.RuleFixtures.storageId;
@@ -117,6 +119,7 @@ final class RuleCases {
         c.put("PrivateEndpointStaticIpNotSupported", new Case(CREATE_PRIVATE_ENDPOINT,
                 vaultEndpoint().withIpAllocation(PrivateEndpointFacts.IpAllocation.STATIC)));
         c.put("InsufficientSubnetIpsForPrivateEndpoint", new Case(CREATE_PRIVATE_ENDPOINT, vaultEndpoint().withCacheStoragePrivateEndpoint(true)));
+        c.put("InsufficientSubnetIpsForReplicationPrivateLinks", new Case(ADD_REPLICATION_PRIVATE_LINKS, replicationLinks(9, 1)));
         c.put("StoragePrivateEndpointRequiresGeneralPurposeV2", new Case(CREATE_PRIVATE_ENDPOINT,
                 storageEndpoint().withStorage(storageEndpoint().storage().with(s -> s.kind(StorageAccountFacts.Kind.STORAGE)))));
         c.put("PrivateDnsZoneAlreadyUsedByVault", new Case(CREATE_PRIVATE_ENDPOINT, vaultEndpoint().withDnsZoneUsedByVaultEndpoint(true)));

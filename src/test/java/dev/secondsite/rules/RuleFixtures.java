@@ -212,6 +212,15 @@ final class RuleFixtures {
         return PrivateEndpointFacts.forStorage(vault, standard("cacheeus", EAST_US), new SubnetFacts("source-subnet", 1));
     }
 
+    /** Two endpoints of a vault (source and recovery subnets), each needing the pairing's two links. */
+    static ReplicationLinkFacts replicationLinks(int sourceFree, int recoveryFree) {
+        return new ReplicationLinkFacts("pe-vault", EAST_US, WEST_US_2, List.of(
+                new ReplicationLinkFacts.SubnetNeed(new SubnetFacts("source-subnet", sourceFree), List.of("pe-source"),
+                        Limits.PRIVATE_ENDPOINT_REPLICATION_LINKS),
+                new ReplicationLinkFacts.SubnetNeed(new SubnetFacts("recovery-subnet", recoveryFree), List.of("pe-recovery"),
+                        Limits.PRIVATE_ENDPOINT_REPLICATION_LINKS)));
+    }
+
     static ServerRegistrationFacts configurationServer() {
         return ServerRegistrationFacts.builder(ServerRegistrationFacts.ServerType.CONFIGURATION_SERVER, NOW,
                         NOW.minus(Limits.REGISTRATION_KEY_VALIDITY), NOW.minus(Limits.MAX_CLOCK_SKEW).plusSeconds(1))
@@ -258,6 +267,10 @@ final class RuleFixtures {
                     vaultEndpoint().withCacheStoragePrivateEndpoint(true).withSubnets(new SubnetFacts("s", 10), new SubnetFacts("r", 10)),
                     vaultEndpoint().withSubnets(new SubnetFacts("hub", 9), null), storageEndpoint(),
                     storageEndpoint().withIpAllocation(PrivateEndpointFacts.IpAllocation.STATIC));
+            case ADD_REPLICATION_PRIVATE_LINKS -> List.of(replicationLinks(2, 4),
+                    new ReplicationLinkFacts("pe-vault", EAST_US, WEST_US_2, List.of(new ReplicationLinkFacts.SubnetNeed(
+                            new SubnetFacts("links-present", 0), List.of("pe"), 0))),
+                    new ReplicationLinkFacts("no-endpoints", EAST_US, WEST_US_2, List.of()));
             case REGISTER_SERVER -> List.of(configurationServer(), hyperVHost(), vmmServer());
             case MOVE_RESOURCE -> List.of(vaultMove(), new MoveFacts(MoveFacts.Kind.STORAGE_ACCOUNT, storageId("x"), Set.of()),
                     new MoveFacts(MoveFacts.Kind.VIRTUAL_MACHINE, "vm", Set.of(Scenario.A2A)));

@@ -37,6 +37,10 @@ import java.util.UUID;
  *
  * <p>A NIC attached to a VM ({@code properties.virtualMachine.id}, set through {@link #attach}) cannot be
  * deleted (NicInUse). Deleting a NIC, or the group holding it, frees its addresses by cascade.
+ *
+ * <p>The NIC of a private endpoint ({@code properties.privateEndpoint.id}) is created and deleted by its endpoint
+ * and is read-only to users, as in Azure: a PUT is refused with Azure's CannotModifyNicAttachedToPrivateEndpoint,
+ * a DELETE with InUseNetworkInterfaceCannotBeDeleted naming the endpoint, and no VM can attach it.
  */
 public final class NetworkInterfaces {
     private static final List<String> METHODS = List.of("Dynamic", "Static");
@@ -114,6 +118,7 @@ public final class NetworkInterfaces {
                         + "' in resource group '" + group.name() + "'. A resource with the same name cannot be created "
                         + "in location '" + region.name() + "'.");
             }
+            existing.ifPresent(NetworkInterfaces::refuseIfOwnedByPrivateEndpoint);
             String storedId = existing.map(StoredResource::id).orElse(id);
             Map<String, Long> addresses = chooseAddresses(h, storedId, configs, subnets);
 
@@ -316,6 +321,12 @@ public final class NetworkInterfaces {
                 return ArmResponse.noContent();
             }
             Transactions.lock(h, nic.get().id());
+            String endpoint = privateEndpointOf(nic.get());
+            if (!endpoint.isEmpty()) {
+                throw new ArmException(400, "InUseNetworkInterfaceCannotBeDeleted", "Network Interface "
+                        + nic.get().id() + " is used by existing resource " + endpoint + ". It is the network interface "
+                        + "of the private endpoint and is deleted with it: delete the private endpoint instead.");
+            }
             String vm = nic.get().properties().path("virtualMachine").path("id").asText("");
             if (!vm.isEmpty()) {
                 throw ArmException.conflict("NicInUse", "Network Interface " + nic.get().id()
@@ -351,6 +362,7 @@ public final class NetworkInterfaces {
     public StoredResource attach(String nicId, String vmId) {
         return Transactions.run(jdbi, h -> {
             StoredResource nic = requireById(h, nicId);
+            refuseIfOwnedByPrivateEndpoint(nic);
             String current = nic.properties().path("virtualMachine").path("id").asText("");
             if (!current.isEmpty() && !current.equalsIgnoreCase(vmId)) {
                 throw ArmException.conflict("NicInUse", "Network Interface " + nic.id()
@@ -378,6 +390,20 @@ public final class NetworkInterfaces {
             return resources.put(id, id.substring(0, id.indexOf("/providers/")), NetworkTypes.NIC, nic.get().name(),
                     id.split("/")[2], body);
         });
+    }
+
+    /** The private endpoint whose NIC this is, or "". */
+    private static String privateEndpointOf(StoredResource nic) {
+        return nic.properties().path("privateEndpoint").path("id").asText("");
+    }
+
+    private static void refuseIfOwnedByPrivateEndpoint(StoredResource nic) {
+        String endpoint = privateEndpointOf(nic);
+        if (!endpoint.isEmpty()) {
+            throw new ArmException(400, "CannotModifyNicAttachedToPrivateEndpoint", "Network interface " + nic.id()
+                    + " is attached to private endpoint " + endpoint + ". It can not be modified by user: the private "
+                    + "endpoint manages its IP configurations.");
+        }
     }
 
     private StoredResource requireById(Handle h, String nicId) {

@@ -47,8 +47,12 @@ import java.util.regex.Pattern;
  * connections on the target ({type}/privateEndpointConnectionsApproval/action: Owner, Contributor); otherwise,
  * and always for manualPrivateLinkServiceConnections, the connection waits as Pending for the target's owner.
  *
+ * <p>The addresses belong to the endpoint's network interface ({@link EndpointNics}), which Azure creates with
+ * it and lists in {@code properties.networkInterfaces}; {@code customDnsConfigs} lists each FQDN with its address.
+ *
  * <p>Once created, an endpoint's subnet and target do not change (Azure refuses too); a PUT of an existing one
- * updates its tags. Deleting it frees its addresses (cascade), deletes its connection and its DNS records.
+ * updates its tags. Deleting it deletes its NIC (freeing its addresses by cascade), its connection and its DNS
+ * records.
  */
 public final class PrivateEndpoints {
     private static final Pattern NAME = Pattern.compile("^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$");
@@ -64,6 +68,7 @@ public final class PrivateEndpoints {
     private final Subnets subnets;
     private final PrivateLinkTargets targets;
     private final PrivateEndpointConnections connections;
+    private final EndpointNics nics;
 
     public PrivateEndpoints(ResourceStore resources, Jdbi jdbi, VaultScope scope, Rbac rbac, Subnets subnets,
                             PrivateLinkTargets targets, PrivateEndpointConnections connections) {
@@ -74,6 +79,7 @@ public final class PrivateEndpoints {
         this.subnets = subnets;
         this.targets = targets;
         this.connections = connections;
+        this.nics = new EndpointNics(resources, subnets);
     }
 
     /** The one connection of a request, validated. */
@@ -130,10 +136,13 @@ public final class PrivateEndpoints {
 
             String guid = UUID.randomUUID().toString();
             String connectionId = PrivateEndpointConnections.connectionId(target.resource().id(), name, guid);
-            ObjectNode pe = newEndpoint(id, name, region, tags, guid, subnet.id(), connection);
-            resources.put(id, group.id(), PrivateLinkTypes.PRIVATE_ENDPOINT, name, group.id().split("/")[2], pe);
-            Map<String, Long> allocated = subnets.allocate(h, subnet, id, addresses);
-            writeMembers((ObjectNode) pe.path("properties"), target, allocated, addresses);
+            String nicId = EndpointNics.newNicId(group.id(), name);
+            ObjectNode pe = newEndpoint(id, name, region, tags, guid, subnet.id(), nicId, connection);
+            StoredResource skeleton = resources.put(id, group.id(), PrivateLinkTypes.PRIVATE_ENDPOINT, name,
+                    group.id().split("/")[2], pe);
+            Map<String, Long> allocated = nics.create(h, skeleton, nicId, subnet, target.groupId(), target.members(),
+                    addresses);
+            appendMembers((ObjectNode) pe.path("properties"), target.groupId(), target.members(), allocated, addresses);
             StoredResource stored = resources.put(id, group.id(), PrivateLinkTypes.PRIVATE_ENDPOINT, name,
                     group.id().split("/")[2], pe);
             connections.create(target, connectionId, id, approved ? PrivateLinkTypes.APPROVED : PrivateLinkTypes.PENDING,
@@ -164,7 +173,9 @@ public final class PrivateEndpoints {
                 DnsZoneGroups.deleteRecords(resources, zoneGroup);
             }
             connections.remove(connectionId(pe.get()));
-            // Its addresses go with its row (ip_allocations.owner_key cascades).
+            // Its addresses go with its NIC's row (ip_allocations.owner_key cascades), or with its own row for an
+            // endpoint created before endpoints had NICs.
+            nics.delete(pe.get());
             resources.delete(pe.get().id());
             return ArmResponse.ok(null);
         });
@@ -289,12 +300,17 @@ public final class PrivateEndpoints {
         return byMember;
     }
 
-    /** customDnsConfigs and ipConfigurations: one FQDN and one address per member of the target. */
-    private static void writeMembers(ObjectNode p, PrivateLinkTargets.Target target, Map<String, Long> allocated,
-                                     Map<String, Long> requested) {
-        ArrayNode dns = p.putArray("customDnsConfigs");
-        ArrayNode configs = p.putArray("ipConfigurations");
-        for (PrivateLinkTargets.Member m : target.members()) {
+    /**
+     * Appends to customDnsConfigs and ipConfigurations one FQDN and one address per member (all of a new endpoint's
+     * target, or the links enable replication adds).
+     */
+    static void appendMembers(ObjectNode p, String groupId, List<PrivateLinkTargets.Member> members,
+                              Map<String, Long> allocated, Map<String, Long> requested) {
+        ArrayNode dns = p.path("customDnsConfigs").isArray() ? (ArrayNode) p.get("customDnsConfigs")
+                : p.putArray("customDnsConfigs");
+        ArrayNode configs = p.path("ipConfigurations").isArray() ? (ArrayNode) p.get("ipConfigurations")
+                : p.putArray("ipConfigurations");
+        for (PrivateLinkTargets.Member m : members) {
             String ip = Ipv4.format(allocated.get(m.name()));
             ObjectNode d = dns.addObject();
             d.put("fqdn", m.fqdn());
@@ -303,7 +319,7 @@ public final class PrivateEndpoints {
             cfg.put("name", m.name());
             cfg.put("type", PrivateLinkTypes.PRIVATE_ENDPOINT + "/ipConfigurations");
             ObjectNode cp = cfg.putObject("properties");
-            cp.put("groupId", target.groupId());
+            cp.put("groupId", groupId);
             cp.put("memberName", m.name());
             cp.put("privateIPAddress", ip);
             cp.put("privateIPAllocationMethod", requested.get(m.name()) != null ? "Static" : "Dynamic");
@@ -311,7 +327,7 @@ public final class PrivateEndpoints {
     }
 
     private ObjectNode newEndpoint(String id, String name, Region region, ObjectNode tags, String guid, String subnetId,
-                                   Connection connection) {
+                                   String nicId, Connection connection) {
         ObjectNode pe = Json.object();
         pe.put("id", id);
         pe.put("name", name);
@@ -322,8 +338,7 @@ public final class PrivateEndpoints {
         p.put("provisioningState", "Succeeded");
         p.put("resourceGuid", guid);
         p.putObject("subnet").put("id", subnetId);
-        // Our endpoint holds its addresses itself (ip_allocations owner); it has no separate NIC resource.
-        p.putArray("networkInterfaces");
+        p.putArray("networkInterfaces").addObject().put("id", nicId);
         p.putArray("applicationSecurityGroups");
         ObjectNode c = p.putArray(connection.manual() ? MANUAL : AUTO).addObject();
         p.putArray(connection.manual() ? AUTO : MANUAL);

@@ -70,6 +70,16 @@ public final class PrivateLinkTargets {
                 members);
     }
 
+    /**
+     * The two members enable replication adds for a region pairing: one FQDN in the source region's geo, one in the
+     * target's. Member names carry the geo, so another pairing's links are other members of the same endpoint.
+     */
+    public static List<Member> pairingMembers(StoredResource vault, Region source, Region target) {
+        List<String> fqdns = PrivateLink.pairingFqdns(VaultLinks.dnsId(vault), source, target);
+        return List.of(new Member(memberName(PrivateLink.SOURCE_PAIRING_TYPE) + "-" + source.geoCode(), fqdns.get(0)),
+                new Member(memberName(PrivateLink.TARGET_PAIRING_TYPE) + "-" + target.geoCode(), fqdns.get(1)));
+    }
+
     private static Target storageTarget(StoredResource account) {
         String fqdn = account.name().toLowerCase(Locale.ROOT) + "." + BLOB_DNS_ZONE;
         return new Target(account, PrivateEndpointFacts.Target.STORAGE, PrivateLink.STORAGE_SUB_RESOURCE, BLOB_DNS_ZONE,
