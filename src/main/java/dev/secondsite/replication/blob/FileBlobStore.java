@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * A blob store in a local directory: blob "a/b/c" is the file {@code root/a/b/c}.
@@ -165,14 +164,14 @@ public final class FileBlobStore implements BlobStore {
             return List.of();
         }
         List<String> names = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(base)) {
-            files.filter(Files::isRegularFile).forEach(file -> {
+        try {
+            forEachFile(base, (file, attributes) -> {
                 String name = nameOf(file);
                 if (name != null && name.startsWith(prefix)) {
                     names.add(name);
                 }
             });
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException e) {
             throw failure("list", prefix.isEmpty() ? "<all>" : prefix, e);
         }
         names.sort(null);
@@ -224,19 +223,50 @@ public final class FileBlobStore implements BlobStore {
 
     @Override
     public long usedBytes() throws IOException {
-        try (Stream<Path> files = Files.walk(root)) {
-            return files.filter(Files::isRegularFile).filter(file -> nameOf(file) != null).mapToLong(file -> {
-                try {
-                    return Files.size(file);
-                } catch (NoSuchFileException gone) {
-                    return 0; // deleted while we walked
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+        long[] bytes = {0};
+        try {
+            forEachFile(root, (file, attributes) -> {
+                if (nameOf(file) != null) {
+                    bytes[0] += attributes.size();
                 }
-            }).sum();
-        } catch (IOException | java.io.UncheckedIOException e) {
+            });
+        } catch (IOException e) {
             throw failure("usedBytes", "<all>", e);
         }
+        return bytes[0];
+    }
+
+    /**
+     * Visits every regular file under {@code dir}. A file or directory that vanishes during the walk is
+     * skipped, not an error: writers rename their temp files and the collector deletes blobs while others list.
+     */
+    private static void forEachFile(Path dir, java.util.function.BiConsumer<Path, BasicFileAttributes> action)
+            throws IOException {
+        Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+                if (attributes.isRegularFile()) {
+                    action.accept(file, attributes);
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path directory, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
     }
 
     /**
@@ -246,13 +276,15 @@ public final class FileBlobStore implements BlobStore {
     public int removeStaleTempFiles(Duration olderThan) throws IOException {
         Instant cutoff = Instant.now().minus(olderThan);
         int removed = 0;
-        List<Path> temps;
-        try (Stream<Path> files = Files.walk(root)) {
-            temps = files.filter(Files::isRegularFile).filter(file -> {
+        List<Path> temps = new ArrayList<>();
+        try {
+            forEachFile(root, (file, attributes) -> {
                 String fileName = file.getFileName().toString();
-                return fileName.startsWith(".") && fileName.endsWith(TEMP_SUFFIX);
-            }).toList();
-        } catch (IOException | java.io.UncheckedIOException e) {
+                if (fileName.startsWith(".") && fileName.endsWith(TEMP_SUFFIX)) {
+                    temps.add(file);
+                }
+            });
+        } catch (IOException e) {
             throw failure("removeStaleTempFiles", "<all>", e);
         }
         for (Path temp : temps) {

@@ -90,4 +90,32 @@ class FileBlobStoreTest extends BlobStoreContractTest {
         assertThat(stale).doesNotExist();
         assertThat(fresh).exists();
     }
+
+    @Test
+    void listingWhileOthersPutAndDeleteNeverFailsOnAVanishingFile() throws Exception {
+        FileBlobStore store = newStore();
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicReference<Throwable> writerFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread writer = Thread.ofPlatform().start(() -> {
+            byte[] content = new byte[128];
+            try {
+                for (int i = 0; running.get(); i++) { // temp files appear and are renamed; blobs come and go
+                    store.put("points/d/" + (i % 50), new java.io.ByteArrayInputStream(content), content.length);
+                    store.delete("points/d/" + ((i + 25) % 50));
+                }
+            } catch (Throwable t) {
+                writerFailure.set(t);
+            }
+        });
+        try {
+            for (int i = 0; i < 400; i++) {
+                assertThat(store.list("points/")).allSatisfy(name -> assertThat(name).startsWith("points/d/"));
+                assertThat(store.usedBytes()).isNotNegative();
+            }
+        } finally {
+            running.set(false);
+            writer.join();
+        }
+        assertThat(writerFailure.get()).isNull();
+    }
 }
