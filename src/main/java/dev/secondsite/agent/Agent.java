@@ -675,10 +675,11 @@ final class Agent {
             }
             for (Target target : targets) {
                 TrackedDisk tracked = cdp.disk(target.disk.name());
-                try (DiskSource source = tracked != null ? tracked.source() : DiskSource.open(Path.of(target.disk.path()))) {
+                try (DiskSource source = tracked != null ? tracked.beginPass() : DiskSource.open(Path.of(target.disk.path()))) {
                     passes.put(target, target.replicator.scan(target.kind, source,
-                            tracked == null ? null : tracked.tracker(), target.directive.nextSequence(), app,
-                            state.spool(), this::tick));
+                            tracked == null ? null : tracked.tracker(),
+                            source instanceof PassSnapshot snapshot ? snapshot.taken() : null,
+                            target.directive.nextSequence(), app, state.spool(), this::tick));
                 } catch (IOException | RuntimeException e) {
                     if (e instanceof Retry.StopRequested) {
                         passes.values().forEach(Replicator.Pass::abandon);

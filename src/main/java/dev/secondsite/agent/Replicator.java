@@ -64,6 +64,7 @@ import dev.secondsite.replication.segment.SegmentFormat;
  * chunk), and that a pass over a disk being written is "fuzzy": chunks are read at slightly different
  * instants. Quiescing (pre/post scripts, fsfreeze) around the read makes a pass a true point in time; that
  * is the app-consistent point. Unallocated regions of sparse images (dynamic VHD, VHDX) are not read.
+ * In CDP mode a tracked pass reads a {@link PassSnapshot} instead: exact, not fuzzy.
  *
  * <h2>A pass</h2>
  * {@link #prepare} picks the baseline, {@link #scan} reads the disk and builds segments of at most
@@ -287,26 +288,32 @@ final class Replicator implements Closeable {
      */
     Pass scan(PassKind kind, DiskSource source, long nextSequence, boolean deferUploads, Path spoolDir,
               Tick tick) throws IOException {
-        return scan(kind, source, null, nextSequence, deferUploads, spoolDir, tick);
+        return scan(kind, source, null, null, nextSequence, deferUploads, spoolDir, tick);
     }
 
     /**
-     * As above for a disk in CDP mode ({@code tracker} not null): the pass takes the tracker's pages, and
-     * when the tracker is complete and the pass is plain change detection it reads <em>only</em> those
-     * pages and sends exactly the written bytes (a <b>tracked pass</b>: no scan, no whole chunks). Any
-     * other pass reads the whole disk and, once acknowledged, makes the tracker complete. A pass that fails
-     * gives its pages back.
+     * As above for a disk in CDP mode ({@code tracker} not null, {@code taken} the pages taken from it when
+     * the pass began - see {@link TrackedDisk#beginPass}): when the tracker was complete and the pass is plain
+     * change detection it reads <em>only</em> those pages and sends exactly the written bytes (a <b>tracked
+     * pass</b>: no scan, no whole chunks). Any other pass reads the whole disk and, once acknowledged, makes
+     * the tracker complete. A pass that fails gives its pages back.
      */
-    Pass scan(PassKind kind, DiskSource source, ChangeTracker tracker, long nextSequence, boolean deferUploads,
-              Path spoolDir, Tick tick) throws IOException {
-        if (ledger == null) {
-            throw new IllegalStateException("prepare() first");
+    Pass scan(PassKind kind, DiskSource source, ChangeTracker tracker, ChangeTracker.Taken taken, long nextSequence,
+              boolean deferUploads, Path spoolDir, Tick tick) throws IOException {
+        if ((tracker == null) != (taken == null)) {
+            throw new IllegalArgumentException("a CDP pass needs both its tracker and its taken pages");
         }
-        if (source.sizeBytes() != ledger.virtualBytes()) {
+        if (ledger == null || source.sizeBytes() != ledger.virtualBytes()) {
+            if (taken != null) {
+                tracker.giveBack(taken); // not a page may be lost because the pass never started
+            }
+            if (ledger == null) {
+                throw new IllegalStateException("prepare() first");
+            }
             throw new DiskResizedException("disk is " + source.sizeBytes() + " bytes, replication started at "
                     + ledger.virtualBytes() + " bytes; a resized disk must be re-protected");
         }
-        Pass pass = new Pass(kind, source, nextSequence, deferUploads, spoolDir, tracker);
+        Pass pass = new Pass(kind, source, nextSequence, deferUploads, spoolDir, tracker, taken);
         boolean done = false;
         try {
             if (pass.tracked) {
@@ -366,9 +373,9 @@ final class Replicator implements Closeable {
         }
 
         private Pass(PassKind kind, DiskSource source, long firstSequence, boolean defer, Path spoolDir,
-                     ChangeTracker tracker) {
+                     ChangeTracker tracker, ChangeTracker.Taken taken) {
             this.tracker = tracker;
-            this.taken = tracker == null ? null : tracker.take();
+            this.taken = taken;
             this.tracked = taken != null && taken.complete() && kind == PassKind.CHANGES;
             this.kind = kind;
             this.source = source;

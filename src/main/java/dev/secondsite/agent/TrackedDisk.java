@@ -29,6 +29,8 @@ final class TrackedDisk implements NbdExport, Closeable {
     private final ChangeTracker tracker;
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private DiskImage image; // null while suspended
+    /** The snapshot of the pass reading the disk now (copy-on-write for its taken pages), or null. */
+    private volatile PassSnapshot snapshot;
 
     private TrackedDisk(String name, Path path, DiskImage image, ChangeTracker tracker) {
         this.name = name;
@@ -100,6 +102,7 @@ final class TrackedDisk implements NbdExport, Closeable {
         lock.readLock().lock();
         try {
             DiskImage disk = open();
+            preserveForPass(offset, length);
             try {
                 disk.write(offset, ByteBuffer.wrap(src, from, length));
             } finally {
@@ -115,6 +118,7 @@ final class TrackedDisk implements NbdExport, Closeable {
         lock.readLock().lock();
         try {
             DiskImage disk = open();
+            preserveForPass(offset, length);
             byte[] zeros = new byte[(int) Math.min(ZEROES_BYTES, length)];
             try {
                 for (long done = 0; done < length; ) {
@@ -153,19 +157,37 @@ final class TrackedDisk implements NbdExport, Closeable {
         }
     }
 
-    /** The open image as a pass's source; closing the source leaves the image open. */
-    DiskSource source() throws IOException {
-        lock.readLock().lock();
+    /**
+     * Starts a pass: takes the tracker's pages and returns the disk as of this instant for them (a
+     * {@link PassSnapshot}, the pass's source; closing it ends the copy-on-write, not the image). Taken under
+     * the exclusive lock, so no write is half-way at the instant: each one is wholly before or after it.
+     */
+    PassSnapshot beginPass() throws IOException {
+        lock.writeLock().lock();
         try {
             DiskImage disk = open();
-            return new DiskSource.Image(disk) {
-                @Override
-                public void close() {
-                    // the image belongs to this TrackedDisk
+            PassSnapshot previous = snapshot;
+            if (previous != null) {
+                previous.close(); // a pass that did not close its source
+            }
+            PassSnapshot[] started = new PassSnapshot[1];
+            started[0] = new PassSnapshot(disk, tracker.take(), () -> {
+                if (snapshot == started[0]) {
+                    snapshot = null;
                 }
-            };
+            });
+            snapshot = started[0];
+            return started[0];
         } finally {
-            lock.readLock().unlock();
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Before a write: the pass in progress keeps what it has not read yet of the pages being overwritten. */
+    private void preserveForPass(long offset, long length) throws IOException {
+        PassSnapshot pass = snapshot;
+        if (pass != null) {
+            pass.beforeWrite(offset, length);
         }
     }
 

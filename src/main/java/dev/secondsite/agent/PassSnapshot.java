@@ -1,0 +1,130 @@
+package dev.secondsite.agent;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+
+import dev.secondsite.disk.DiskImage;
+
+/**
+ * A CDP disk as it was at the instant a pass took its pages: the pass's {@link DiskSource}, copy-on-write.
+ * A write through the NBD export that is about to overwrite a taken page the pass has not read yet first
+ * preserves the page's old content here; the pass then reads the preserved copy. So a tracked pass sends
+ * the taken pages exactly as they were when taken - every write acknowledged before that instant and
+ * none after - and its recovery point is truly crash-consistent, not "fuzzy" like a scan's. Later writes
+ * are in the tracker's new set and go with the next pass.
+ *
+ * <p>Memory: preserved pages wait only until the pass reads them; past {@link #PRESERVED_BYTES_MAX} a
+ * writer waits for the pass to catch up (back-pressure, as a filter driver throttles) rather than let memory
+ * grow. Pages outside the taken set read as the current content (a full scan in CDP mode stays fuzzy there,
+ * and whatever changes is in the next pass anyway).
+ *
+ * <p>Locking: {@link TrackedDisk} creates it under its exclusive lock (no write in flight at the instant),
+ * writers call {@link #beforeWrite} holding the shared lock; all state is guarded by this object's monitor.
+ */
+final class PassSnapshot implements DiskSource {
+    static final long PRESERVED_BYTES_MAX = 256L << 20;
+
+    private final DiskImage image;
+    private final ChangeTracker.Taken taken;
+    private final Runnable onClose;
+    private final long sizeBytes;
+    private final BitSet settled = new BitSet(); // pages read by the pass or preserved for it
+    private final Map<Integer, byte[]> preserved = new HashMap<>();
+    private long preservedBytes;
+    private boolean closed;
+
+    PassSnapshot(DiskImage image, ChangeTracker.Taken taken, Runnable onClose) {
+        this.image = image;
+        this.taken = taken;
+        this.onClose = onClose;
+        this.sizeBytes = image.virtualSize();
+    }
+
+    /** The pages this pass took from the tracker. */
+    ChangeTracker.Taken taken() {
+        return taken;
+    }
+
+    /** Called before {@code [offset, offset + length)} is overwritten: keeps old content the pass still needs. */
+    synchronized void beforeWrite(long offset, long length) throws IOException {
+        if (length <= 0) {
+            return;
+        }
+        int pageBytes = taken.pageBytes();
+        for (int page = (int) (offset / pageBytes); page <= (int) ((offset + length - 1) / pageBytes); page++) {
+            if (!taken.pages().get(page)) {
+                continue;
+            }
+            while (!closed && !settled.get(page) && preservedBytes + pageBytes > PRESERVED_BYTES_MAX) {
+                try {
+                    wait(); // the pass reads (and frees) preserved pages
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for the pass to read");
+                }
+            }
+            if (closed || settled.get(page)) {
+                continue;
+            }
+            long start = (long) page * pageBytes;
+            byte[] old = new byte[(int) Math.min(pageBytes, sizeBytes - start)];
+            image.readFully(start, ByteBuffer.wrap(old));
+            preserved.put(page, old);
+            preservedBytes += old.length;
+            settled.set(page);
+        }
+    }
+
+    @Override
+    public long sizeBytes() {
+        return sizeBytes;
+    }
+
+    @Override
+    public synchronized void readFully(long offset, byte[] dst, int from, int length) throws IOException {
+        image.readFully(offset, ByteBuffer.wrap(dst, from, length));
+        int pageBytes = taken.pageBytes();
+        for (int page = (int) (offset / pageBytes); page <= (int) ((offset + length - 1) / pageBytes); page++) {
+            byte[] old = preserved.remove(page);
+            if (old != null) {
+                long start = (long) page * pageBytes;
+                long copyFrom = Math.max(start, offset);
+                long copyTo = Math.min(start + old.length, offset + length);
+                System.arraycopy(old, (int) (copyFrom - start), dst, from + (int) (copyFrom - offset),
+                        (int) (copyTo - copyFrom));
+                preservedBytes -= old.length;
+            }
+            settled.set(page);
+        }
+        notifyAll();
+    }
+
+    @Override
+    public synchronized boolean mayHoldData(long offset, long length) throws IOException {
+        int pageBytes = taken.pageBytes();
+        for (int page = (int) (offset / pageBytes); page <= (int) ((offset + length - 1) / pageBytes); page++) {
+            if (preserved.containsKey(page)) {
+                return true;
+            }
+        }
+        return image.isAllocated(offset, length);
+    }
+
+    /** The pass has read what it needs: preserved pages are dropped and writers stop preserving. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            preserved.clear();
+            preservedBytes = 0;
+            notifyAll();
+        }
+        onClose.run();
+    }
+}

@@ -1,0 +1,132 @@
+package dev.secondsite.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.secondsite.replication.ConsistencyType;
+import dev.secondsite.replication.segment.SegmentRecord;
+
+/**
+ * The CDP write splitter without NBD: writes through {@link TrackedDisk} are marked, a pass's
+ * {@link PassSnapshot} reads the taken pages as they were when taken (copy-on-write), and a tracked pass
+ * therefore makes a point of exactly that instant while later writes go with the next pass.
+ */
+class TrackedDiskTest {
+    static final int MIB = 1 << 20;
+    static final int CHUNK = 64 << 10;
+    static final int PAGE = 4096;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aPassReadsTakenPagesAsTheyWereWhenTakenEvenIfOverwrittenMeanwhile() throws Exception {
+        Path image = tmp.resolve("d.raw");
+        ReplicatorTest.createRaw(image, 4 * MIB);
+        try (TrackedDisk disk = TrackedDisk.open("disk0", image, tmp.resolve("disk0.changes"), m -> { })) {
+            disk.write(0, fill(0x11, PAGE), 0, PAGE);
+            disk.write(3 * MIB, fill(0x22, PAGE), 0, PAGE);
+            try (PassSnapshot pass = disk.beginPass()) {
+                assertThat(pass.taken().pages().cardinality()).isEqualTo(2);
+                disk.write(3 * MIB, fill(0x33, 2 * PAGE), 0, 2 * PAGE); // a taken page, and one that was not
+
+                byte[] page = new byte[PAGE];
+                pass.readFully(3 * MIB, page, 0, PAGE);
+                assertThat(page).as("the taken page as of the pass's start").isEqualTo(fill(0x22, PAGE));
+                pass.readFully(0, page, 0, PAGE);
+                assertThat(page).isEqualTo(fill(0x11, PAGE));
+                pass.readFully(3 * MIB + PAGE, page, 0, PAGE);
+                assertThat(page).as("not taken: current content").isEqualTo(fill(0x33, PAGE));
+            }
+            assertThat(disk.tracker().take().pages().stream().boxed().toList()).as("the overwrite is in the next set")
+                    .containsExactly(3 * MIB / PAGE, 3 * MIB / PAGE + 1);
+        }
+        byte[] now = new byte[PAGE];
+        ReplicatorTest.read(image, 3 * MIB, now);
+        assertThat(now).as("the image has the new content").isEqualTo(fill(0x33, PAGE));
+    }
+
+    @Test
+    void aTrackedPassMakesAPointOfItsStartAndTheNextPassBringsWhatWasWrittenDuringIt() throws Exception {
+        long size = 16 * MIB;
+        Path image = tmp.resolve("d.raw");
+        ReplicatorTest.createRaw(image, size);
+        UUID diskId = UUID.randomUUID();
+        ReplicaSink sink = new ReplicaSink(tmp.resolve("store"), diskId, size, CHUNK);
+        Replicator replicator = new Replicator(diskId, tmp.resolve("state"), sink, Clock.systemUTC());
+        try (TrackedDisk disk = TrackedDisk.open("disk0", image, tmp.resolve("disk0.changes"), m -> { })) {
+            pass(replicator, disk, sink, tick -> { }); // initial: a full read, the tracker becomes complete
+            assertThat(disk.tracker().complete()).isTrue();
+
+            byte[] run = ReplicatorTest.random(5 * MIB, 3); // read first, and long enough to tick after it
+            disk.write(0, run, 0, run.length);
+            disk.write(12 * MIB, fill(0x44, PAGE), 0, PAGE);
+            byte[] expected = Files.readAllBytes(image); // the disk when the next pass starts
+            byte[] later = fill(0x55, PAGE);
+            Replicator.PassResult tracked = pass(replicator, disk, sink, written -> {
+                if (!written[0]) { // while the pass reads: the page at 12 MiB is taken but not read yet
+                    written[0] = true;
+                    disk.write(12 * MIB, later, 0, PAGE);
+                }
+            });
+
+            assertThat(tracked.tracked()).isTrue();
+            assertThat(tracked.dataBytes()).isEqualTo(run.length + PAGE);
+            assertThat(Files.mismatch(sink.restoreLatest(tmp.resolve("p1.raw")), tmpFile(expected)))
+                    .as("the point is the disk at the pass's start").isEqualTo(-1L);
+            List<SegmentRecord.Data> sent = sink.received.getLast().records().stream()
+                    .filter(SegmentRecord.Data.class::isInstance).map(SegmentRecord.Data.class::cast).toList();
+            assertThat(sent.getLast().offset()).isEqualTo(12 * MIB);
+            assertThat(sent.getLast().bytes()).isEqualTo(fill(0x44, PAGE));
+
+            Replicator.PassResult next = pass(replicator, disk, sink, tick -> { });
+            assertThat(next.dataBytes()).isEqualTo(PAGE);
+            assertThat(Files.mismatch(sink.restoreLatest(tmp.resolve("p2.raw")), image)).isEqualTo(-1L);
+        }
+    }
+
+    interface WhileReading {
+        void run(boolean[] done) throws Exception;
+    }
+
+    private static Replicator.PassResult pass(Replicator replicator, TrackedDisk disk, ReplicaSink sink,
+                                              WhileReading whileReading) throws Exception {
+        Replicator.PassKind kind = replicator.prepare(disk.sizeBytes(), CHUNK, sink.nextSequence(), false);
+        boolean[] done = {false};
+        Replicator.Pass pass;
+        try (PassSnapshot snapshot = disk.beginPass()) {
+            pass = replicator.scan(kind, snapshot, disk.tracker(), snapshot.taken(), sink.nextSequence(), false,
+                    null, () -> {
+                        try {
+                            whileReading.run(done);
+                        } catch (Exception e) {
+                            throw new java.io.IOException(e);
+                        }
+                    });
+        }
+        Thread.sleep(2);
+        return pass.finish(ConsistencyType.CRASH_CONSISTENT, Instant.now());
+    }
+
+    private Path tmpFile(byte[] content) throws java.io.IOException {
+        Path file = tmp.resolve("expected-" + UUID.randomUUID() + ".raw");
+        Files.write(file, content);
+        return file;
+    }
+
+    private static byte[] fill(int value, int length) {
+        byte[] bytes = new byte[length];
+        Arrays.fill(bytes, (byte) value);
+        return bytes;
+    }
+}
