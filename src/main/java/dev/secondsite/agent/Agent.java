@@ -668,17 +668,21 @@ final class Agent {
         Quiescer.Session session = null;
         Instant pointAt;
         boolean consistent = false;
+        Map<String, PassSnapshot> snapshots = new HashMap<>();
         try {
             if (app) {
                 lastAppAttempt = clock.instant();
                 session = quiescer.begin();
             }
+            // CDP disks: every disk's pages taken at one instant, so their points are of the same moment.
+            snapshots.putAll(cdp.beginPasses(targets.stream().map(t -> t.disk.name()).toList()));
+            Instant snapshotAt = clock.instant();
             for (Target target : targets) {
-                TrackedDisk tracked = cdp.disk(target.disk.name());
-                try (DiskSource source = tracked != null ? tracked.beginPass() : DiskSource.open(Path.of(target.disk.path()))) {
+                PassSnapshot snapshot = snapshots.remove(target.disk.name()); // from here the pass owns its pages
+                try (DiskSource source = snapshot != null ? snapshot : DiskSource.open(Path.of(target.disk.path()))) {
                     passes.put(target, target.replicator.scan(target.kind, source,
-                            tracked == null ? null : tracked.tracker(),
-                            source instanceof PassSnapshot snapshot ? snapshot.taken() : null,
+                            snapshot == null ? null : cdp.disk(target.disk.name()).tracker(),
+                            snapshot == null ? null : snapshot.taken(),
                             target.directive.nextSequence(), app, state.spool(), this::tick));
                 } catch (IOException | RuntimeException e) {
                     if (e instanceof Retry.StopRequested) {
@@ -687,8 +691,14 @@ final class Agent {
                     outcomes.add(passFailed(target, e));
                 }
             }
-            pointAt = clock.instant();
+            // Tracked passes send the disks as they were at the snapshot; scans as they were read, until now.
+            boolean exact = !passes.isEmpty() && passes.values().stream().allMatch(Replicator.Pass::tracked);
+            pointAt = exact ? snapshotAt : clock.instant();
         } finally {
+            for (Map.Entry<String, PassSnapshot> left : snapshots.entrySet()) { // no pass took them over
+                left.getValue().close();
+                cdp.disk(left.getKey()).tracker().giveBack(left.getValue().taken());
+            }
             if (session != null) {
                 consistent = session.end();
             }

@@ -95,6 +95,20 @@ final class CdpExports implements Closeable {
         return disks.get(name);
     }
 
+    /**
+     * Starts the passes of the named disks that are served (all at one instant, see
+     * {@link TrackedDisk#beginPasses}); the others are absent from the answer.
+     */
+    Map<String, PassSnapshot> beginPasses(List<String> names) throws IOException {
+        List<TrackedDisk> served = names.stream().map(disks::get).filter(java.util.Objects::nonNull).toList();
+        Map<String, PassSnapshot> snapshots = new LinkedHashMap<>();
+        List<PassSnapshot> started = TrackedDisk.beginPasses(served);
+        for (int i = 0; i < served.size(); i++) {
+            snapshots.put(served.get(i).name(), started.get(i));
+        }
+        return snapshots;
+    }
+
     /** Before a failback writes the disks directly. */
     void suspend() {
         for (TrackedDisk disk : disks.values()) {

@@ -392,6 +392,11 @@ final class Replicator implements Closeable {
             return kind;
         }
 
+        /** Whether this pass reads only the pages its CDP tracker took (else it reads the whole disk). */
+        boolean tracked() {
+            return tracked;
+        }
+
         /** Bytes of changes found by this pass (DATA and ZERO), sent or not. */
         long changedBytes() {
             return dataBytes + zeroBytes;

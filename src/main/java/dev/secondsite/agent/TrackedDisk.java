@@ -4,6 +4,8 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -163,24 +165,50 @@ final class TrackedDisk implements NbdExport, Closeable {
      * the exclusive lock, so no write is half-way at the instant: each one is wholly before or after it.
      */
     PassSnapshot beginPass() throws IOException {
-        lock.writeLock().lock();
+        return beginPasses(List.of(this)).getFirst();
+    }
+
+    /**
+     * {@link #beginPass} for several disks of one machine at one instant: every disk's exclusive lock is held
+     * while all take their pages, so the points are of the same moment across the disks. Only the agent's
+     * pass thread takes more than one of these locks, and always in the given (--disk) order.
+     */
+    static List<PassSnapshot> beginPasses(List<TrackedDisk> disks) throws IOException {
+        List<TrackedDisk> locked = new ArrayList<>();
         try {
-            DiskImage disk = open();
-            PassSnapshot previous = snapshot;
-            if (previous != null) {
-                previous.close(); // a pass that did not close its source
+            for (TrackedDisk disk : disks) {
+                disk.lock.writeLock().lock();
+                locked.add(disk);
             }
-            PassSnapshot[] started = new PassSnapshot[1];
-            started[0] = new PassSnapshot(disk, tracker.take(), () -> {
-                if (snapshot == started[0]) {
-                    snapshot = null;
-                }
-            });
-            snapshot = started[0];
-            return started[0];
+            for (TrackedDisk disk : disks) {
+                disk.open(); // fails (suspended) before any page is taken
+            }
+            List<PassSnapshot> snapshots = new ArrayList<>();
+            for (TrackedDisk disk : disks) {
+                snapshots.add(disk.snapshotLocked());
+            }
+            return snapshots;
         } finally {
-            lock.writeLock().unlock();
+            for (TrackedDisk disk : locked.reversed()) {
+                disk.lock.writeLock().unlock();
+            }
         }
+    }
+
+    /** Caller holds the exclusive lock. */
+    private PassSnapshot snapshotLocked() throws IOException {
+        PassSnapshot previous = snapshot;
+        if (previous != null) {
+            previous.close(); // a pass that did not close its source
+        }
+        PassSnapshot[] started = new PassSnapshot[1];
+        started[0] = new PassSnapshot(open(), tracker.take(), () -> {
+            if (snapshot == started[0]) {
+                snapshot = null;
+            }
+        });
+        snapshot = started[0];
+        return started[0];
     }
 
     /** Before a write: the pass in progress keeps what it has not read yet of the pages being overwritten. */
