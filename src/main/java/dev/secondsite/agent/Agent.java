@@ -676,6 +676,7 @@ final class Agent {
             }
             // CDP disks: every disk's pages taken at one instant, so their points are of the same moment.
             snapshots.putAll(cdp.beginPasses(targets.stream().map(t -> t.disk.name()).toList()));
+            List<PassSnapshot> taken = List.copyOf(snapshots.values());
             Instant snapshotAt = clock.instant();
             for (Target target : targets) {
                 PassSnapshot snapshot = snapshots.remove(target.disk.name()); // from here the pass owns its pages
@@ -692,7 +693,8 @@ final class Agent {
                 }
             }
             // Tracked passes send the disks as they were at the snapshot; scans as they were read, until now.
-            boolean exact = !passes.isEmpty() && passes.values().stream().allMatch(Replicator.Pass::tracked);
+            boolean exact = !passes.isEmpty() && passes.values().stream().allMatch(Replicator.Pass::tracked)
+                    && taken.stream().allMatch(PassSnapshot::exact);
             pointAt = exact ? snapshotAt : clock.instant();
         } finally {
             for (Map.Entry<String, PassSnapshot> left : snapshots.entrySet()) { // no pass took them over

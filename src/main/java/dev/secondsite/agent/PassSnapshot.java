@@ -17,30 +17,50 @@ import dev.secondsite.disk.DiskImage;
  * are in the tracker's new set and go with the next pass.
  *
  * <p>Memory: preserved pages wait only until the pass reads them; past {@link #PRESERVED_BYTES_MAX} a
- * writer waits for the pass to catch up (back-pressure, as a filter driver throttles) rather than let memory
- * grow. Pages outside the taken set read as the current content (a full scan in CDP mode stays fuzzy there,
- * and whatever changes is in the next pass anyway).
+ * writer waits for the pass to catch up (back-pressure, as a filter driver throttles), but at most
+ * {@link #PRESERVE_WAIT}: a pass stuck on its uploads (server unreachable) must not freeze the machine's
+ * disk. The snapshot then stops preserving and is no longer {@link #exact()}: its point is "fuzzy" like a
+ * scan's (nothing is lost: every write is in the tracker's next set). Pages outside the taken set read as
+ * the current content (a full scan in CDP mode stays fuzzy there, and what changes is in the next pass).
  *
  * <p>Locking: {@link TrackedDisk} creates it under its exclusive lock (no write in flight at the instant),
  * writers call {@link #beforeWrite} holding the shared lock; all state is guarded by this object's monitor.
  */
 final class PassSnapshot implements DiskSource {
     static final long PRESERVED_BYTES_MAX = 256L << 20;
+    /** Longest a write waits for the pass to read preserved pages before the snapshot gives up exactness. */
+    static final java.time.Duration PRESERVE_WAIT = java.time.Duration.ofSeconds(2);
 
     private final DiskImage image;
     private final ChangeTracker.Taken taken;
     private final Runnable onClose;
     private final long sizeBytes;
+    private final long preservedBytesMax;
+    private final java.time.Duration preserveWait;
     private final BitSet settled = new BitSet(); // pages read by the pass or preserved for it
     private final Map<Integer, byte[]> preserved = new HashMap<>();
     private long preservedBytes;
     private boolean closed;
+    private boolean degraded;
 
     PassSnapshot(DiskImage image, ChangeTracker.Taken taken, Runnable onClose) {
+        this(image, taken, onClose, PRESERVED_BYTES_MAX, PRESERVE_WAIT);
+    }
+
+    /** With other bounds: tests use tiny ones. */
+    PassSnapshot(DiskImage image, ChangeTracker.Taken taken, Runnable onClose, long preservedBytesMax,
+                 java.time.Duration preserveWait) {
         this.image = image;
         this.taken = taken;
         this.onClose = onClose;
         this.sizeBytes = image.virtualSize();
+        this.preservedBytesMax = preservedBytesMax;
+        this.preserveWait = preserveWait;
+    }
+
+    /** Whether every taken page reads as it was at the instant (false once preserving gave up, see above). */
+    synchronized boolean exact() {
+        return !degraded;
     }
 
     /** The pages this pass took from the tracker. */
@@ -58,15 +78,21 @@ final class PassSnapshot implements DiskSource {
             if (!taken.pages().get(page)) {
                 continue;
             }
-            while (!closed && !settled.get(page) && preservedBytes + pageBytes > PRESERVED_BYTES_MAX) {
+            long deadline = System.nanoTime() + preserveWait.toNanos();
+            while (!closed && !degraded && !settled.get(page) && preservedBytes + pageBytes > preservedBytesMax) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    degraded = true; // the machine's writes go on; this pass's point is no longer exact
+                    break;
+                }
                 try {
-                    wait(); // the pass reads (and frees) preserved pages
+                    wait(Math.max(1, left / 1_000_000)); // the pass reads (and frees) preserved pages
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new java.io.InterruptedIOException("interrupted while waiting for the pass to read");
                 }
             }
-            if (closed || settled.get(page)) {
+            if (closed || degraded || settled.get(page)) {
                 continue;
             }
             long start = (long) page * pageBytes;

@@ -57,6 +57,29 @@ class TrackedDiskTest {
     }
 
     @Test
+    void aWriterWaitsForThePassOnlySoLongThenTheSnapshotGivesUpExactnessInsteadOfFreezingTheDisk() throws Exception {
+        Path image = tmp.resolve("d.raw");
+        ReplicatorTest.createRaw(image, MIB);
+        ChangeTracker tracker = new ChangeTracker(MIB);
+        tracker.mark(0, 4 * PAGE);
+        try (dev.secondsite.disk.DiskImage disk = dev.secondsite.disk.DiskImages.open(image, false);
+             PassSnapshot pass = new PassSnapshot(disk, tracker.take(), () -> { }, 2 * PAGE,
+                     java.time.Duration.ofMillis(100))) {
+            pass.beforeWrite(0, 2 * PAGE); // preserved: the limit is reached
+            assertThat(pass.exact()).isTrue();
+            long start = System.nanoTime();
+            pass.beforeWrite(2 * PAGE, PAGE); // would need more: waits 100 ms for the pass, then gives up
+            assertThat((System.nanoTime() - start) / 1_000_000).isBetween(90L, 5_000L);
+            assertThat(pass.exact()).isFalse();
+            pass.beforeWrite(3 * PAGE, PAGE); // no more waiting
+            assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(5_000L);
+            byte[] page = new byte[PAGE];
+            pass.readFully(0, page, 0, PAGE); // what was preserved is still used
+            assertThat(page).isEqualTo(new byte[PAGE]);
+        }
+    }
+
+    @Test
     void theDisksOfAMachineAreTakenAtOneInstantAndAWriterNeverSeesAHalfTakenMachine() throws Exception {
         Path a = tmp.resolve("a.raw");
         Path b = tmp.resolve("b.raw");
