@@ -92,12 +92,17 @@ public final class ReplicaDisk {
         return new ReplicaDisk(store, state);
     }
 
-    /** Opens an existing replica disk at its last committed state. */
+    /**
+     * Opens an existing replica disk at its last committed state, and discards what a crash tore in an
+     * apply that did not commit (manifests that do not decode, {@link dev.secondsite.replication.point.RecoveryPoints#discardTorn}). Only the
+     * disk's applier opens it.
+     */
     public static ReplicaDisk open(RecoveryStore store, UUID diskId) throws IOException {
         Optional<DiskState> state = store.states().read(diskId);
         if (state.isEmpty()) {
             throw new IOException("open on " + store + " failed for replica disk " + diskId + ": no such disk");
         }
+        store.points().discardTorn(diskId, state.get().lastSequence());
         return new ReplicaDisk(store, state.get());
     }
 
