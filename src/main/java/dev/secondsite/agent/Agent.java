@@ -375,6 +375,9 @@ final class Agent {
                 if (stats.lastError != null) {
                     disk.put("lastError", stats.lastError);
                 }
+                if (stats.completedResyncId != null) {
+                    disk.put("completedResyncId", stats.completedResyncId);
+                }
             }
             all.put(name, disk);
         }

@@ -19,6 +19,8 @@ final class DiskStats {
     /** Marker time of the last acknowledged consistency point (null: none since start). */
     volatile Instant lastPointAt;
     volatile String lastError;
+    /** The resync request whose tagged pass was acknowledged last (null: none since start). */
+    volatile String completedResyncId;
 
     /** Scan progress of the pass in progress (100 when idle). */
     double scanProgressPercent() {

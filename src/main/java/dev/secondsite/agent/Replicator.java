@@ -67,7 +67,8 @@ import dev.secondsite.replication.segment.SegmentFormat;
  *
  * <h2>A pass</h2>
  * {@link #prepare} picks the baseline, {@link #scan} reads the disk and builds segments of at most
- * {@link SegmentBuilder#SEGMENT_BYTES_MAX} (uploading each as soon as it fills, or, for an app-consistent
+ * {@link SegmentBuilder#SEGMENT_BYTES_MAX} (uploading each as soon as it fills - on its own thread, one
+ * segment in flight at a time, so the next one is read and compressed meanwhile - or, for an app-consistent
  * pass, spooling them to the state directory so the quiesce window holds no network I/O), and
  * {@link Pass#finish} adds the marker to the last segment and ships what is left. A pass that fails
  * half-way is simply abandoned: what was acknowledged is recorded, the rest is found again next time.
@@ -339,7 +340,10 @@ final class Replicator implements Closeable {
         private final Path spoolDir;
         private final long sizeBytes;
         private final int chunkBytes;
-        private final SegmentBuilder builder;
+        /** The segment being built, and the other buffer: the segment in flight while this one fills. */
+        private SegmentBuilder builder;
+        private SegmentBuilder spare;
+        private InFlight inFlight;
         private final List<Spooled> spooled = new ArrayList<>();
         private List<DiskLedger.Range> ranges = new ArrayList<>();
         private long segmentChangedBytes;
@@ -569,7 +573,12 @@ final class Replicator implements Closeable {
                 }
                 spooled.add(new Spooled(builder.sequence(), file, ranges, segmentChangedBytes));
             } else {
-                ship(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
+                send(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
+                // The sent segment's buffer stays untouched until its upload is collected (by the next send,
+                // which happens before that buffer is reused): fill the other one meanwhile.
+                SegmentBuilder sent = builder;
+                builder = spare != null ? spare : new SegmentBuilder(diskId, sizeBytes, segmentBytesMax);
+                spare = sent;
             }
             ranges = new ArrayList<>();
             segmentChangedBytes = 0;
@@ -598,11 +607,12 @@ final class Replicator implements Closeable {
                 builder.seal();
                 for (Spooled segment : spooled) {
                     byte[] bytes = Files.readAllBytes(segment.file());
-                    ship(segment.sequence(), bytes, bytes.length, segment.ranges(), segment.changedBytes());
-                    Files.deleteIfExists(segment.file());
+                    send(segment.sequence(), bytes, bytes.length, segment.ranges(), segment.changedBytes());
+                    Files.deleteIfExists(segment.file()); // a failed upload abandons the pass: found again
                 }
                 spooled.clear();
-                ship(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
+                send(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
+                collect();
                 done = true;
                 if (taken != null) {
                     pagesSettled = true; // sent: the pages are dropped
@@ -622,6 +632,7 @@ final class Replicator implements Closeable {
             previousScanStart = scanStart;
             if (kind == PassKind.RESYNC && resyncId != null && tag == null) {
                 completedResyncId = resyncId;
+                stats.completedResyncId = resyncId;
             }
             stats.pendingBytes = 0;
             stats.lastPointAt = pointAt;
@@ -648,6 +659,12 @@ final class Replicator implements Closeable {
 
         /** Drops what was not shipped: it will be found again by the next pass. */
         void abandon() {
+            if (inFlight != null) {
+                // Its outcome no longer matters (its chunks are UNKNOWN in the ledger), but the next pass must
+                // not upload while it still runs: sequences go to the server one at a time, in order.
+                inFlight.await();
+                inFlight = null;
+            }
             for (Spooled segment : spooled) {
                 try {
                     Files.deleteIfExists(segment.file());
@@ -663,16 +680,82 @@ final class Replicator implements Closeable {
             stats.activity = "Idle";
         }
 
-        private void ship(long sequence, byte[] bytes, int length, List<DiskLedger.Range> shipped,
+        /**
+         * Starts the upload of a sealed segment on its own thread, after collecting the previous one: at most
+         * one segment is in flight, so reading and compressing the next overlaps this upload, and the server
+         * still receives sequences in order. The chunks are journaled UNKNOWN before the upload starts.
+         */
+        private void send(long sequence, byte[] bytes, int length, List<DiskLedger.Range> shipped,
                           long changedBytes) throws IOException {
+            collect();
             if (!shipped.isEmpty()) {
                 ledger.markInFlight(sequence, shipped);
             }
-            int status = uploader.upload(diskId, sequence, bytes, length);
-            ledger.acknowledge(sequence, shipped);
+            inFlight = InFlight.start(sequence, length, shipped, changedBytes,
+                    () -> uploader.upload(diskId, sequence, bytes, length));
+        }
+
+        /** Waits for the segment in flight, if any, and records its acknowledgement (or throws its failure). */
+        private void collect() throws IOException {
+            if (inFlight == null) {
+                return;
+            }
+            InFlight sent = inFlight;
+            inFlight = null;
+            int status = sent.result();
+            ledger.acknowledge(sent.sequence(), sent.ranges());
             segments++;
-            stats.pendingBytes = Math.max(0, stats.pendingBytes - changedBytes);
-            acknowledged.recorded(diskId, sequence, length, status);
+            stats.pendingBytes = Math.max(0, stats.pendingBytes - sent.changedBytes());
+            acknowledged.recorded(diskId, sent.sequence(), sent.length(), status);
+        }
+    }
+
+    /** One segment's upload running on its own (virtual) thread. */
+    private record InFlight(long sequence, int length, List<DiskLedger.Range> ranges, long changedBytes,
+                            java.util.concurrent.FutureTask<Integer> upload, Thread thread) {
+
+        interface Upload {
+            int run() throws IOException;
+        }
+
+        static InFlight start(long sequence, int length, List<DiskLedger.Range> ranges, long changedBytes,
+                              Upload upload) {
+            java.util.concurrent.FutureTask<Integer> task = new java.util.concurrent.FutureTask<>(upload::run);
+            Thread thread = Thread.ofVirtual().name("upload-" + sequence).start(task);
+            return new InFlight(sequence, length, ranges, changedBytes, task, thread);
+        }
+
+        /** The server's status, or the upload's own exception. */
+        int result() throws IOException {
+            try {
+                return upload.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                switch (e.getCause()) {
+                    case IOException io -> throw io;
+                    case RuntimeException runtime -> throw runtime;
+                    case Error error -> throw error;
+                    default -> throw new IOException(e.getCause());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                await();
+                throw new java.io.InterruptedIOException("interrupted while segment " + sequence + " was uploading");
+            }
+        }
+
+        /** Waits until the upload thread has ended, whatever its outcome. */
+        void await() {
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -38,7 +38,8 @@ final class ProtectionCommands {
             Output.Column.at("NAME", "/name"),
             Output.Column.at("STATE", "/properties/protectionState"),
             Output.Column.at("HEALTH", "/properties/replicationHealth"),
-            Output.Column.at("RPO", "/properties/providerSpecificDetails/currentRpoSeconds"));
+            Output.Column.at("RPO", "/properties/providerSpecificDetails/currentRpoSeconds"),
+            Output.Column.at("RESYNC%", "/properties/providerSpecificDetails/resyncProgressPercentage"));
 
     static final List<Output.Column> POINT_TABLE = List.of(
             Output.Column.at("NAME", "/name"),

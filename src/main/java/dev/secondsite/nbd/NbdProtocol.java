@@ -42,6 +42,7 @@ final class NbdProtocol {
     static final int TFLAG_READ_ONLY = 1 << 1;
     static final int TFLAG_SEND_FLUSH = 1 << 2;
     static final int TFLAG_SEND_FUA = 1 << 3;
+    static final int TFLAG_SEND_TRIM = 1 << 5;
     static final int TFLAG_SEND_WRITE_ZEROES = 1 << 6;
 
     // commands and command flags

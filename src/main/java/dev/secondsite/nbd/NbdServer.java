@@ -264,7 +264,7 @@ public final class NbdServer implements Closeable {
 
     private static int transmissionFlags(NbdExport export) {
         return TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_FUA
-                | (export.readOnly() ? TFLAG_READ_ONLY : TFLAG_SEND_WRITE_ZEROES);
+                | (export.readOnly() ? TFLAG_READ_ONLY : TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_TRIM);
     }
 
     private static void reply(DataOutputStream out, int option, int type, String message) throws IOException {

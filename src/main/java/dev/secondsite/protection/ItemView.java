@@ -140,6 +140,7 @@ public final class ItemView {
         java.time.Instant lastPoint = null;
         boolean resized = false;
         boolean resyncing = false;
+        double resyncProgress = 0;
         for (ProtectionStore.Disk disk : disks) {
             DiskFigures f = DiskFigures.of(disk, engine.runtime(disk.diskId()), now);
             dataRate += f.dataBytesPerSecond();
@@ -156,6 +157,7 @@ public final class ItemView {
             }
             resized |= disk.diskResized();
             resyncing |= disk.resyncRequired();
+            resyncProgress += resyncProgress(disk);
             diskNodes.add(diskNode(disk, f, now));
             if (disk.healthError() != null) {
                 health.add(disk.healthError());
@@ -196,7 +198,8 @@ public final class ItemView {
         p.put("replicationHealth", HealthErrors.health(health));
         p.set("healthErrors", health);
 
-        number(details, "resyncProgressPercentage", resyncing ? 0 : null);
+        // The item's resync progress: the mean of its disks' (a disk not resyncing counts as done).
+        number(details, "resyncProgressPercentage", resyncing ? Math.round(resyncProgress / disks.size()) : null);
         number(details, "rpoInSeconds", itemRpo);
         details.put("compressedDataRateInMB", uploadRate / MB);
         details.put("uncompressedDataRateInMB", dataRate / MB);
@@ -254,6 +257,18 @@ public final class ItemView {
         return body;
     }
 
+    /**
+     * How far a disk's resync has come: while resync is required, the agent's progress through its resync
+     * (or full-resend) pass as its heartbeats reported it (ProtectionStore.recordAgentStats), 0 before that pass
+     * starts; 100 for a disk not resyncing.
+     */
+    static double resyncProgress(ProtectionStore.Disk disk) {
+        if (!disk.resyncRequired()) {
+            return 100;
+        }
+        return disk.agentProgressPercent() == null ? 0 : disk.agentProgressPercent();
+    }
+
     private static ObjectNode diskNode(ProtectionStore.Disk disk, DiskFigures f, long now) {
         ObjectNode d = Json.object();
         d.put("diskId", disk.diskId().toString());
@@ -262,10 +277,11 @@ public final class ItemView {
         d.put("healthErrorCode", disk.healthError() == null ? null : disk.healthError().path("errorCode").asText());
         number(d, "rpoInSeconds", f.rpoSeconds().orElse(null));
         d.put("resyncRequired", Boolean.toString(disk.resyncRequired()));
-        number(d, "resyncProgressPercentage", disk.resyncRequired() ? 0 : null);
+        number(d, "resyncProgressPercentage", disk.resyncRequired() ? Math.round(resyncProgress(disk)) : null);
         number(d, "resyncDurationInSeconds", disk.resyncRequired() && disk.resyncStartedAt() != null
                 ? (now - disk.resyncStartedAt()) / 1000 : null);
         d.put("resyncStartTime", disk.resyncStartedAt() == null ? null : Json.time(disk.resyncStartedAt()));
+        d.put("agentActivity", disk.agentActivity()); // SecondSite: what the agent's pass is doing
         d.put("diskCapacityInBytes", disk.capacityBytes());
         d.put("capacityInBytes", disk.capacityBytes());
         d.putNull("fileSystemCapacityInBytes");

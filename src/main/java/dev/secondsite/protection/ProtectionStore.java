@@ -45,7 +45,8 @@ public final class ProtectionStore {
     private static final String DISK_COLUMNS = "disk_id, item_key, agent_id, disk_name, capacity_bytes, chunk_bytes, "
             + "replicating, next_sequence, last_applied_sequence, resync_required, resync_id, resync_full, "
             + "resync_started_at, disk_resized, health_error, bytes_uploaded, bytes_applied, segments_applied, "
-            + "pending_upload_bytes, churn_bytes_per_second, last_point_at, last_app_point_at, last_upload_at, created_at";
+            + "pending_upload_bytes, churn_bytes_per_second, last_point_at, last_app_point_at, last_upload_at, created_at, "
+            + "agent_activity, agent_progress_percent";
     private static final RowMapper<Disk> DISK = (rs, ctx) -> new Disk(UUID.fromString(rs.getString("disk_id")),
             rs.getString("item_key"), rs.getString("agent_id"), rs.getString("disk_name"), rs.getLong("capacity_bytes"),
             rs.getInt("chunk_bytes"), rs.getBoolean("replicating"), rs.getLong("next_sequence"),
@@ -55,7 +56,8 @@ public final class ProtectionStore {
             rs.getLong("bytes_uploaded"), rs.getLong("bytes_applied"), rs.getLong("segments_applied"),
             rs.getLong("pending_upload_bytes"), rs.getDouble("churn_bytes_per_second"),
             rs.getObject("last_point_at", Long.class), rs.getObject("last_app_point_at", Long.class),
-            rs.getObject("last_upload_at", Long.class), rs.getLong("created_at"));
+            rs.getObject("last_upload_at", Long.class), rs.getLong("created_at"), rs.getString("agent_activity"),
+            rs.getObject("agent_progress_percent", Double.class));
 
     /** One protected item's replication state; its ARM body is the resource row with the same id. */
     public record Item(String itemKey, String itemId, String agentId, String policyId, String enableJobId,
@@ -71,7 +73,7 @@ public final class ProtectionStore {
                        String resyncId, boolean resyncFull, Long resyncStartedAt, boolean diskResized,
                        ObjectNode healthError, long bytesUploaded, long bytesApplied, long segmentsApplied,
                        long pendingUploadBytes, double churnBytesPerSecond, Long lastPointAt, Long lastAppPointAt,
-                       Long lastUploadAt, long createdAt) {}
+                       Long lastUploadAt, long createdAt, String agentActivity, Double agentProgressPercent) {}
 
     private final Jdbi jdbi;
 
@@ -214,7 +216,7 @@ public final class ProtectionStore {
     /** Asks the agent for a resync of the disk (heartbeat resync: true) until a marker tagged with resyncId lands. */
     public void requestResync(UUID diskId, String resyncId, boolean full, long now) {
         jdbi.useHandle(h -> h.createUpdate("UPDATE protected_disks SET resync_required = TRUE, resync_id = :r, "
-                        + "resync_full = :f, resync_started_at = :t WHERE disk_id = :d")
+                        + "resync_full = :f, resync_started_at = :t, agent_progress_percent = 0 WHERE disk_id = :d")
                 .bind("r", resyncId).bind("f", full).bind("t", now).bind("d", diskId.toString()).execute());
     }
 
@@ -242,11 +244,17 @@ public final class ProtectionStore {
                 .bind("r", resized).bind("d", diskId.toString()).execute());
     }
 
-    /** What the agent says about the disk in its heartbeat. */
-    public void recordAgentStats(UUID diskId, long pendingUploadBytes, double churnBytesPerSecond) {
+    /**
+     * What the agent says about the disk in its heartbeat: pending bytes, churn, its pass's activity (may be null),
+     * and the disk's resync progress in percent, or null to keep the recorded one (Registrations decides).
+     */
+    public void recordAgentStats(UUID diskId, long pendingUploadBytes, double churnBytesPerSecond, String activity,
+                                 Double resyncProgressPercent) {
         jdbi.useHandle(h -> h.createUpdate("UPDATE protected_disks SET pending_upload_bytes = :p, "
-                        + "churn_bytes_per_second = :c WHERE disk_id = :d")
-                .bind("p", pendingUploadBytes).bind("c", churnBytesPerSecond).bind("d", diskId.toString()).execute());
+                        + "churn_bytes_per_second = :c, agent_activity = :a, "
+                        + "agent_progress_percent = COALESCE(:g, agent_progress_percent) WHERE disk_id = :d")
+                .bind("p", pendingUploadBytes).bind("c", churnBytesPerSecond).bind("a", activity)
+                .bindByType("g", resyncProgressPercent, Double.class).bind("d", diskId.toString()).execute());
     }
 
     public void recordUpload(UUID diskId, long bytes, long nextSequence, long now) {

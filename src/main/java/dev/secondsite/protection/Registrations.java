@@ -283,10 +283,37 @@ public final class Registrations {
                 if (pending < 0 || churn < 0 || !Double.isFinite(churn)) {
                     throw ArmException.invalidField("stats." + name, "pendingBytes and churnBytesPerSecond must be >= 0.");
                 }
-                store.recordAgentStats(disk.diskId(), pending, churn);
+                String activity = s.raw("activity").isTextual() ? s.raw("activity").asText() : null;
+                if (activity != null && !activity.matches("[A-Za-z]{1,32}")) {
+                    throw ArmException.invalidField("stats." + name + ".activity", "must be a word of 1 to 32 letters"
+                            + " such as Resync.");
+                }
+                Double progress = s.raw("scanProgressPercent").isNumber() ? s.raw("scanProgressPercent").asDouble() : null;
+                if (progress != null && !(progress >= 0 && progress <= 100)) {
+                    throw ArmException.invalidField("stats." + name + ".scanProgressPercent", "must be 0 to 100.");
+                }
+                store.recordAgentStats(disk.diskId(), pending, churn, activity, resyncProgress(disk, activity, progress,
+                        s.raw("completedResyncId").asText(null)));
             }
         }
         return answer;
+    }
+
+    /**
+     * The disk's resync progress from a heartbeat, or null to keep the recorded one: 100 once the agent reports
+     * the requested resync's pass acknowledged, the pass's scan progress while it runs (a full resend also
+     * rereads the disk), else unchanged (0 from the request until the pass starts; kept when the agent goes
+     * Idle between a pass and its marker being applied).
+     */
+    static Double resyncProgress(ProtectionStore.Disk disk, String activity, Double scanProgress, String completedResyncId) {
+        if (!disk.resyncRequired()) {
+            return null;
+        }
+        if (disk.resyncId() != null && disk.resyncId().equals(completedResyncId)) {
+            return 100.0;
+        }
+        boolean rereading = "Resync".equals(activity) || "FullResend".equals(activity);
+        return rereading ? scanProgress : null;
     }
 
     // ---- shared parsing ----

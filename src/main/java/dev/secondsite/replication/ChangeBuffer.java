@@ -116,11 +116,11 @@ final class ChangeBuffer {
         if (chunk == null) {
             ChunkDigest stagedDigest = staged.get(index);
             if (stagedDigest == null) {
-                chunk = base.readChunk(index);
+                chunk = base.readChunkForUpdate(index);
             } else if (stagedDigest.isZero()) {
                 chunk = new byte[chunkBytes];
             } else {
-                chunk = chunks.read(stagedDigest);
+                chunk = chunks.readForUpdate(stagedDigest);
                 assert chunk.length == chunkBytes;
             }
             dirty.put(index, chunk);

@@ -45,10 +45,16 @@ class AgentFailbackTest {
     }
 
     Run agent(Path stateDir, Path disk) throws Exception {
+        return agent(stateDir, disk, null);
+    }
+
+    /** One cycle ({@code --once}); with {@code nbdListen} in CDP mode. */
+    Run agent(Path stateDir, Path disk, java.net.InetSocketAddress nbdListen) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         Agent.Config config = new Agent.Config("web01", List.of(disk), stateDir, null, null, null, List.of(),
-                Duration.ofSeconds(10), true, null, server.uri().toString(), false, Duration.ZERO, null, null, null, null);
+                Duration.ofSeconds(10), true, null, server.uri().toString(), false, Duration.ZERO, null, null, null,
+                nbdListen);
         int code = new Agent(config, server.client(), Clock.systemUTC(), d -> { },
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
                 .run();
@@ -126,6 +132,41 @@ class AgentFailbackTest {
         assertThat(server.segments).containsExactly(6L);
         assertThat(server.heartbeats.get(heartbeats).has("failback")).isTrue(); // until it saw the request gone
         assertThat(server.heartbeats.getLast().has("failback")).isFalse();
+    }
+
+    @Test
+    void inCdpModeTheAgentReleasesTheImageForTheWriteBackAndScansBeforeTrustingItsTrackerAgain() throws Exception {
+        UUID diskId = UUID.randomUUID();
+        server = new FailbackFakeServer("fb-cdp");
+        byte[] remote = new byte[16 * CHUNK];
+        Arrays.fill(remote, 2 * CHUNK, 3 * CHUNK, (byte) 0x42);
+        server.disks.put(diskId, new FailbackFakeServer.Disk(remote, CHUNK));
+        Path disk = tmp.resolve("web01.raw");
+        Files.write(disk, new byte[16 * CHUNK]);
+        Path stateDir = tmp.resolve("state");
+        try (StateDir state = StateDir.open(stateDir)) {
+            state.saveIdentity(new StateDir.Identity("agent-1", "secret-1", server.uri().toString(), "web01", null,
+                    null, "2026-11-23T11:00:00Z", null));
+            DiskLedger.create(state.diskDir(diskId), diskId, remote.length, CHUNK, 5, DiskLedger.ZERO).close();
+        }
+        java.net.InetSocketAddress nbd;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            nbd = new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), probe.getLocalPort());
+        }
+        server.heartbeatAnswer = answer(diskId, 6, server.failbackRequest(Map.of("disk0", diskId)));
+
+        Run failback = agent(stateDir, disk, nbd);
+        assertThat(failback.exitCode()).as(failback.toString()).isZero();
+        assertThat(failback.out()).contains("served at nbd://").contains("failback fb-cdp completed");
+        assertThat(Files.readAllBytes(disk)).isEqualTo(remote);
+        assertThat(stateDir.resolve("cdp/disk0.changes")).as("a tracker that missed the write-back is not saved")
+                .doesNotExist();
+
+        server.heartbeatAnswer = answer(diskId, 6, null);
+        Run resumed = agent(stateDir, disk, nbd);
+        assertThat(resumed.exitCode()).as(resumed.toString()).isZero();
+        assertThat(resumed.out()).contains("first pass scans the disk").contains("changes pass sent 0 changed chunks")
+                .doesNotContain("tracked");
     }
 
     @Test

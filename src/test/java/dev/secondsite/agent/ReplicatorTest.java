@@ -160,6 +160,41 @@ class ReplicatorTest {
     }
 
     @Test
+    void theDiskIsReadOnWhileTheFullSegmentBeforeUploads() throws Exception {
+        long size = 12 * MIB; // three read blocks; 5 MiB segments: segment 1 is sent during block 2
+        createRaw(disk, size);
+        write(disk, 0, random((int) size, 21));
+        ReplicaSink sink = sink(size);
+        java.util.concurrent.CountDownLatch readOn = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean firstUploading = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean overlapped = new java.util.concurrent.atomic.AtomicBoolean();
+        SegmentUploader slowFirst = (d, sequence, bytes, length) -> {
+            if (sequence == 1) {
+                firstUploading.set(true);
+                try {
+                    overlapped.set(readOn.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            }
+            return sink.upload(d, sequence, bytes, length);
+        };
+        Replicator replicator = new Replicator(diskId, state, slowFirst, Clock.systemUTC(), 5 * MIB);
+        Replicator.PassKind kind = replicator.prepare(size, CHUNK, sink.nextSequence(), false);
+        try (DiskSource source = DiskSource.open(disk)) {
+            Replicator.Pass pass = replicator.scan(kind, source, sink.nextSequence(), false, spool, () -> {
+                if (firstUploading.get()) {
+                    readOn.countDown(); // a read block ended while segment 1 was still uploading
+                }
+            });
+            pass.finish(ConsistencyType.CRASH_CONSISTENT, java.time.Instant.now());
+        }
+        assertThat(overlapped).as("the next segment was built while segment 1 uploaded").isTrue();
+        assertThat(sink.received).hasSizeGreaterThanOrEqualTo(3);
+        assertRestoredEquals(sink, disk);
+    }
+
+    @Test
     void hashesAreRecordedOnlyForAcknowledgedSegments() throws Exception {
         long size = 2 * MIB;
         createRaw(disk, size);
@@ -301,8 +336,11 @@ class ReplicatorTest {
 
         assertThat(replicator.prepare(MIB, CHUNK, sink.nextSequence(), true, "r-1"))
                 .isEqualTo(Replicator.PassKind.RESYNC);
+        assertThat(replicator.stats().completedResyncId).isNull();
         finishPass(replicator, sink, Replicator.PassKind.RESYNC);
         assertThat(sink.latestPoint().tag()).isEqualTo("resync:r-1");
+        assertThat(replicator.stats().completedResyncId).as("reported in heartbeats: the resync's progress is 100")
+                .isEqualTo("r-1");
 
         // The server has not applied it yet and still asks for r-1: no second resync.
         assertThat(replicator.prepare(MIB, CHUNK, sink.nextSequence(), true, "r-1"))
@@ -332,6 +370,7 @@ class ReplicatorTest {
                     .isEqualTo("shutdown:f-1");
         }
         assertThat(sink.latestPoint().tag()).isEqualTo("shutdown:f-1");
+        assertThat(replicator.stats().completedResyncId).as("a shutdown-tagged pass completes no resync").isNull();
 
         // The server clears a resync on its own tag only, so after a rollback it still asks: resync again.
         assertThat(replicator.prepare(MIB, CHUNK, sink.nextSequence(), true, "r-1"))

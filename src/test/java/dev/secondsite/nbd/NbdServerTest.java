@@ -80,6 +80,9 @@ class NbdServerTest {
 
     @Test
     void writeZeroesZeroesTheRangeAndTheEmptyNameIsTheFirstExport() throws IOException {
+        byte[] before = disk.bytes.clone();
+        Qemu.ok("qemu-io", "-f", "raw", "nbd://127.0.0.1:" + server.port(), "-c", "discard 5M 64k");
+        assertThat(disk.bytes).as("a discard (TRIM) is accepted and discards nothing").isEqualTo(before);
         Qemu.ok("qemu-io", "-f", "raw", "nbd://127.0.0.1:" + server.port(), "-c", "write -z 2M 1M");
         for (int i = 2 * MIB; i < 3 * MIB; i++) {
             assertThat(disk.bytes[i]).as("byte %d", i).isZero();

@@ -171,9 +171,14 @@ final class ProtectionClient {
 
     /** A heartbeat that must succeed; returns the entry of disk0. */
     JsonNode heartbeatDisk(Agent agent, long diskBytes) throws Exception {
+        return heartbeatDisk(agent, diskBytes, "");
+    }
+
+    /** As above with more fields in disk0's stats ({@code moreStats}: e.g. {@code ,"activity":"Resync"}). */
+    JsonNode heartbeatDisk(Agent agent, long diskBytes, String moreStats) throws Exception {
         HttpResponse<String> r = heartbeat(agent.authorization(), "{\"agentTime\":\"" + Instant.now()
                 + "\",\"disks\":[{\"name\":\"disk0\",\"sizeBytes\":" + diskBytes + "}],\"stats\":{\"disk0\":"
-                + "{\"pendingBytes\":4096,\"churnBytesPerSecond\":1048576.0}}}");
+                + "{\"pendingBytes\":4096,\"churnBytesPerSecond\":1048576.0" + moreStats + "}}}");
         expect(r, 200);
         for (JsonNode d : Arm.json(r).path("disks")) {
             if (d.path("name").asText().equals("disk0")) {

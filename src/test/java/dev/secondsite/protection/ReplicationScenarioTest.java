@@ -438,6 +438,20 @@ class ReplicationScenarioTest {
             String resyncId = hb.path("resyncId").asText();
             assertThat(resyncId).isNotBlank();
             assertThat(c.item(site, "web02").path("properties").path("protectionState").asText()).isEqualTo("Resynchronizing");
+            // Progress: 0 until the agent's resync pass reads the disk, its scan progress meanwhile, kept while it
+            // is idle before the marker is applied, 100 once it reports the resync's pass acknowledged.
+            assertThat(resyncProgress(c.item(site, "web02"))).isEqualTo(0);
+            c.heartbeatDisk(agent, DISK, ",\"activity\":\"Resync\",\"scanProgressPercent\":42.4");
+            assertThat(resyncProgress(c.item(site, "web02"))).isEqualTo(42);
+            assertThat(c.item(site, "web02").path("properties").path("providerSpecificDetails").path("protectedDisks")
+                    .get(0).path("agentActivity").asText()).isEqualTo("Resync");
+            c.heartbeatDisk(agent, DISK, ",\"activity\":\"Idle\",\"scanProgressPercent\":100");
+            assertThat(resyncProgress(c.item(site, "web02"))).isEqualTo(42);
+            c.heartbeatDisk(agent, DISK, ",\"activity\":\"Idle\",\"completedResyncId\":\"" + resyncId + "\"");
+            assertThat(resyncProgress(c.item(site, "web02"))).isEqualTo(100);
+            expect(c.heartbeat(agent.authorization(), "{\"agentTime\":\"" + Instant.now() + "\",\"disks\":[{\"name\":"
+                    + "\"disk0\",\"sizeBytes\":" + DISK + "}],\"stats\":{\"disk0\":{\"pendingBytes\":0,"
+                    + "\"churnBytesPerSecond\":0,\"scanProgressPercent\":101}}}"), 400);
             Instant t3 = t2.plusSeconds(2);
             expect(c.upload(agent, diskId, 3, segment(diskId, 3, DISK, w -> {
                 write(w, disk, 300_000, new byte[] {7, 7, 7});
@@ -446,6 +460,8 @@ class ReplicationScenarioTest {
             c.awaitItem(site, "web02", "resync done", i -> i.path("properties").path("protectionState").asText()
                     .equals("Protected"));
             assertThat(c.heartbeatDisk(agent, DISK).path("resync").asBoolean()).isFalse();
+            assertThat(c.item(site, "web02").path("properties").path("providerSpecificDetails")
+                    .path("resyncProgressPercentage").isNull()).as("no resync, no progress").isTrue();
 
             // A segment corrupted in cache storage after its upload is never applied: Critical, resync, quarantine.
             byte[] seg4 = segment(diskId, 4, DISK, w -> {
@@ -551,5 +567,13 @@ class ReplicationScenarioTest {
 
     static String sha256(byte[] bytes) throws Exception {
         return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    private static int resyncProgress(JsonNode item) {
+        JsonNode details = item.path("properties").path("providerSpecificDetails");
+        int itemLevel = details.path("resyncProgressPercentage").asInt(-1);
+        assertThat(details.path("protectedDisks").get(0).path("resyncProgressPercentage").asInt(-1))
+                .as("disk and item agree (one disk)").isEqualTo(itemLevel);
+        return itemLevel;
     }
 }

@@ -68,12 +68,21 @@ public final class DiskTree {
 
     /** The verified content of chunk {@code index} whose digest the caller got from this tree. */
     public byte[] readChunk(long index, ChunkDigest digest) throws IOException {
+        return readChunk(index, digest, true);
+    }
+
+    /** Chunk {@code index} for a read-modify-write: CRC-checked, not re-hashed ({@link ChunkStore#readForUpdate}). */
+    public byte[] readChunkForUpdate(long index) throws IOException {
+        return readChunk(index, leaf(index), false);
+    }
+
+    private byte[] readChunk(long index, ChunkDigest digest, boolean verifyName) throws IOException {
         if (digest.isZero()) {
             return new byte[geometry.chunkBytes()];
         }
         byte[] content;
         try {
-            content = store.read(digest);
+            content = verifyName ? store.read(digest) : store.readForUpdate(digest);
         } catch (CorruptChunkException e) {
             throw new CorruptChunkException(e.getMessage() + " (chunk " + index + ")", digest, e.quarantined());
         }

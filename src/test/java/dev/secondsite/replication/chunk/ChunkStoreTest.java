@@ -156,6 +156,36 @@ class ChunkStoreTest {
         assertThat(store.quarantinedCount()).isEqualTo(1);
     }
 
+    @Test
+    void readForUpdateCatchesDamageByItsCrcButDoesNotRehashAgainstTheName() throws IOException {
+        FileBlobStore blobs = new FileBlobStore(root);
+        ChunkStore store = new ChunkStore(blobs);
+        byte[] a = random(6, 16 << 10);
+        ChunkDigest da = store.insert(a);
+        store.flush();
+        assertThat(store.readForUpdate(da)).isEqualTo(a);
+        ChunkStore.Location location = store.location(da).orElseThrow();
+        Path file = root.resolve(location.pack());
+        byte[] pack = Files.readAllBytes(file);
+        pack[(int) location.offset() + location.length() - 3] ^= 0x01;
+        Files.write(file, pack);
+
+        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> store.readForUpdate(da));
+        assertThat(e).isNotNull();
+        assertThat(e.quarantined()).isTrue();
+        assertThat(e.getMessage()).contains("CRC32C mismatch");
+
+        // The trade-off, stated: a well-formed entry filed under another name passes readForUpdate (the new
+        // chunk it becomes is hashed when stored, and restore checks the tree); read() catches it.
+        MemoryBlobStore memory = new MemoryBlobStore();
+        byte[] b = random(7, 4096);
+        byte[] c = random(8, 4096);
+        memory.put("packs/00/" + "0".repeat(32) + ".pack", PackFile.encode(List.of(ChunkDigest.of(b)),
+                List.of(ChunkFile.encode(c, 0, c.length))));
+        assertThat(new ChunkStore(memory).readForUpdate(ChunkDigest.of(b))).isEqualTo(c);
+        assertThatThrownBy(() -> new ChunkStore(memory).read(ChunkDigest.of(b))).isInstanceOf(CorruptChunkException.class);
+    }
+
     /** A pack cut short by a crash (its trailer is gone or garbage) is quarantined whole; a re-insert heals. */
     @Test
     void aTruncatedPackIsQuarantinedWholeAndADamagedIndexToo() throws IOException {

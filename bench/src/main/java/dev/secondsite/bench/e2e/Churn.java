@@ -3,9 +3,6 @@ package dev.secondsite.bench.e2e;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -13,17 +10,18 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Writes to the protected image at a target rate: random writes of 4 KiB to 64 KiB (1-16 pages, 4 KiB
  * aligned, uniform) at uniformly random places, incompressible content that is new every time (a slice of a
- * random pool with a counter stamped into every page). Writes go through the page cache without fsync,
- * like a guest writing to its disk; the agent reads the same file. Paced by a token bucket that refills at
- * the target rate with at most 100 ms of burst, so a generator that falls behind (CPU) shows a lower
- * achieved rate instead of catching up in bursts.
+ * random pool with a counter stamped into every page). The writes go to a {@link ChurnTarget}: the image file
+ * through the page cache without fsync, like a guest writing to its disk, which the agent rescans (scan mode);
+ * or the agent's NBD export of the image (CDP mode). Same pattern, pacing and accounting either way. Paced
+ * by a token bucket that refills at the target rate with at most 100 ms of burst, so a generator that falls
+ * behind (CPU) shows a lower achieved rate instead of catching up in bursts.
  */
 final class Churn implements AutoCloseable {
     static final int PAGE = 4096;
     static final int PAGES_MAX = 16;
     private static final int POOL_BYTES = 32 << 20;
 
-    private final FileChannel channel;
+    private final ChurnTarget target;
     private final long imageBytes;
     private final SplittableRandom random;
     private final byte[] pool;
@@ -34,8 +32,9 @@ final class Churn implements AutoCloseable {
     private Thread thread;
     private long stamp;
 
-    Churn(Path image, long imageBytes, long seed) throws IOException {
-        this.channel = FileChannel.open(image, StandardOpenOption.WRITE);
+    /** Takes ownership of {@code target} (closed by {@link #close()}). */
+    Churn(ChurnTarget target, long imageBytes, long seed) {
+        this.target = target;
         this.imageBytes = imageBytes;
         this.random = new SplittableRandom(seed);
         this.pool = new byte[POOL_BYTES];
@@ -95,10 +94,7 @@ final class Churn implements AutoCloseable {
                     scratch.putLong(page, ++stamp);
                 }
                 scratch.flip();
-                long position = offset;
-                while (scratch.hasRemaining()) {
-                    position += channel.write(scratch, position);
-                }
+                target.write(offset, scratch);
                 tokens -= length;
                 written.addAndGet(length);
                 writes.incrementAndGet();
@@ -109,14 +105,28 @@ final class Churn implements AutoCloseable {
         }
     }
 
-    /** Makes every write so far durable (before peers read the file with O_DIRECT). */
+    /**
+     * Makes every write so far durable in the image file (before peers read it with O_DIRECT): fsync of the file,
+     * or NBD_CMD_FLUSH after every write was answered. Call after {@link #stop()}.
+     */
     void force() throws IOException {
-        channel.force(true);
+        target.flush();
     }
 
+    String describe() {
+        return target.describe();
+    }
+
+    /** Stops the generator thread if it runs, then closes the target (NBD: NBD_CMD_DISC). */
     @Override
     public void close() throws IOException {
-        running = false;
-        channel.close();
+        try {
+            stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // already reported by stop() in the phase, or the run is failing anyway: close regardless
+        }
+        target.close();
     }
 }

@@ -1,6 +1,9 @@
 package dev.secondsite.bench.e2e;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -29,11 +32,16 @@ import dev.secondsite.server.SecondSiteServer;
 
 /**
  * End-to-end benchmark: the real server (in this JVM, embedded store, HTTPS on 127.0.0.1) and the real
- * agent ({@code secondsite agent} in a child JVM, scan mode, {@code --scan-interval-seconds 1}) replicating
- * a raw image, set up through the public ARM API exactly as AgentEndToEndTest does; then the peers on the
- * same image after the same churn (dd, qemu-img convert, rsync --inplace --no-whole-file, restic), and a
- * table of figures, ratios and targets. See {@link #usage()} and bench/README.md... no: the README's
- * "Benchmarks" section.
+ * agent ({@code secondsite agent} in a child JVM, {@code --scan-interval-seconds 1}) replicating a raw image,
+ * set up through the public ARM API exactly as AgentEndToEndTest does; then the peers on the same image after
+ * the same churn (dd, qemu-img convert, rsync --inplace --no-whole-file, restic), and a table of figures,
+ * ratios and targets. See {@link #usage()} and the README's "Benchmarks" section.
+ *
+ * <p>Two modes. Scan mode (default): the churn writes the image file and the agent finds the changes by
+ * rescanning it. CDP mode ({@code --cdp}): the agent also runs with {@code --nbd-listen 127.0.0.1:PORT} and
+ * serves the image as NBD export {@code disk0}; the churn writes through that export ({@link NbdClient}), so
+ * the agent sees every write. Everything else is the same; before the peers read the file the churn is
+ * stopped and an NBD FLUSH is answered, then the agent is stopped.
  *
  * <p>Order: image (50% random 1 MiB blocks, 50% zeros) -> copy of it (rsync's old version) -> restic init +
  * initial backup -> server, site, registration, enable -> initial replication (until the first recovery point
@@ -51,8 +59,13 @@ public final class E2eMain {
             + "\"multiVmSyncStatus\":\"Enable\"}}}";
 
     record Options(long imageBytes, boolean quick, List<Double> rates, int windowSeconds, Path workParent, boolean keep,
-                   long seed, Duration budget) {
+                   long seed, Duration budget, boolean cdp) {
     }
+
+    /** The NBD export the agent serves for the first (only) --disk in CDP mode. */
+    static final String NBD_EXPORT = "disk0";
+    /** NBD write requests the churn keeps in flight (at most 16 x 64 KiB). */
+    static final int NBD_IN_FLIGHT = 16;
 
     /** A recovery point as the harness saw it appear: its marker time and when it became visible. */
     record Seen(Instant pointAt, long visibleNanos, Instant visibleAt) {
@@ -79,6 +92,7 @@ public final class E2eMain {
     private Process agent;
     private UUID diskId;
     private String baseUrl;
+    private int nbdPort = -1;
     private volatile boolean watching;
 
     private E2eMain(Options options, Path work) {
@@ -126,10 +140,13 @@ public final class E2eMain {
 
     static String usage() {
         return """
-                usage: bench/run e2e [--size-gib N | --size-mib N] [--quick] [--rates 20,50,100,200,400]
+                usage: bench/run e2e [--size-gib N | --size-mib N] [--quick] [--cdp] [--rates 20,50,100,200,400]
                                      [--window-seconds S] [--work-dir DIR] [--keep] [--seed N] [--budget-seconds S]
                   --size-gib N       image size in GiB (default 4)
                   --quick            512 MiB image, 10 s churn windows, 4 min budget (a smoke run)
+                  --cdp              CDP mode: the agent runs with --nbd-listen 127.0.0.1:<free port> and the churn
+                                     writes through its NBD export disk0 instead of the image file (default: scan
+                                     mode, the churn writes the file and the agent rescans it)
                   --rates LIST       churn rates to try, MB/s (10^6 B/s), ascending; stops at the first one missed
                   --window-seconds S churn window per rate (default 30, quick 10)
                   --work-dir DIR     where the temporary directory goes (default java.io.tmpdir); removed at the end
@@ -147,6 +164,7 @@ public final class E2eMain {
         Integer window = null;
         Path workParent = Path.of(System.getProperty("java.io.tmpdir"));
         boolean keep = false;
+        boolean cdp = false;
         long seed = 20261123;
         Long budget = null;
         for (int i = 0; i < args.length; i++) {
@@ -154,6 +172,7 @@ public final class E2eMain {
             switch (arg) {
                 case "--quick" -> quick = true;
                 case "--keep" -> keep = true;
+                case "--cdp" -> cdp = true;
                 case "--size-gib" -> {
                     bytes = (long) (Double.parseDouble(args[++i]) * GIB);
                     sized = true;
@@ -187,7 +206,7 @@ public final class E2eMain {
             throw new IllegalArgumentException("image size must be >= 64 MiB and a multiple of 4 KiB");
         }
         return new Options(bytes, quick, rates, window != null ? window : quick ? 10 : 30, workParent, keep, seed,
-                Duration.ofSeconds(budget != null ? budget : quick ? 240 : 1080));
+                Duration.ofSeconds(budget != null ? budget : quick ? 240 : 1080), cdp);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -195,7 +214,8 @@ public final class E2eMain {
     private void run() throws Exception {
         Report r = report;
         r.imageBytes = options.imageBytes();
-        log("work directory %s, image %s, budget %d s", work, size(options.imageBytes()), options.budget().toSeconds());
+        log("work directory %s, image %s, budget %d s, %s", work, size(options.imageBytes()), options.budget().toSeconds(),
+                options.cdp() ? "CDP mode (churn through the agent's NBD export " + NBD_EXPORT + ")" : "scan mode");
 
         long start = System.nanoTime();
         r.nonZeroBytes = Images.make(image, options.imageBytes(), options.seed());
@@ -229,7 +249,8 @@ public final class E2eMain {
 
         // Churn phases.
         long storeBefore = Images.treeBytes(serverDir.resolve("recovery"));
-        try (Churn churn = new Churn(image, options.imageBytes(), options.seed() + 1)) {
+        try (Churn churn = new Churn(churnTarget(), options.imageBytes(), options.seed() + 1)) {
+            log("churn writes to the %s", churn.describe());
             for (double rate : options.rates()) {
                 long needed = (long) ((options.windowSeconds() + 20) * 1e9) + reserveNanos();
                 if (deadline - System.nanoTime() < needed) {
@@ -250,9 +271,12 @@ public final class E2eMain {
             }
             r.churnBytes = churn.writtenBytes();
             r.storeGrowth = Images.treeBytes(serverDir.resolve("recovery")) - storeBefore;
-            stopAgent();
-            churn.force(); // every write durable before the peers read the file (O_DIRECT included)
+            // Every write durable in the file before the peers read it (O_DIRECT included): fsync, or in CDP mode
+            // an NBD FLUSH answered by the agent, which must still be running. The churn is stopped (each phase
+            // ends with stop()); closing sends NBD_CMD_DISC.
+            churn.force();
         }
+        stopAgent();
         r.replicaBytes = Images.treeBytes(serverDir.resolve("recovery"));
 
         // Peers on the same image after the same churn.
@@ -337,11 +361,52 @@ public final class E2eMain {
     }
 
     private void startAgent() throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(agentCommand(List.of("--scan-interval-seconds", "1")))
+        List<String> extra = new ArrayList<>(List.of("--scan-interval-seconds", "1"));
+        if (options.cdp()) {
+            nbdPort = freePort();
+            extra.addAll(List.of("--nbd-listen", "127.0.0.1:" + nbdPort));
+        }
+        ProcessBuilder builder = new ProcessBuilder(agentCommand(extra))
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("agent.log").toFile()));
         agent = builder.start();
-        log("agent started (pid %d)", agent.pid());
+        log("agent started (pid %d%s)", agent.pid(), options.cdp() ? ", NBD on 127.0.0.1:" + nbdPort : "");
+    }
+
+    /** A port nobody listens on right now (the agent binds it a moment later). */
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** Scan mode: the image file. CDP mode: the running agent's NBD export (retried while it starts listening). */
+    private ChurnTarget churnTarget() throws Exception {
+        if (!options.cdp()) {
+            return ChurnTarget.file(image);
+        }
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            try {
+                NbdClient client = NbdClient.connect("127.0.0.1", nbdPort, NBD_EXPORT, NBD_IN_FLIGHT);
+                if (client.size() != options.imageBytes()) {
+                    long exported = client.size();
+                    client.close();
+                    throw new IOException("NBD export " + NBD_EXPORT + " is " + exported + " bytes, the image "
+                            + options.imageBytes());
+                }
+                log("NBD export %s at 127.0.0.1:%d: %s, transmission flags 0x%04x", NBD_EXPORT, nbdPort,
+                        size(client.size()), client.transmissionFlags());
+                return ChurnTarget.nbd(client);
+            } catch (ConnectException e) {
+                checkAgentAlive();
+                if (System.nanoTime() > end) {
+                    throw new IOException("the agent does not accept NBD connections on 127.0.0.1:" + nbdPort
+                            + " (see " + work.resolve("agent.log") + ")", e);
+                }
+                Thread.sleep(200);
+            }
+        }
     }
 
     private void stopAgent() throws InterruptedException {

@@ -33,6 +33,11 @@ import dev.secondsite.replication.segment.SegmentWriter;
  * the disk state. One operation = one segment = {@link #BYTES} changed bytes. The segment for the next
  * operation is built outside the measurement (Level.Invocation setup).
  *
+ * <p>{@code writes=partial} is what CDP sends: the same 8 MiB as {@link #CHANGES} writes of 4 to 64 KiB
+ * (4 KiB-aligned, random places) into a replica whose every chunk already holds data, so most writes
+ * read, modify and rewrite one or two stored chunks. {@code writes=chunks} is the scan mode's whole 64 KiB
+ * chunks into an empty replica.
+ *
  * <p>{@code store=file} is the real FileBlobStore; {@code store=memory} the same apply over a heap store
  * without durability, so the two together split the apply cost into CPU (hashing, LZ4, tree) and file
  * system (a temp file, fsync, rename and directory fsync per new chunk and node). The store and replica are
@@ -49,6 +54,12 @@ public class ApplyBench {
     @Param({"file", "memory"})
     public String store;
 
+    @Param({"chunks", "partial"})
+    public String writes;
+
+    /** The replica a partial-write run fills first (every chunk stored), kept small so setup stays short. */
+    static final long PARTIAL_DISK_BYTES = 256L << 20;
+
     private Path dir;
     private RecoveryStore recovery;
     private ReplicaDisk replica;
@@ -59,11 +70,29 @@ public class ApplyBench {
     private long clock = 1;
 
     @Setup(Level.Iteration)
-    public void open() throws IOException {
+    public void open() throws Exception {
         BenchData.deleteTree(dir);
         dir = BenchData.tempDir("apply-bench");
         recovery = new RecoveryStore(store.equals("memory") ? new MemoryBlobStore() : new FileBlobStore(dir));
-        replica = ReplicaDisk.create(recovery, UUID.randomUUID(), DiskGeometry.withDefaultChunks(DISK_BYTES));
+        replica = ReplicaDisk.create(recovery, UUID.randomUUID(), DiskGeometry.withDefaultChunks(diskBytes()));
+        if (writes.equals("partial")) {
+            for (long offset = 0; offset < diskBytes(); offset += BYTES) { // every chunk holds data
+                BenchData.fillRandom(content, 0, content.length, random);
+                segment.reset();
+                SegmentHeader header = new SegmentHeader(replica.diskId(), replica.lastSequence() + 1,
+                        Instant.ofEpochMilli(clock++));
+                SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, diskBytes());
+                for (int at = 0; at < BYTES; at += 1 << 20) { // records of at most RECORD_BYTES_MAX
+                    writer.data(offset + at, content, at, 1 << 20);
+                }
+                writer.seal();
+                replica.apply(header.name(), new ByteArrayInputStream(segment.toByteArray()));
+            }
+        }
+    }
+
+    private long diskBytes() {
+        return writes.equals("partial") ? PARTIAL_DISK_BYTES : DISK_BYTES;
     }
 
     @Setup(Level.Invocation)
@@ -72,10 +101,19 @@ public class ApplyBench {
         long sequence = replica.lastSequence() + 1;
         segment.reset();
         SegmentHeader header = new SegmentHeader(replica.diskId(), sequence, Instant.ofEpochMilli(clock++));
-        SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, DISK_BYTES);
-        for (int i = 0; i < CHANGES; i++) {
-            long offset = random.nextLong(DISK_BYTES / CHANGE_BYTES) * CHANGE_BYTES;
-            writer.data(offset, content, i * CHANGE_BYTES, CHANGE_BYTES);
+        SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, diskBytes());
+        if (writes.equals("partial")) {
+            for (int done = 0; done < BYTES; ) { // 4..64 KiB, 4 KiB-aligned, as the e2e churn writes
+                int length = (int) Math.min(BYTES - done, 4096L * (1 + random.nextInt(16)));
+                long offset = random.nextLong((diskBytes() - length) / 4096 + 1) * 4096;
+                writer.data(offset, content, done, length);
+                done += length;
+            }
+        } else {
+            for (int i = 0; i < CHANGES; i++) {
+                long offset = random.nextLong(DISK_BYTES / CHANGE_BYTES) * CHANGE_BYTES;
+                writer.data(offset, content, i * CHANGE_BYTES, CHANGE_BYTES);
+            }
         }
         writer.marker(ConsistencyType.CRASH_CONSISTENT, Instant.ofEpochMilli(clock++), "changes");
         writer.seal();
