@@ -23,6 +23,11 @@ import dev.secondsite.replication.blob.BlobStore;
  * replaces: create writes 0, each apply the next segment's); a slot that fails its CRC32C or size check is
  * a torn write and is ignored. A store written before slots holds only the first slot and reads unchanged;
  * its next write goes to the second.
+ *
+ * <p>A disk exists exactly when its first slot does. Its first state is written to the second slot and
+ * then to the first, so a crash that tears creation leaves at most a second slot, which reads as "no such
+ * disk" (creating it again overwrites it), never as a disk with no valid state. Deletion removes the second
+ * slot first.
  */
 public final class DiskStates {
     public static final String PREFIX = "disks/";
@@ -42,6 +47,9 @@ public final class DiskStates {
     /** The disk's newest valid state; empty if it has none; an IOException if no slot holds a valid one. */
     public Optional<DiskState> read(UUID diskId) throws IOException {
         Slots slots = readSlots(diskId);
+        if (!slots.firstPresent()) {
+            return Optional.empty(); // nothing, or a creation a crash interrupted
+        }
         if (slots.newest() != null) {
             return Optional.of(slots.newest());
         }
@@ -57,7 +65,9 @@ public final class DiskStates {
         beforeWrite.run();
         Slots slots = readSlots(state.diskId());
         String target = DiskState.blobName(state.diskId());
-        if (slots.newest() != null) {
+        if (!slots.firstPresent()) { // creation: the second slot, then the first (the disk then exists)
+            blobs.put(secondSlotName(state.diskId()), state.encode());
+        } else if (slots.newest() != null) {
             if (state.lastSequence() <= slots.newest().lastSequence()) {
                 throw new IllegalStateException("write on " + blobs + " failed for " + target + ": sequence "
                         + state.lastSequence() + " does not follow the stored " + slots.newest().lastSequence());
@@ -93,23 +103,26 @@ public final class DiskStates {
         return DiskState.blobName(diskId) + SECOND_SLOT_SUFFIX;
     }
 
-    /** The newest valid state of both slots (null if none) and what was wrong with the others. */
-    private record Slots(DiskState newest, boolean newestIsFirst, List<String> problems) {
+    /**
+     * The newest valid state of both slots (null if none), whether the first slot exists, and what was wrong
+     * with the slots that are invalid. On equal sequences (both slots written at creation) the first wins.
+     */
+    private record Slots(DiskState newest, boolean newestIsFirst, boolean firstPresent, List<String> problems) {
     }
 
     private Slots readSlots(UUID diskId) throws IOException {
         List<String> problems = new ArrayList<>();
-        DiskState first = decode(diskId, DiskState.blobName(diskId), problems);
-        DiskState second = decode(diskId, secondSlotName(diskId), problems);
+        Optional<byte[]> firstBytes = blobs.get(DiskState.blobName(diskId));
+        DiskState first = decode(diskId, DiskState.blobName(diskId), firstBytes, problems);
+        DiskState second = decode(diskId, secondSlotName(diskId), blobs.get(secondSlotName(diskId)), problems);
         if (second != null && (first == null || second.lastSequence() > first.lastSequence())) {
-            return new Slots(second, false, problems);
+            return new Slots(second, false, firstBytes.isPresent(), problems);
         }
-        return new Slots(first, first != null, problems);
+        return new Slots(first, first != null, firstBytes.isPresent(), problems);
     }
 
     /** One slot's state, or null if it is absent or invalid (then saying why in {@code problems}). */
-    private DiskState decode(UUID diskId, String name, List<String> problems) throws IOException {
-        Optional<byte[]> bytes = blobs.get(name);
+    private static DiskState decode(UUID diskId, String name, Optional<byte[]> bytes, List<String> problems) {
         if (bytes.isEmpty()) {
             return null;
         }

@@ -26,8 +26,8 @@ class DiskStatesTest {
         DiskStates states = new DiskStates(blobs, () -> { });
         String first = DiskState.blobName(DISK);
         String second = DiskStates.secondSlotName(DISK);
-        states.write(state(0));
-        assertThat(blobs.list("disks/")).containsExactly(first);
+        states.write(state(0)); // creation: both slots
+        assertThat(blobs.list("disks/")).containsExactly(first, second);
         states.write(state(1));
         assertThat(blobs.get(second)).hasValueSatisfying(bytes -> assertThat(bytes).isEqualTo(state(1).encode()));
         states.write(state(2));
@@ -48,6 +48,30 @@ class DiskStatesTest {
         assertThat(states.delete(DISK)).isTrue();
         assertThat(blobs.list("disks/")).isEmpty();
         assertThat(states.read(DISK)).isEmpty();
+    }
+
+    /** A crash that tears a disk's creation leaves no disk (create again) or a whole one, never a broken one. */
+    @Test
+    void aTornCreationLeavesNoDiskOrAWholeOne() throws Exception {
+        for (long crashAt = 1; crashAt <= 2; crashAt++) {
+            for (TearingBlobStore.Tear tear : TearingBlobStore.Tear.values()) {
+                MemoryBlobStore blobs = new MemoryBlobStore();
+                TearingBlobStore crashing = new TearingBlobStore(blobs, crashAt, 300 + crashAt, tear);
+                assertThatThrownBy(() -> ReplicaDisk.create(new RecoveryStore(crashing), DISK, GEOMETRY))
+                        .isInstanceOf(CrashingBlobStore.SimulatedCrash.class);
+                try {
+                    RecoveryStore recovered = new RecoveryStore(blobs);
+                    if (recovered.states().read(DISK).isEmpty()) {
+                        assertThat(recovered.states().diskIds()).isEmpty();
+                        ReplicaDisk.create(recovered, DISK, GEOMETRY);
+                    }
+                    assertThat(ReplicaDisk.open(new RecoveryStore(blobs), DISK).lastSequence()).isZero();
+                    assertThat(new RecoveryStore(blobs).states().diskIds()).containsExactly(DISK);
+                } catch (AssertionError | Exception e) {
+                    throw new AssertionError(crashing.describe() + ": " + e, e);
+                }
+            }
+        }
     }
 
     @Test
