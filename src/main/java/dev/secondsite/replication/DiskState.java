@@ -9,8 +9,9 @@ import dev.secondsite.replication.chunk.DiskGeometry;
 
 /**
  * What the apply engine must remember about a replica disk between segments: its geometry, the root of
- * its current tree, and the last segment applied. Stored as blob {@code disks/{diskId}.state}, replaced
- * atomically after each segment (the commit point). Binary, version 1, little-endian:
+ * its current tree, and the last segment applied. Stored in one of two slots, {@code disks/{diskId}.state}
+ * and {@code disks/{diskId}.state.b}, the older of which is replaced after each segment (the commit point;
+ * see {@link DiskStates}). Binary, version 1, little-endian:
  *
  * <pre>
  *   0  4  magic "SSDS"

@@ -13,7 +13,8 @@ import dev.secondsite.replication.point.RecoveryPoints;
  *   chunks/ab/cd/abcd...   one chunk per blob: stores written before packs (read, never written)
  *   quarantine/...         chunk files that failed verification
  *   points/{disk}/...      one manifest per recovery point ({@link RecoveryPoints})
- *   disks/{disk}.state     each replica disk's current root and last applied segment ({@link DiskStates})
+ *   disks/{disk}.state     each replica disk's current root and last applied segment ({@link DiskStates}),
+ *   disks/{disk}.state.b   in two slots written alternately
  * </pre>
  */
 public final class RecoveryStore {

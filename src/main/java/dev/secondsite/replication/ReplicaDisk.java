@@ -32,16 +32,24 @@ import dev.secondsite.replication.segment.SegmentRecord;
  *       whole segment (trailer, counts, CRC32C) and after every node of the point's tree is durable (step
  *       1 finished). A manifest is therefore never visible for a tree that is incomplete or that came from a
  *       corrupt segment. Its name and bytes are a function of the segment alone (marker time, sequence,
- *       content root), so writing it again replaces it with identical bytes.</li>
- *   <li><b>The disk state</b> ({@link DiskState}: current root + last sequence), replaced atomically. This
- *       is the commit point: before it the segment counts as not applied, after it as applied.</li>
+ *       content root), so writing it again finds identical bytes stored and leaves them.</li>
+ *   <li><b>The disk state</b> ({@link DiskState}: current root + last sequence), written to the older of
+ *       its two slots ({@link DiskStates}). This is the commit point: before it the segment counts as not
+ *       applied, after it as applied.</li>
  * </ol>
+ *
+ * <p>On a store whose puts are not atomic, the put in flight at a crash may be left torn under its name.
+ * Each kind of blob copes: a torn pack fails its trailer check and is quarantined when indexed (its chunks
+ * count as missing and are stored again); a torn state slot fails its CRC32C and the other slot still holds
+ * the previous commit; a torn manifest belongs to the uncommitted segment and is deleted by {@link #open}
+ * (and rewritten by the re-apply); manifests already stored whole are never rewritten. See ADR 0007, "Torn
+ * writes", and {@code TornWriteCrashTest}.
  *
  * <p>Recovery is simply: reopen (read the state) and apply the same segment again. If the crash came
  * before step 3, the state still says {@code lastSequence = s - 1}, so segment {@code s} is applied again
  * from the same base root; the tree's shape and every node depend only on content, so the same chunks,
- * nodes, root and manifests result (re-inserts find their blobs present; manifests are rewritten
- * identically). If the crash came after step 3, the segment is recognized as already applied
+ * nodes, root and manifests result (re-inserts find their blobs present; manifests are found stored
+ * with identical bytes, or written if absent). If the crash came after step 3, the segment is recognized as already applied
  * ({@code sequence <= lastSequence}) and ignored. Either way the segment's effect lands exactly once, and
  * no existing recovery point is touched: manifests of earlier segments are never written, and the chunks
  * and nodes they reference are never modified or deleted here (only garbage collection deletes, and only
@@ -92,12 +100,17 @@ public final class ReplicaDisk {
         return new ReplicaDisk(store, state);
     }
 
-    /** Opens an existing replica disk at its last committed state. */
+    /**
+     * Opens an existing replica disk at its last committed state, and discards what a crash tore in an
+     * apply that did not commit (manifests that do not decode, {@link dev.secondsite.replication.point.RecoveryPoints#discardTorn}). Only the
+     * disk's applier opens it.
+     */
     public static ReplicaDisk open(RecoveryStore store, UUID diskId) throws IOException {
         Optional<DiskState> state = store.states().read(diskId);
         if (state.isEmpty()) {
             throw new IOException("open on " + store + " failed for replica disk " + diskId + ": no such disk");
         }
+        store.points().discardTorn(diskId, state.get().lastSequence());
         return new ReplicaDisk(store, state.get());
     }
 

@@ -99,7 +99,7 @@ class RetentionGcTest {
         clock.advance(MARGIN);
         GcResult old = new GarbageCollector(store).collect();
         assertThat(old.deletedFiles()).isEqualTo(1);
-        assertThat(old.freedBytes()).isEqualTo(12 + 44 + 4 + 24 + 4096); // a pack of one raw chunk
+        assertThat(old.freedBytes()).isEqualTo(12 + 44 + 4 + 24 + 4096 + 8); // a pack of one raw chunk, trailer
         assertThat(store.chunks().contains(orphan)).isFalse();
     }
 

@@ -14,7 +14,10 @@ import java.util.Optional;
  * <ul>
  *   <li>{@code put} is the acknowledgement point: when it returns, the blob is durable and whole under
  *       its name; a crash during {@code put} leaves either the previous blob or the new one, never a
- *       torn mix. Overwriting replaces atomically.</li>
+ *       torn mix. Overwriting replaces atomically. (The recovery store also survives a store that breaks
+ *       this for the put in flight at a crash - truncated or garbage tail under the final name - by
+ *       detecting and repairing it; see ADR 0007, "Torn writes". It still needs puts that returned to be
+ *       durable and whole.)</li>
  *   <li>Names are validated by {@link BlobNames#validate}: {@code [A-Za-z0-9._/-]}, at most
  *       {@link BlobNames#NAME_CHARS_MAX} characters (segments {@link BlobNames#SEGMENT_CHARS_MAX}), '/'-separated segments, no empty, "." or ".."
  *       segments, no segment starting with '.' (reserved for in-flight temporary files).</li>

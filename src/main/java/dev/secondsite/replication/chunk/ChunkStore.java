@@ -445,7 +445,12 @@ public final class ChunkStore {
         }
     }
 
-    /** A pack's index; a pack whose index is damaged is quarantined whole (its chunks read as missing). */
+    /**
+     * A pack's index. A pack whose index is damaged, or whose trailer shows that its put was cut short (a
+     * torn write, see {@link PackFile}), is quarantined whole: its chunks read as missing, so inserts store
+     * them again instead of trusting entries that are not there. A crash cannot leave a torn pack that
+     * anything durable names: manifests and states are put only after the pack's put returned.
+     */
     private Optional<List<PackFile.Entry>> readPackIndex(String pack) throws IOException {
         Optional<byte[]> header = blobs.readRange(pack, 0, PackFile.HEADER_BYTES);
         if (header.isEmpty()) {
@@ -453,15 +458,26 @@ public final class ChunkStore {
         }
         String[] problem = new String[1];
         int count = PackFile.entryCount(header.get(), problem);
-        List<PackFile.Entry> entries = null;
+        PackFile.Index decoded = null;
         if (count >= 0) {
             Optional<byte[]> head = blobs.readRange(pack, 0, PackFile.indexBytes(count));
             if (head.isEmpty()) {
                 return Optional.empty();
             }
-            entries = PackFile.decodeIndex(head.get(), problem);
+            decoded = PackFile.decodeIndex(head.get(), problem);
         }
-        if (entries == null) {
+        if (decoded != null && decoded.trailer() != null) {
+            // One byte more than the trailer: bytes after it are damage too.
+            Optional<byte[]> tail = blobs.readRange(pack, decoded.trailerOffset(), PackFile.TRAILER_BYTES + 1);
+            if (tail.isEmpty()) {
+                return Optional.empty();
+            }
+            if (!java.util.Arrays.equals(tail.get(), decoded.trailer())) {
+                problem[0] = "torn pack: its trailer is missing or damaged (a write cut short)";
+                decoded = null;
+            }
+        }
+        if (decoded == null) {
             String target = QUARANTINE_PREFIX + pack.substring(pack.lastIndexOf('/') + 1) + "." + clock.millis();
             moveToQuarantine(pack, target);
             synchronized (lock) {
@@ -472,7 +488,7 @@ public final class ChunkStore {
             }
             return Optional.empty();
         }
-        return Optional.of(entries);
+        return Optional.of(decoded.entries());
     }
 
     private String newPackName() {

@@ -9,26 +9,39 @@ import dev.secondsite.replication.Crc32c;
 
 /**
  * Byte layout of a pack: many chunk files (data chunks and tree nodes) in one blob, so storing a
- * segment's new chunks costs one durable put instead of one per chunk (ADR 0007). Version 1,
+ * segment's new chunks costs one durable put instead of one per chunk (ADR 0007). Version 2 (written),
  * little-endian:
  *
  * <pre>
  *   0  4  magic "SSPK"
- *   4  1  format version (1)
+ *   4  1  format version (2; version 1 packs have no trailer and are still read)
  *   5  3  reserved, zero
  *   8  4  entry count n (>= 1)
  *  12     index: n entries of 44 bytes: SHA-256 digest (32), offset in the pack (8), length (4)
  *  12+44n 4  CRC32C of bytes 0..12+44n
  *  16+44n    the entries' chunk files ({@link ChunkFile}), back to back, in index order
+ *  end    8  trailer (version 2): magic "SSPE", then the index CRC32C again
  * </pre>
  *
  * The index comes first so that opening a store reads only the head of each pack. Each entry is a
  * complete chunk file with its own CRC32C, verified (and hashed against its digest) on every read exactly
  * like a chunk stored alone.
+ *
+ * <p>Why the trailer: a put that a crash cut short can leave the pack under its final name with an intact
+ * index but a missing or garbage tail (a store without atomic puts, or a file system that made the name or
+ * size durable before the data). Its index would then advertise chunks that are not there, and insert's
+ * dedup would trust them: a re-applied segment would name a chunk that cannot be read. The pack's bytes
+ * are written in order, so the last 8 bytes are the last to become durable; reading them back (one small
+ * ranged read when the pack is indexed) tells a whole pack from a torn one. Repeating the index CRC binds
+ * the trailer to this pack, so a trailer left by another file in reused blocks does not pass.
  */
 final class PackFile {
     static final int MAGIC = 0x4B505353; // "SSPK" little-endian
-    static final int FORMAT_VERSION = 1;
+    /** Written; version 1 (no trailer) is still read. */
+    static final int FORMAT_VERSION = 2;
+    static final int FORMAT_VERSION_NO_TRAILER = 1;
+    static final int TRAILER_MAGIC = 0x45505353; // "SSPE" little-endian
+    static final int TRAILER_BYTES = 8;
     static final int HEADER_BYTES = 12;
     static final int ENTRY_BYTES = ChunkDigest.BYTES + 8 + 4;
     /** Most entries in one pack; bounds what a damaged count can make a reader allocate. */
@@ -41,6 +54,15 @@ final class PackFile {
     record Entry(ChunkDigest digest, long offset, int length) {
     }
 
+    /** A decoded index: its entries, and the trailer the pack must end with (null for version 1 packs). */
+    record Index(List<Entry> entries, byte[] trailer) {
+        /** Where the trailer starts: just after the last entry. */
+        long trailerOffset() {
+            Entry last = entries.getLast();
+            return last.offset() + last.length();
+        }
+    }
+
     /** Bytes of header, index and index CRC for a pack of {@code count} entries. */
     static int indexBytes(int count) {
         return HEADER_BYTES + count * ENTRY_BYTES + 4;
@@ -50,7 +72,7 @@ final class PackFile {
     static byte[] encode(List<ChunkDigest> digests, List<byte[]> files) {
         assert digests.size() == files.size() && !digests.isEmpty() && digests.size() <= ENTRIES_MAX;
         int count = digests.size();
-        long total = indexBytes(count);
+        long total = indexBytes(count) + TRAILER_BYTES;
         for (byte[] file : files) {
             total += file.length;
         }
@@ -64,10 +86,12 @@ final class PackFile {
             pack.put(digests.get(i).toBytes()).putLong(offset).putInt(files.get(i).length);
             offset += files.get(i).length;
         }
-        pack.putInt(Crc32c.of(pack.array(), 0, pack.position()));
+        int indexCrc = Crc32c.of(pack.array(), 0, pack.position());
+        pack.putInt(indexCrc);
         for (byte[] file : files) {
             pack.put(file);
         }
+        pack.put(trailer(indexCrc));
         assert !pack.hasRemaining();
         return pack.array();
     }
@@ -77,7 +101,7 @@ final class PackFile {
         ByteBuffer buffer = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
         if (header.length < HEADER_BYTES || buffer.getInt(0) != MAGIC) {
             problem[0] = "not a pack (bad magic or truncated header)";
-        } else if (buffer.get(4) != FORMAT_VERSION) {
+        } else if (buffer.get(4) != FORMAT_VERSION && buffer.get(4) != FORMAT_VERSION_NO_TRAILER) {
             problem[0] = "unsupported pack version " + buffer.get(4);
         } else if (buffer.get(5) != 0 || buffer.getShort(6) != 0) {
             problem[0] = "reserved pack header bytes are not zero";
@@ -90,7 +114,7 @@ final class PackFile {
     }
 
     /** Decodes header + index ({@link #indexBytes} long); null with {@code problem[0]} set if damaged. */
-    static List<Entry> decodeIndex(byte[] head, String[] problem) {
+    static Index decodeIndex(byte[] head, String[] problem) {
         int count = entryCount(head, problem);
         if (count < 0) {
             return null;
@@ -118,6 +142,12 @@ final class PackFile {
             expectedOffset += entry.length();
             entries.add(entry);
         }
-        return entries;
+        int indexCrc = buffer.getInt(head.length - 4);
+        return new Index(entries, head[4] == FORMAT_VERSION_NO_TRAILER ? null : trailer(indexCrc));
+    }
+
+    private static byte[] trailer(int indexCrc) {
+        return ByteBuffer.allocate(TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN).putInt(TRAILER_MAGIC).putInt(indexCrc)
+                .array();
     }
 }

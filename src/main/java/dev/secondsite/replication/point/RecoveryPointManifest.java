@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
+import java.util.OptionalLong;
 import java.util.UUID;
 
 import dev.secondsite.replication.ConsistencyType;
@@ -65,6 +66,24 @@ public record RecoveryPointManifest(UUID diskId, DiskGeometry geometry, ChunkDig
     /** {@code points/{diskId}/{yyyyMMddTHHmmss.SSSZ}-{sequence, 20 digits}.manifest}. */
     public String blobName() {
         return prefix(diskId) + NAME_TIME.format(createdAt) + "-" + String.format("%020d", segmentSequence) + SUFFIX;
+    }
+
+    /** The segment sequence a manifest name ends with ({@code -<20 digits>.manifest}), if it is one. */
+    public static OptionalLong sequenceOf(String name) {
+        int end = name.length() - SUFFIX.length();
+        int start = end - 20;
+        if (!name.endsWith(SUFFIX) || start < 1 || name.charAt(start - 1) != '-') {
+            return OptionalLong.empty();
+        }
+        String digits = name.substring(start, end);
+        if (!digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            return OptionalLong.empty();
+        }
+        try {
+            return OptionalLong.of(Long.parseLong(digits));
+        } catch (NumberFormatException tooLarge) {
+            return OptionalLong.empty();
+        }
     }
 
     public static String prefix(UUID diskId) {

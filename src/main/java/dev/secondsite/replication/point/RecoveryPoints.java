@@ -3,8 +3,10 @@ package dev.secondsite.replication.point;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 
 import dev.secondsite.replication.blob.BlobStore;
@@ -24,10 +26,46 @@ public final class RecoveryPoints {
         this.beforeWrite = beforeWrite;
     }
 
-    /** Durably stores the manifest (temp + fsync + atomic rename in a file store). */
+    /**
+     * Durably stores the manifest (temp + fsync + atomic rename in a file store). A manifest already stored
+     * with the same bytes (a re-applied segment writes its manifests again) is left alone: a rewrite that a
+     * crash tore would damage a point that was durable, on a store without atomic puts. One stored torn is
+     * rewritten.
+     */
     public void write(RecoveryPointManifest manifest) throws IOException {
         beforeWrite.run();
-        blobs.put(manifest.blobName(), manifest.encode());
+        byte[] bytes = manifest.encode();
+        Optional<byte[]> stored = blobs.get(manifest.blobName());
+        if (stored.isPresent() && Arrays.equals(stored.get(), bytes)) {
+            return;
+        }
+        blobs.put(manifest.blobName(), bytes);
+    }
+
+    /**
+     * Recovery when a replica disk is opened: deletes the disk's manifests that belong to a segment after
+     * {@code lastSequence} (one whose apply has not committed) and do not decode. Such a manifest is a put
+     * torn by a crash; applying the segment again writes it whole. Left in place it would fail every listing
+     * of the disk's points, and so the start of replication that re-applies the segment. A manifest of a
+     * committed segment that does not decode is damage, not a torn write: it stays and reads as corrupt.
+     * Returns the names deleted.
+     */
+    public List<String> discardTorn(UUID diskId, long lastSequence) throws IOException {
+        List<String> deleted = new ArrayList<>();
+        for (String name : names(diskId)) {
+            OptionalLong sequence = RecoveryPointManifest.sequenceOf(name);
+            if (sequence.isEmpty() || sequence.getAsLong() <= lastSequence) {
+                continue;
+            }
+            try {
+                read(name);
+            } catch (CorruptManifestException torn) {
+                if (blobs.delete(name)) {
+                    deleted.add(name);
+                }
+            }
+        }
+        return deleted;
     }
 
     public Optional<RecoveryPointManifest> read(String name) throws IOException {

@@ -186,8 +186,9 @@ class ChunkStoreTest {
         assertThatThrownBy(() -> new ChunkStore(memory).read(ChunkDigest.of(b))).isInstanceOf(CorruptChunkException.class);
     }
 
+    /** A pack cut short by a crash (its trailer is gone or garbage) is quarantined whole; a re-insert heals. */
     @Test
-    void aTruncatedPackLosesOnlyItsTailAndADamagedIndexQuarantinesThePack() throws IOException {
+    void aTruncatedPackIsQuarantinedWholeAndADamagedIndexToo() throws IOException {
         MemoryBlobStore blobs = new MemoryBlobStore();
         ChunkStore store = new ChunkStore(blobs);
         ChunkDigest a = store.insert(random(6, 4096));
@@ -197,8 +198,17 @@ class ChunkStoreTest {
         byte[] bytes = blobs.get(pack).orElseThrow();
         blobs.put(pack, Arrays.copyOf(bytes, bytes.length - 1));
         ChunkStore reopened = new ChunkStore(blobs);
-        assertThatThrownBy(() -> reopened.read(b)).hasMessageContaining("truncated payload");
-        assertThat(reopened.read(a)).isEqualTo(random(6, 4096));
+        assertThat(reopened.contains(a)).isFalse(); // not trusted for dedup
+        assertThatThrownBy(() -> reopened.read(a)).hasMessageEndingWith("chunk is missing");
+        assertThat(blobs.exists(pack)).isFalse();
+        assertThat(reopened.insert(random(6, 4096))).isEqualTo(a);
+        reopened.flush();
+        assertThat(new ChunkStore(blobs).read(a)).isEqualTo(random(6, 4096));
+
+        byte[] garbled = bytes.clone(); // full length, garbage tail
+        Arrays.fill(garbled, garbled.length - 100, garbled.length, (byte) 0);
+        blobs.put(pack, garbled);
+        assertThat(new ChunkStore(blobs).contains(b)).isFalse();
 
         ChunkDigest c = reopened.insert(random(8, 4096));
         reopened.flush();
@@ -209,6 +219,31 @@ class ChunkStoreTest {
                 .hasMessageEndingWith("chunk is missing");
         assertThat(blobs.list("quarantine/")).anySatisfy(name -> assertThat(name).contains(packOfC.substring(9)));
         assertThat(blobs.exists(packOfC)).isFalse();
+    }
+
+    /** Version 1 packs (before trailers) are still read; a truncated one loses only its tail. */
+    @Test
+    void versionOnePacksWithoutTrailerAreStillRead() throws IOException {
+        MemoryBlobStore blobs = new MemoryBlobStore();
+        byte[] a = random(6, 4096);
+        byte[] b = random(7, 4096);
+        byte[] v2 = PackFile.encode(List.of(ChunkDigest.of(a), ChunkDigest.of(b)),
+                List.of(ChunkFile.encode(a, 0, a.length), ChunkFile.encode(b, 0, b.length)));
+        byte[] v1 = Arrays.copyOf(v2, v2.length - PackFile.TRAILER_BYTES);
+        v1[4] = PackFile.FORMAT_VERSION_NO_TRAILER;
+        int crcAt = PackFile.indexBytes(2) - 4;
+        java.nio.ByteBuffer.wrap(v1).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(crcAt,
+                dev.secondsite.replication.Crc32c.of(v1, 0, crcAt));
+        String pack = "packs/00/" + "0".repeat(32) + ".pack";
+        blobs.put(pack, v1);
+        ChunkStore store = new ChunkStore(blobs);
+        assertThat(store.read(ChunkDigest.of(a))).isEqualTo(a);
+        assertThat(store.read(ChunkDigest.of(b))).isEqualTo(b);
+
+        blobs.put(pack, Arrays.copyOf(v1, v1.length - 1));
+        ChunkStore reopened = new ChunkStore(blobs);
+        assertThatThrownBy(() -> reopened.read(ChunkDigest.of(b))).hasMessageContaining("truncated payload");
+        assertThat(reopened.read(ChunkDigest.of(a))).isEqualTo(a);
     }
 
     @Test
