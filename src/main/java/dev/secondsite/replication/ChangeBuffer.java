@@ -1,7 +1,10 @@
 package dev.secondsite.replication;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -137,15 +140,33 @@ final class ChangeBuffer {
         }
     }
 
+    /**
+     * Stores the modified chunks: hashed and encoded in parallel (the apply's CPU cost: on small writes every
+     * changed chunk is rewritten whole), then inserted in index order, so the store's writes stay the same
+     * from run to run (crash tests replay them by number).
+     */
     private void storeDirty() throws IOException {
-        for (Map.Entry<Long, byte[]> entry : dirty.entrySet()) {
-            byte[] content = entry.getValue();
-            long index = entry.getKey();
-            // Past the disk's end the last chunk stays zero-padded; writes are bounded by the disk size.
-            assert geometry.chunkLength(index) == chunkBytes
-                    || Zeros.isAllZero(content, geometry.chunkLength(index),
-                    chunkBytes - geometry.chunkLength(index));
-            staged.put(index, chunks.insert(content));
+        List<Map.Entry<Long, byte[]>> entries = new ArrayList<>(dirty.entrySet());
+        List<ChunkStore.Prepared> prepared;
+        try {
+            prepared = entries.parallelStream().map(entry -> {
+                byte[] content = entry.getValue();
+                long index = entry.getKey();
+                // Past the disk's end the last chunk stays zero-padded; writes are bounded by the disk size.
+                assert geometry.chunkLength(index) == chunkBytes
+                        || Zeros.isAllZero(content, geometry.chunkLength(index),
+                        chunkBytes - geometry.chunkLength(index));
+                try {
+                    return chunks.prepare(content, 0, content.length);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).toList();
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        for (int i = 0; i < entries.size(); i++) {
+            staged.put(entries.get(i).getKey(), chunks.insert(prepared.get(i)));
         }
         dirty.clear();
     }

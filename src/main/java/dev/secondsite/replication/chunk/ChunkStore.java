@@ -113,19 +113,44 @@ public final class ChunkStore {
      * New content is durable only after the next {@link #flush()}.
      */
     public ChunkDigest insert(byte[] content, int offset, int length) throws IOException {
+        return insert(prepare(content, offset, length));
+    }
+
+    /**
+     * A chunk hashed and encoded for {@link #insert(Prepared)}: {@code file} is null for ZERO and for content
+     * already stored. The expensive half of an insert (SHA-256, compression), safe to run for many chunks in
+     * parallel; the inserts themselves then go in a fixed order, so what the store writes stays deterministic.
+     */
+    public record Prepared(ChunkDigest digest, byte[] file) {
+    }
+
+    public Prepared prepare(byte[] content, int offset, int length) throws IOException {
         if (length < 1 || length > CONTENT_BYTES_MAX) {
             throw new IllegalArgumentException("chunk content must be 1.." + CONTENT_BYTES_MAX + " bytes, got " + length);
         }
         if (Zeros.isAllZero(content, offset, length)) {
-            return ChunkDigest.ZERO;
+            return new Prepared(ChunkDigest.ZERO, null);
         }
         ChunkDigest digest = ChunkDigest.of(content, offset, length);
         if (alreadyStored(digest)) {
-            deduplicated.incrementAndGet();
-            return digest;
+            return new Prepared(digest, null);
         }
         byte[] file = ChunkFile.encode(content, offset, length); // outside the lock: compression is the slow part
         assert decodeForAssertion(file, digest); // paired: what we store reads back as the same content
+        return new Prepared(digest, file);
+    }
+
+    /** Stores a prepared chunk unless already present (see {@link #prepare}); returns its digest. */
+    public ChunkDigest insert(Prepared prepared) throws IOException {
+        ChunkDigest digest = prepared.digest();
+        if (digest.isZero()) {
+            return digest;
+        }
+        byte[] file = prepared.file();
+        if (file == null || alreadyStored(digest)) {
+            deduplicated.incrementAndGet();
+            return digest;
+        }
         synchronized (lock) {
             if (pending.putIfAbsent(digest, file) == null) {
                 pendingBytes += file.length;
