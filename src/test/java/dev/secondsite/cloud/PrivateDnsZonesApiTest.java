@@ -2,11 +2,7 @@ package dev.secondsite.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.testing.ArmClient;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 import java.net.http.HttpResponse;
@@ -23,26 +19,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Private DNS zones, virtual network links and A record sets as the privatedns API (2020-06-01) drives them:
  * seed 003's "create private DNS zones and add DNS records manually" path.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class PrivateDnsZonesApiTest {
+class PrivateDnsZonesApiTest extends EmbeddedCloudTest {
     private static final String ZONE = "privatelink.siterecovery.windowsazure.com";
 
-    private TestServer server;
-    private ArmClient api;
-    private CloudApi cloud;
-
-    @BeforeAll
-    void start() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-        api = ArmClient.of(server).asAdmin();
-        cloud = new CloudApi(api);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        server.close();
-    }
 
     /** Creates a zone (location global); returns its id. */
     static String zone(ArmClient api, String rg, String name) throws Exception {

@@ -1,12 +1,7 @@
 package dev.secondsite.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.secondsite.testing.ArmClient;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 import java.net.http.HttpResponse;
@@ -31,25 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the endpoint) and DNS zone groups with several zone configs (each zone gets the records of its FQDNs), through
  * the public HTTPS API.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class PrivateEndpointNicsAndZonesApiTest {
-    private TestServer server;
-    private ArmClient api;
-    private CloudApi cloud;
-
-    @BeforeAll
-    void start() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-        api = ArmClient.of(server).asAdmin();
-        cloud = new CloudApi(api);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        server.close();
-    }
-
+class PrivateEndpointNicsAndZonesApiTest extends EmbeddedCloudTest {
     private JsonNode newPe(String rg, String name, String location, String subnetId, String target, String groupId)
             throws Exception {
         return json(expect(api.put(peId(rg, name) + "?" + NETWORK_VERSION, peBody(location, subnetId, target, groupId,

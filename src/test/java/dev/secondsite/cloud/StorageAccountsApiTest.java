@@ -6,11 +6,7 @@ import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.rules.StorageAccountFacts;
 import dev.secondsite.testing.Arm;
 import dev.secondsite.testing.ArmClient;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -33,25 +29,8 @@ import static dev.secondsite.testing.Arm.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Storage accounts of the local cloud through the public HTTPS API (Microsoft.Storage 2023-05-01 shapes). */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class StorageAccountsApiTest {
-    private TestServer server;
-    private ArmClient api;
-    private CloudApi cloud;
-
-    @BeforeAll
-    void start() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-        api = ArmClient.of(server).asAdmin();
-        cloud = new CloudApi(api);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        server.close();
-    }
-
+class StorageAccountsApiTest extends EmbeddedCloudTest {
     private static String body(String kind, String sku, String properties) {
         return "{\"location\":\"westus\",\"kind\":\"" + kind + "\",\"sku\":{\"name\":\"" + sku + "\"}"
                 + (properties == null ? "" : ",\"properties\":" + properties) + "}";

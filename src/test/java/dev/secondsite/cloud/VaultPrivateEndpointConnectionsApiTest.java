@@ -1,12 +1,7 @@
 package dev.secondsite.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.secondsite.testing.ArmClient;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 import java.net.http.HttpResponse;
@@ -32,25 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The vault side of private endpoints: a vault with connections can't be deleted (the error lists them), and a vault
  * PUT or PATCH, even racing endpoint creates, never drops or replaces its read-only privateEndpointConnections.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class VaultPrivateEndpointConnectionsApiTest {
-    private TestServer server;
-    private ArmClient api;
-    private CloudApi cloud;
-
-    @BeforeAll
-    void start() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-        api = ArmClient.of(server).asAdmin();
-        cloud = new CloudApi(api);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        server.close();
-    }
-
+class VaultPrivateEndpointConnectionsApiTest extends EmbeddedCloudTest {
     private String vault(String rg, String name) throws Exception {
         expect(api.put(vaultId(rg, name) + "?" + RS, "{\"location\":\"westus\",\"identity\":{\"type\":\"SystemAssigned\"}}"),
                 201);

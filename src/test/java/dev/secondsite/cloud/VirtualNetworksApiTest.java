@@ -1,12 +1,7 @@
 package dev.secondsite.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.secondsite.testing.ArmClient;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -24,25 +19,8 @@ import static dev.secondsite.testing.Arm.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Virtual networks and subnets through the public HTTPS API (Microsoft.Network 2024-05-01 shapes). */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class VirtualNetworksApiTest {
-    private TestServer server;
-    private ArmClient api;
-    private CloudApi cloud;
-
-    @BeforeAll
-    void start() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-        api = ArmClient.of(server).asAdmin();
-        cloud = new CloudApi(api);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        server.close();
-    }
-
+class VirtualNetworksApiTest extends EmbeddedCloudTest {
     @Test
     void createReadUpdateListDelete() throws Exception {
         String rg = cloud.newGroup("eastus");
