@@ -166,11 +166,12 @@ class ReplicatorTest {
         write(disk, 0, random((int) size, 21));
         ReplicaSink sink = sink(size);
         java.util.concurrent.CountDownLatch readOn = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicBoolean firstUploading = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger ticks = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean overlapped = new java.util.concurrent.atomic.AtomicBoolean();
+        // Segment 1 is handed over during read block 2; its upload waits until block 2 has been read. A pass
+        // that uploaded in line could not finish block 2 first: the wait would time out.
         SegmentUploader slowFirst = (d, sequence, bytes, length) -> {
             if (sequence == 1) {
-                firstUploading.set(true);
                 try {
                     overlapped.set(readOn.await(10, java.util.concurrent.TimeUnit.SECONDS));
                 } catch (InterruptedException e) {
@@ -183,8 +184,8 @@ class ReplicatorTest {
         Replicator.PassKind kind = replicator.prepare(size, CHUNK, sink.nextSequence(), false);
         try (DiskSource source = DiskSource.open(disk)) {
             Replicator.Pass pass = replicator.scan(kind, source, sink.nextSequence(), false, spool, () -> {
-                if (firstUploading.get()) {
-                    readOn.countDown(); // a read block ended while segment 1 was still uploading
+                if (ticks.incrementAndGet() >= 2) {
+                    readOn.countDown(); // read block 2 is done
                 }
             });
             pass.finish(ConsistencyType.CRASH_CONSISTENT, java.time.Instant.now());
