@@ -74,6 +74,9 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
      */
     public interface EnableHook {
         void beforeEnable(StoredResource vault, dev.secondsite.rules.ReplicationFacts facts);
+
+        /** What {@link #beforeEnable} would refuse, for the validate action (nothing is changed). */
+        List<Violation> check(StoredResource vault, dev.secondsite.rules.ReplicationFacts facts);
     }
 
     public void enableHook(EnableHook hook) {
@@ -161,7 +164,11 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     public ArmResponse validate(ArmRequest request) {
         EnableRequest r = parseEnable(request);
         Resolved resolved = resolveEnable(r, false);
-        List<Violation> found = resolved.judged().violations();
+        List<Violation> found = new java.util.ArrayList<>(resolved.judged().violations());
+        EnableHook hook = enableHook;
+        if (hook != null) {
+            found.addAll(hook.check(r.vault(), resolved.judged().facts()));
+        }
         ObjectNode out = Json.object();
         out.put("valid", found.isEmpty());
         ArrayNode list = out.putArray("violations");

@@ -19,6 +19,7 @@ import dev.secondsite.cloud.privatelink.PrivateLinkApi;
 import dev.secondsite.cloud.privatelink.VaultLinks;
 import dev.secondsite.cloud.storage.StorageAccounts;
 import dev.secondsite.cloud.identity.UserAssignedIdentities;
+import dev.secondsite.cloud.privatelink.ReplicationLinks;
 import dev.secondsite.failover.Failovers;
 import dev.secondsite.failover.RecoveryPlans;
 import dev.secondsite.failover.RecoveryVms;
@@ -31,8 +32,12 @@ import dev.secondsite.jobs.JobsApi;
 import dev.secondsite.agentapi.AgentApi;
 import dev.secondsite.protection.Metrics;
 import dev.secondsite.protection.EnableFacts;
+import dev.secondsite.protection.ProtectedItems;
 import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.resource.ResourceStore;
+import dev.secondsite.resource.StoredResource;
+import dev.secondsite.rules.ReplicationFacts;
+import dev.secondsite.rules.Violation;
 import dev.secondsite.store.Database;
 import dev.secondsite.store.Settings;
 import dev.secondsite.tls.TlsMaterial;
@@ -131,8 +136,20 @@ public final class SecondSiteServer implements AutoCloseable {
                     nics);
             PrivateLinkApi privateLink = PrivateLinkApi.create(resources, database.jdbi(), scope, rbac, vnets.subnets());
             ApiRoutes.privateLink(routes, privateLink);
-            // Enabling replication adds the region pairing's links to the vault's private endpoints (seed 003).
-            protection.items().enableHook(privateLink.replicationLinks()::add);
+            // Enabling replication adds the region pairing's links to the vault's private endpoints (seed 003);
+            // the validate action reports what adding them would refuse.
+            ReplicationLinks links = privateLink.replicationLinks();
+            protection.items().enableHook(new ProtectedItems.EnableHook() {
+                @Override
+                public void beforeEnable(StoredResource vault, ReplicationFacts facts) {
+                    links.add(vault, facts);
+                }
+
+                @Override
+                public List<Violation> check(StoredResource vault, ReplicationFacts facts) {
+                    return links.check(vault, facts);
+                }
+            });
             Compute compute = Compute.start(database.jdbi(), resources, scope, rbac, nics, dataDir,
                     database.isEmbedded());
             ApiRoutes.compute(routes, compute);

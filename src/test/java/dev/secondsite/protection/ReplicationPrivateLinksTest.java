@@ -117,6 +117,13 @@ class ReplicationPrivateLinksTest {
                 + "\",\"providerSpecificDetails\":{\"instanceType\":\"InMageAzureV2\"}}}");
     }
 
+    private HttpResponse<String> validate(ProtectionClient.Site site, String item, ProtectionClient.Agent agent)
+            throws Exception {
+        return c.api.post(site.item(item) + "/validate?" + RS, "{\"properties\":{\"policyId\":\"" + site.policy()
+                + "\",\"protectableItemId\":\"" + agent.protectableItemId()
+                + "\",\"providerSpecificDetails\":{\"instanceType\":\"InMageAzureV2\"}}}");
+    }
+
     private static List<String> fqdns(JsonNode pe) {
         List<String> out = new ArrayList<>();
         pe.at("/properties/customDnsConfigs").forEach(d -> out.add(d.path("fqdn").asText()));
@@ -195,6 +202,10 @@ class ReplicationPrivateLinksTest {
         ProtectionClient.Site site = site(group);
         ProtectionClient.Agent agent = c.registerOk(site, "db01", DISK);
 
+        JsonNode validated = json(expect(validate(site, "db01", agent), 200));
+        assertThat(validated.path("valid").asBoolean()).isFalse();
+        assertThat(validated.path("violations").findValuesAsText("code"))
+                .contains("InsufficientSubnetIpsForReplicationPrivateLinks");
         JsonNode error = assertError(enable(site, "db01", agent), 400, "InsufficientSubnetIpsForReplicationPrivateLinks");
         assertThat(error.path("message").asText()).contains(subnet).contains("1 free IP").contains("pe-small")
                 .contains("at least 9 free IPs");
@@ -202,6 +213,9 @@ class ReplicationPrivateLinksTest {
         assertThat(fqdns(c.api.getOk(pe(group, "pe-small") + "?" + NETWORK))).as("nothing added").hasSize(5);
 
         expect(c.api.delete(group + "/providers/Microsoft.Network/networkInterfaces/nic4?" + NETWORK), 200);
+        assertThat(json(expect(validate(site, "db01", agent), 200)).path("violations").findValuesAsText("code"))
+                .doesNotContain("InsufficientSubnetIpsForReplicationPrivateLinks");
+        assertThat(fqdns(c.api.getOk(pe(group, "pe-small") + "?" + NETWORK))).as("validate adds nothing").hasSize(5);
         c.succeed(expect(enable(site, "db01", agent), 202));
         List<String> names = fqdns(c.api.getOk(pe(group, "pe-small") + "?" + NETWORK));
         assertThat(names).hasSize(7);

@@ -13,6 +13,7 @@ import dev.secondsite.rules.Operation;
 import dev.secondsite.rules.ReplicationFacts;
 import dev.secondsite.rules.ReplicationLinkFacts;
 import dev.secondsite.rules.RuleCatalogue;
+import dev.secondsite.rules.Violation;
 import dev.secondsite.vault.VaultScope;
 import org.jdbi.v3.core.Jdbi;
 
@@ -63,6 +64,21 @@ public final class ReplicationLinks {
      * Adds the pairing of an enable's regions to the vault's approved endpoints. The source is the machine's Azure
      * region; an on-premises machine has none, and its pairing is then the target (vault) region with itself.
      */
+    /** The catalogue's verdict on adding the pairing now, without adding it (the validate action). */
+    public List<Violation> check(StoredResource vault, ReplicationFacts enable) {
+        Region target = enable.target().region();
+        Region source = enable.source().region() != null ? enable.source().region() : target;
+        List<PrivateLinkTargets.Member> pairing = PrivateLinkTargets.pairingMembers(vault, source, target);
+        Map<StoredResource, List<PrivateLinkTargets.Member>> missing = new LinkedHashMap<>();
+        for (StoredResource pe : approvedEndpoints(vault)) {
+            List<PrivateLinkTargets.Member> lacking = lacking(pe, pairing);
+            if (!lacking.isEmpty()) {
+                missing.put(pe, lacking);
+            }
+        }
+        return RuleCatalogue.violations(Operation.ADD_REPLICATION_PRIVATE_LINKS, facts(vault, source, target, missing));
+    }
+
     public void add(StoredResource vault, ReplicationFacts enable) {
         Region target = enable.target().region();
         Region source = enable.source().region() != null ? enable.source().region() : target;
