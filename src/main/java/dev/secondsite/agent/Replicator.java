@@ -402,9 +402,10 @@ final class Replicator implements Closeable {
             return dataBytes + zeroBytes;
         }
 
-        private void read(Tick tick) throws IOException {
+        /** Starts reading: the stats, the spool directory and the first segment. */
+        private void begin(String activity) throws IOException {
             scanStart = clock.instant();
-            stats.activity = kind.activity;
+            stats.activity = activity;
             stats.sizeBytes = sizeBytes;
             stats.scannedBytes = 0;
             stats.pendingBytes = 0; // whatever an abandoned pass left is found again now
@@ -412,6 +413,10 @@ final class Replicator implements Closeable {
                 Files.createDirectories(spoolDir);
             }
             builder.reset(nextSequence, scanStart);
+        }
+
+        private void read(Tick tick) throws IOException {
+            begin(kind.activity);
             int bufferBytes = Math.max(chunkBytes, READ_BUFFER_BYTES);
             byte[] buffer = new byte[bufferBytes];
             byte[] zeros = new byte[chunkBytes];
@@ -460,15 +465,7 @@ final class Replicator implements Closeable {
          * part, so the chunks touched are recorded as UNKNOWN: a later scan pass resends them.
          */
         private void readTracked(Tick tick) throws IOException {
-            scanStart = clock.instant();
-            stats.activity = "ChangeTracking";
-            stats.sizeBytes = sizeBytes;
-            stats.scannedBytes = 0;
-            stats.pendingBytes = 0;
-            if (defer) {
-                Files.createDirectories(spoolDir);
-            }
-            builder.reset(nextSequence, scanStart);
+            begin("ChangeTracking");
             byte[] buffer = new byte[TRACKED_READ_BYTES];
             byte[] zeros = new byte[TRACKED_READ_BYTES];
             java.util.BitSet pages = taken.pages();

@@ -17,11 +17,11 @@ import dev.secondsite.nbd.NbdExport;
  * A protected disk in CDP mode: the agent owns the image (opened writable, so it holds the image's
  * exclusive lock and qemu cannot open it behind our back) and serves it over NBD; the machine uses the
  * disk through that export, and every write is marked in the disk's {@link ChangeTracker} once it reached
- * the image. Passes read the same open image through {@link #source()}.
+ * the image. Passes read the same open image through {@link #beginPass()}.
  *
  * <p>A failback write-back rewrites the disk directly: {@link #suspend()} closes the image (NBD requests
  * fail with EIO meanwhile; the machine is shut down during a failback anyway) and {@link #resume()}
- * reopens it with the tracker marked incomplete, so the next pass scans.
+ * reopens it; the tracker is incomplete from the suspend on, so the next pass scans.
  */
 final class TrackedDisk implements NbdExport, Closeable {
     private static final int ZEROES_BYTES = 1 << 20;
@@ -29,6 +29,7 @@ final class TrackedDisk implements NbdExport, Closeable {
     private final String name;
     private final Path path;
     private final ChangeTracker tracker;
+    private final long sizeBytes;
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private DiskImage image; // null while suspended
     /** The snapshot of the pass reading the disk now (copy-on-write for its taken pages), or null. */
@@ -39,6 +40,7 @@ final class TrackedDisk implements NbdExport, Closeable {
         this.path = path;
         this.image = image;
         this.tracker = tracker;
+        this.sizeBytes = image.virtualSize();
     }
 
     /**
@@ -72,16 +74,10 @@ final class TrackedDisk implements NbdExport, Closeable {
         return name;
     }
 
+    /** The virtual size, fixed when the image was opened (a resized disk is refused by the pass anyway). */
     @Override
     public long sizeBytes() {
-        lock.readLock().lock();
-        try {
-            return open().virtualSize();
-        } catch (IOException e) {
-            return 0;
-        } finally {
-            lock.readLock().unlock();
-        }
+        return sizeBytes;
     }
 
     @Override
