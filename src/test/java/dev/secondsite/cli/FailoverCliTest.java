@@ -2,15 +2,10 @@ package dev.secondsite.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.testing.CliRunner;
+import dev.secondsite.testing.LoggedInCliTest;
 import dev.secondsite.testing.CliRunner.Run;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,35 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * VMs' disks downloaded and compared with the source disk at the chosen point.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
-class FailoverCliTest {
-    private static TestServer server;
-
-    @TempDir
-    Path temp;
-    private String previousConfig;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        server.close();
-    }
-
-    @BeforeEach
-    void useTempProfile() {
-        previousConfig = CliRunner.useProfile(temp.resolve("profile.json"));
-        Run login = run("login", "--server", server.baseUrl(), "--data-dir", server.dataDir().toString());
-        assertThat(login.exit()).as(login.toString()).isZero();
-    }
-
-    @AfterEach
-    void restoreProfile() {
-        CliRunner.restoreProfile(previousConfig);
-    }
-
+class FailoverCliTest extends LoggedInCliTest {
     private void agent(String... more) {
         List<String> all = new ArrayList<>(List.of("agent", "--once", "--server", server.baseUrl(),
                 "--data-dir", server.dataDir().toString()));

@@ -3,15 +3,10 @@ package dev.secondsite.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.secondsite.testing.CliRunner;
+import dev.secondsite.testing.LoggedInCliTest;
 import dev.secondsite.testing.CliRunner.Run;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,36 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * with the agent run in-process as {@code secondsite agent --once}.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
-class ProtectionCliTest {
+class ProtectionCliTest extends LoggedInCliTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static TestServer server;
-
-    @TempDir
-    Path temp;
-    private String previousConfig;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        server.close();
-    }
-
-    @BeforeEach
-    void useTempProfile() {
-        previousConfig = CliRunner.useProfile(temp.resolve("profile.json"));
-        Run login = run("login", "--server", server.baseUrl(), "--data-dir", server.dataDir().toString());
-        assertThat(login.exit()).as(login.toString()).isZero();
-    }
-
-    @AfterEach
-    void restoreProfile() {
-        CliRunner.restoreProfile(previousConfig);
-    }
-
     /** One command in this JVM; System.out/err are captured too (the agent and server print there). */
     static Run run(String... args) {
         return CliRunner.runCapturingSystemStreams(args);

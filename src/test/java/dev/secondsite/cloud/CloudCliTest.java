@@ -2,49 +2,15 @@ package dev.secondsite.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.testing.CliRunner;
+import dev.secondsite.testing.LoggedInCliTest;
 import dev.secondsite.testing.CliRunner.Run;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** `secondsite storage …` and `secondsite network …` against a real in-process server. */
-class CloudCliTest {
-    private static TestServer server;
-
-    @TempDir
-    Path temp;
-    private String previousConfig;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        server.close();
-    }
-
-    @BeforeEach
-    void login() {
-        previousConfig = CliRunner.useProfile(temp.resolve("profile.json"));
-        Run login = run("login", "--server", server.baseUrl(), "--data-dir", server.dataDir().toString());
-        assertThat(login.exit()).as(login.err()).isZero();
-    }
-
-    @AfterEach
-    void restoreProfile() {
-        CliRunner.restoreProfile(previousConfig);
-    }
-
+class CloudCliTest extends LoggedInCliTest {
     static Run run(String... args) {
         return CliRunner.run(args);
     }

@@ -2,16 +2,10 @@ package dev.secondsite.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.testing.CliRunner;
+import dev.secondsite.testing.LoggedInCliTest;
 import dev.secondsite.testing.CliRunner.Run;
-import dev.secondsite.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,35 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * integrated with the zone (auto-approved, five addresses and A records), a manual request approved and another
  * rejected on the vault, the rules' errors, and clean-up.
  */
-class PrivateLinkCliTest {
+class PrivateLinkCliTest extends LoggedInCliTest {
     private static final String ZONE = "privatelink.siterecovery.windowsazure.com";
-    private static TestServer server;
-
-    @TempDir
-    Path temp;
-    private String previousConfig;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = TestServer.start(TestServer.Store.EMBEDDED);
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        server.close();
-    }
-
-    @BeforeEach
-    void login() {
-        previousConfig = CliRunner.useProfile(temp.resolve("profile.json"));
-        ok("login", "--server", server.baseUrl(), "--data-dir", server.dataDir().toString());
-    }
-
-    @AfterEach
-    void restoreProfile() {
-        CliRunner.restoreProfile(previousConfig);
-    }
-
     private static Run ok(String... args) {
         Run r = CliRunner.run(args);
         assertThat(r.exit()).as("%s: %s", String.join(" ", args), r.err()).isZero();
