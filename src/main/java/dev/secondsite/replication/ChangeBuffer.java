@@ -18,7 +18,9 @@ import dev.secondsite.replication.chunk.Zeros;
  * Turns byte-range changes (DATA, ZERO records) into chunk changes on top of a base tree.
  *
  * <p>Three tiers, each bounded: {@code dirty} holds whole chunks being modified in memory (a partial
- * write reads the chunk's current content first: read-modify-write); {@code staged} holds digests of
+ * write reads the chunk's current content first: read-modify-write; the sectors changed since the chunk's
+ * last full version are recorded, so that a chunk changed in small part is stored as a delta, see
+ * {@link ChunkStore#prepare(ChunkStore.Editable)}); {@code staged} holds digests of
  * chunks already stored but not yet in a tree; {@link #commit()} folds staged digests into a new tree.
  * When dirty chunks exceed {@link #DIRTY_BYTES_MAX} they are stored and staged; when staged chunks exceed
  * {@link #STAGED_CHUNKS_MAX} they are folded into an intermediate tree. Intermediate trees are never
@@ -39,7 +41,7 @@ final class ChangeBuffer {
     private final long dirtyBytesMax;
     private final int stagedChunksMax;
     private DiskTree base;
-    private final TreeMap<Long, byte[]> dirty = new TreeMap<>();
+    private final TreeMap<Long, ChunkStore.Editable> dirty = new TreeMap<>();
     private final TreeMap<Long, ChunkDigest> staged = new TreeMap<>();
 
     ChangeBuffer(DiskTree base) {
@@ -68,8 +70,9 @@ final class ChangeBuffer {
             long index = position / chunkBytes;
             int within = (int) (position % chunkBytes);
             int length = Math.min(chunkBytes - within, data.length - done);
-            byte[] chunk = length == chunkBytes ? replace(index) : modify(index);
-            System.arraycopy(data, done, chunk, within, length);
+            ChunkStore.Editable chunk = length == chunkBytes ? replace(index) : modify(index);
+            System.arraycopy(data, done, chunk.content(), within, length);
+            chunk.changed(within, within + length);
             done += length;
         }
         bound();
@@ -92,8 +95,10 @@ final class ChangeBuffer {
                     fold();
                 }
             } else {
-                byte[] chunk = modify(index);
-                Arrays.fill(chunk, within, (int) (Math.min(end, chunkEnd) - index * chunkBytes), (byte) 0);
+                ChunkStore.Editable chunk = modify(index);
+                int to = (int) (Math.min(end, chunkEnd) - index * chunkBytes);
+                Arrays.fill(chunk.content(), within, to, (byte) 0);
+                chunk.changed(within, to);
             }
             position = Math.min(end, chunkEnd);
         }
@@ -109,22 +114,22 @@ final class ChangeBuffer {
     }
 
     /** The chunk's buffer for a write that covers it whole: no need to read the old content. */
-    private byte[] replace(long index) {
-        return dirty.computeIfAbsent(index, ignored -> new byte[chunkBytes]);
+    private ChunkStore.Editable replace(long index) {
+        return dirty.computeIfAbsent(index, ignored -> ChunkStore.Editable.zeros(chunkBytes));
     }
 
     /** The chunk's buffer for a partial change: its current content, read from wherever it is newest. */
-    private byte[] modify(long index) throws IOException {
-        byte[] chunk = dirty.get(index);
+    private ChunkStore.Editable modify(long index) throws IOException {
+        ChunkStore.Editable chunk = dirty.get(index);
         if (chunk == null) {
             ChunkDigest stagedDigest = staged.get(index);
             if (stagedDigest == null) {
-                chunk = base.readChunkForUpdate(index);
+                chunk = base.editChunk(index);
             } else if (stagedDigest.isZero()) {
-                chunk = new byte[chunkBytes];
+                chunk = ChunkStore.Editable.zeros(chunkBytes);
             } else {
-                chunk = chunks.readForUpdate(stagedDigest);
-                assert chunk.length == chunkBytes;
+                chunk = chunks.edit(stagedDigest);
+                assert chunk.content().length == chunkBytes;
             }
             dirty.put(index, chunk);
         }
@@ -141,23 +146,23 @@ final class ChangeBuffer {
     }
 
     /**
-     * Stores the modified chunks: hashed and encoded in parallel (the apply's CPU cost: on small writes every
-     * changed chunk is rewritten whole), then inserted in index order, so the store's writes stay the same
-     * from run to run (crash tests replay them by number).
+     * Stores the modified chunks: hashed and encoded in parallel (the apply's CPU cost: every changed chunk is
+     * hashed whole), then inserted in index order, so the store's writes stay the same from run to run (crash
+     * tests replay them by number).
      */
     private void storeDirty() throws IOException {
-        List<Map.Entry<Long, byte[]>> entries = new ArrayList<>(dirty.entrySet());
+        List<Map.Entry<Long, ChunkStore.Editable>> entries = new ArrayList<>(dirty.entrySet());
         List<ChunkStore.Prepared> prepared;
         try {
             prepared = entries.parallelStream().map(entry -> {
-                byte[] content = entry.getValue();
+                byte[] content = entry.getValue().content();
                 long index = entry.getKey();
                 // Past the disk's end the last chunk stays zero-padded; writes are bounded by the disk size.
                 assert geometry.chunkLength(index) == chunkBytes
                         || Zeros.isAllZero(content, geometry.chunkLength(index),
                         chunkBytes - geometry.chunkLength(index));
                 try {
-                    return chunks.prepare(content, 0, content.length);
+                    return chunks.prepare(entry.getValue());
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }

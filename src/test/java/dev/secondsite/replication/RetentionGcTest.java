@@ -1,6 +1,7 @@
 package dev.secondsite.replication;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
 
@@ -20,6 +22,7 @@ import dev.secondsite.replication.chunk.DiskTree;
 import dev.secondsite.replication.chunk.TreeBuilder;
 import dev.secondsite.replication.chunk.TreeVisitor;
 import dev.secondsite.replication.point.RecoveryPointManifest;
+import dev.secondsite.replication.segment.SegmentHeader;
 import dev.secondsite.replication.segment.SegmentWriter;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -99,8 +102,39 @@ class RetentionGcTest {
         clock.advance(MARGIN);
         GcResult old = new GarbageCollector(store).collect();
         assertThat(old.deletedFiles()).isEqualTo(1);
-        assertThat(old.freedBytes()).isEqualTo(12 + 44 + 4 + 24 + 4096 + 8); // a pack of one raw chunk, trailer
+        assertThat(old.freedBytes()).isEqualTo(12 + 76 + 4 + 24 + 4096 + 8); // a pack of one raw chunk, trailer
         assertThat(store.chunks().contains(orphan)).isFalse();
+    }
+
+    /** A chunk changed in part is a delta over its old content, which no tree names any more: GC keeps it. */
+    @Test
+    void gcKeepsTheBaseOfALiveDeltaThatNoTreeNames() throws Exception {
+        DiskGeometry geometry = new DiskGeometry(64 << 10, 64 << 10); // one chunk
+        byte[] image = random(3, 64 << 10);
+        UUID diskId = UUID.randomUUID();
+        ReplicaDisk disk = ReplicaDisk.create(store, diskId,
+                TreeBuilder.scan(store.chunks(), geometry, new ByteArrayInputStream(image)));
+        ChunkDigest original = ChunkDigest.of(image);
+        byte[] write = random(4, 4096);
+        System.arraycopy(write, 0, image, 8192, write.length);
+        ByteArrayOutputStream segment = new ByteArrayOutputStream();
+        SegmentHeader header = new SegmentHeader(diskId, 1, clock.instant());
+        SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, geometry.virtualBytes());
+        writer.data(8192, write, 0, write.length);
+        writer.marker(ConsistencyType.CRASH_CONSISTENT, clock.instant(), "after the write");
+        writer.seal();
+        disk.apply(header.name(), new ByteArrayInputStream(segment.toByteArray()));
+        ChunkDigest changed = ChunkDigest.of(image);
+        assertThat(store.chunks().location(changed).orElseThrow().base()).isEqualTo(original);
+        store.points().prune(diskId, clock.instant().plusSeconds(1)); // only the newest point stays
+
+        clock.advance(MARGIN.plusSeconds(1));
+        new GarbageCollector(store).collect();
+
+        assertThat(store.chunks().contains(original)).as("the base of the live delta").isTrue();
+        DiskState state = store.states().read(diskId).orElseThrow();
+        assertThat(Restore.verify(new DiskTree(new RecoveryStore(blobs, clock).chunks(), geometry, state.root()), "state")
+                .sha256()).isEqualTo(DiskModel.sha256(image));
     }
 
     @Test
@@ -229,6 +263,9 @@ class RetentionGcTest {
         for (String name : store.points().allNames()) {
             RecoveryPointManifest point = store.points().read(name).orElseThrow();
             new DiskTree(store.chunks(), point.geometry(), point.root()).walk(collect);
+        }
+        for (ChunkDigest digest : List.copyOf(names)) { // a live delta keeps its base alive
+            store.chunks().location(digest).map(ChunkStore.Location::base).ifPresent(names::add);
         }
         return names;
     }

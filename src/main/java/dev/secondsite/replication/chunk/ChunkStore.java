@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -44,6 +45,12 @@ import dev.secondsite.replication.blob.BlobStore;
  * of all zeros is never stored: it is {@link ChunkDigest#ZERO}. Every read is verified end to end: file
  * header CRC32C, decompression to the recorded length, content CRC32C, and SHA-256 equal to the digest.
  *
+ * <p>Deltas (ADR 0007, "Deltas"): a chunk changed in part by apply ({@link #edit}, {@link #prepare(Editable)})
+ * is stored as its changed sectors over a full base chunk when that is at most half the chunk, which cuts
+ * apply's writes for small random writes about threefold. The base is recorded in the pack index; a delta
+ * counts as stored only while its base is, {@link #addDeltaBases} lets garbage collection keep live deltas'
+ * bases, and a read of a delta reads its base too (never deeper: a base is always a full chunk).
+ *
  * <p>Thread-safe if the blob store is (one lock guards the index and the pending pack).
  */
 public final class ChunkStore {
@@ -58,8 +65,14 @@ public final class ChunkStore {
     /** The pending pack is written once its chunk files reach this many bytes. */
     public static final int PACK_BYTES_TARGET = 32 << 20;
 
-    /** Where a digest's chunk file is: an entry of a pack, or (pack == null) a legacy per-chunk blob. */
-    public record Location(String pack, long offset, int length) {
+    /** Stored chunk changed in part and written as a delta only if its changed sectors are at most this share. */
+    static final double DELTA_SHARE_MAX = 0.5;
+
+    /**
+     * Where a digest's chunk file is: an entry of a pack, or (pack == null) a legacy per-chunk blob; and the
+     * full chunk it is a delta over (null: none).
+     */
+    public record Location(String pack, long offset, int length, ChunkDigest base) {
         boolean legacy() {
             return pack == null;
         }
@@ -77,8 +90,12 @@ public final class ChunkStore {
     /** Digest to location of everything stored; null until first used. Guarded by lock. */
     private Map<ChunkDigest, Location> index;
     private final Set<String> indexedPacks = new HashSet<>();
+    /** A chunk file inserted but not yet written, and its delta base (null: none). */
+    private record PendingFile(byte[] file, ChunkDigest base) {
+    }
+
     /** Chunk files inserted but not yet written (insertion order). Guarded by lock. */
-    private final LinkedHashMap<ChunkDigest, byte[]> pending = new LinkedHashMap<>();
+    private final LinkedHashMap<ChunkDigest, PendingFile> pending = new LinkedHashMap<>();
     private long pendingBytes;
     /** Decoded tree nodes, shared by every tree over this store. */
     private final NodeCache nodes = new NodeCache();
@@ -118,10 +135,30 @@ public final class ChunkStore {
 
     /**
      * A chunk hashed and encoded for {@link #insert(Prepared)}: {@code file} is null for ZERO and for content
-     * already stored. The expensive half of an insert (SHA-256, compression), safe to run for many chunks in
-     * parallel; the inserts themselves then go in a fixed order, so what the store writes stays deterministic.
+     * already stored; {@code base} is the full chunk a delta file is made over (else null). The expensive half
+     * of an insert (SHA-256, compression), safe to run for many chunks in parallel; the inserts themselves then
+     * go in a fixed order, so what the store writes stays deterministic.
      */
-    public record Prepared(ChunkDigest digest, byte[] file) {
+    public record Prepared(ChunkDigest digest, byte[] file, ChunkDigest base) {
+    }
+
+    /**
+     * A stored chunk's content, read to be changed in part (apply's read-modify-write), and what a delta of
+     * the changed content can be made over: {@code base}, a full chunk or ZERO, whose content equals
+     * {@code content} outside the sectors set in {@code changed} ({@link ChunkFile#SECTOR_BYTES} each). Whoever
+     * changes {@code content} sets the sectors it changes; {@link #prepare(Editable)} then stores a delta
+     * when it pays. A whole-chunk replacement needs no Editable: {@link #prepare(byte[], int, int)}.
+     */
+    public record Editable(byte[] content, ChunkDigest base, BitSet changed) {
+        /** Marks {@code [from, to)} of the content as changed. */
+        public void changed(int from, int to) {
+            changed.set(from / ChunkFile.SECTOR_BYTES, Math.ceilDiv(to, ChunkFile.SECTOR_BYTES));
+        }
+
+        /** A chunk of zeros to change (the base of a sparse delta). */
+        public static Editable zeros(int chunkBytes) {
+            return new Editable(new byte[chunkBytes], ChunkDigest.ZERO, new BitSet());
+        }
     }
 
     public Prepared prepare(byte[] content, int offset, int length) throws IOException {
@@ -129,15 +166,41 @@ public final class ChunkStore {
             throw new IllegalArgumentException("chunk content must be 1.." + CONTENT_BYTES_MAX + " bytes, got " + length);
         }
         if (Zeros.isAllZero(content, offset, length)) {
-            return new Prepared(ChunkDigest.ZERO, null);
+            return new Prepared(ChunkDigest.ZERO, null, null);
         }
         ChunkDigest digest = ChunkDigest.of(content, offset, length);
         if (alreadyStored(digest)) {
-            return new Prepared(digest, null);
+            return new Prepared(digest, null, null);
         }
         byte[] file = ChunkFile.encode(content, offset, length); // outside the lock: compression is the slow part
-        assert decodeForAssertion(file, digest); // paired: what we store reads back as the same content
-        return new Prepared(digest, file);
+        assert decodeForAssertion(file, digest, null); // paired: what we store reads back as the same content
+        return new Prepared(digest, file, null);
+    }
+
+    /**
+     * As {@link #prepare(byte[], int, int)} for a chunk changed in part: a delta over the edit's base when the
+     * changed sectors are at most {@link #DELTA_SHARE_MAX} of the chunk and the base is still stored, else
+     * the whole chunk.
+     */
+    public Prepared prepare(Editable edited) throws IOException {
+        byte[] content = edited.content();
+        long changedBytes = (long) edited.changed().cardinality() * ChunkFile.SECTOR_BYTES;
+        boolean small = !edited.changed().isEmpty() && changedBytes <= DELTA_SHARE_MAX * content.length;
+        if (!small || Zeros.isAllZero(content, 0, content.length)) {
+            return prepare(content, 0, content.length);
+        }
+        ChunkDigest digest = ChunkDigest.of(content);
+        if (alreadyStored(digest)) {
+            return new Prepared(digest, null, null);
+        }
+        ChunkDigest base = edited.base();
+        if (!base.isZero() && !alreadyStored(base)) { // gone since it was read (collected elsewhere): store whole
+            return prepare(content, 0, content.length);
+        }
+        byte[] file = ChunkFile.encodeDelta(content, base, edited.changed());
+        ChunkDigest recorded = base.isZero() ? null : base;
+        assert decodeForAssertion(file, digest, edited);
+        return new Prepared(digest, file, recorded);
     }
 
     /** Stores a prepared chunk unless already present (see {@link #prepare}); returns its digest. */
@@ -152,7 +215,7 @@ public final class ChunkStore {
             return digest;
         }
         synchronized (lock) {
-            if (pending.putIfAbsent(digest, file) == null) {
+            if (pending.putIfAbsent(digest, new PendingFile(file, prepared.base())) == null) {
                 pendingBytes += file.length;
                 written.incrementAndGet();
                 if (pendingBytes >= packBytesTarget) {
@@ -171,12 +234,13 @@ public final class ChunkStore {
             }
             ensureIndex();
             List<ChunkDigest> digests = new ArrayList<>(pending.keySet());
-            List<byte[]> files = new ArrayList<>(pending.values());
+            List<byte[]> files = pending.values().stream().map(PendingFile::file).toList();
+            List<ChunkDigest> bases = pending.values().stream().map(PendingFile::base).toList();
             String name = newPackName();
-            blobs.put(name, PackFile.encode(digests, files)); // if this fails, the chunks stay pending
+            blobs.put(name, PackFile.encode(digests, files, bases)); // if this fails, the chunks stay pending
             long offset = PackFile.indexBytes(digests.size());
             for (int i = 0; i < digests.size(); i++) {
-                index.put(digests.get(i), new Location(name, offset, files.get(i).length));
+                index.put(digests.get(i), new Location(name, offset, files.get(i).length, bases.get(i)));
                 offset += files.get(i).length;
             }
             indexedPacks.add(name);
@@ -186,15 +250,47 @@ public final class ChunkStore {
         }
     }
 
-    /** Whether the digest's content is stored or pending (without verifying it). ZERO is always "present". */
+    /**
+     * Whether the digest's content is stored or pending (without verifying it), a delta's base included. ZERO
+     * is always "present".
+     */
     public boolean contains(ChunkDigest digest) throws IOException {
         if (digest.isZero()) {
             return true;
         }
         synchronized (lock) {
             ensureIndex();
-            return pending.containsKey(digest) || index.containsKey(digest);
+            if (pending.containsKey(digest)) {
+                return true; // a pending delta's base was stored or pending when it was inserted
+            }
+            Location location = index.get(digest);
+            return location != null && (location.base() == null || pending.containsKey(location.base())
+                    || index.containsKey(location.base()));
         }
+    }
+
+    /**
+     * Adds to {@code live} the bases of the deltas in it: a live delta keeps its base alive (garbage
+     * collection, after marking). Returns how many were added.
+     */
+    public int addDeltaBases(Set<ChunkDigest> live) throws IOException {
+        List<ChunkDigest> bases = new ArrayList<>();
+        synchronized (lock) {
+            ensureIndex();
+            for (ChunkDigest digest : live) {
+                PendingFile pendingFile = pending.get(digest);
+                Location location = index.get(digest);
+                ChunkDigest base = pendingFile != null ? pendingFile.base() : location != null ? location.base() : null;
+                if (base != null) {
+                    bases.add(base);
+                }
+            }
+        }
+        int added = 0;
+        for (ChunkDigest base : bases) {
+            added += live.add(base) ? 1 : 0;
+        }
+        return added;
     }
 
     /** Where the digest's chunk file is stored, if it is (not while pending). For tests and diagnostics. */
@@ -211,7 +307,7 @@ public final class ChunkStore {
      * its length and must not ask.
      */
     public byte[] read(ChunkDigest digest) throws IOException {
-        return read(digest, true);
+        return readContents(digest, true, false).content();
     }
 
     NodeCache nodes() {
@@ -219,24 +315,44 @@ public final class ChunkStore {
     }
 
     /**
-     * As {@link #read}, for a read-modify-write in apply: the content is checked against its stored CRC32C
-     * (damage is caught and quarantined exactly as by {@code read}) but not hashed again against its name.
-     * The modified chunk is hashed anyway when it is stored, and restore and export verify every chunk
-     * against the recovery point's tree; this saves one SHA-256 of a whole chunk per chunk changed in part,
-     * which is most of the apply cost of small writes (CDP).
+     * A stored chunk's content for a read-modify-write in apply, and what a delta of the changed chunk can be
+     * made over (the chunk itself, or the base it is already a delta over, so a base is never a delta). The
+     * content is checked against its stored CRC32C (damage is caught and quarantined exactly as by
+     * {@code read}) but not hashed again against its name: the changed chunk is hashed anyway when it is
+     * stored, and restore and export verify every chunk against the recovery point's tree; this saves one
+     * SHA-256 of a whole chunk per chunk changed in part, which is most of the apply cost of small writes.
      */
-    public byte[] readForUpdate(ChunkDigest digest) throws IOException {
-        return read(digest, false);
+    public Editable edit(ChunkDigest digest) throws IOException {
+        Contents contents = readContents(digest, false, false);
+        BitSet changed = new BitSet();
+        if (contents.delta() == null) {
+            return new Editable(contents.content(), digest, changed);
+        }
+        Editable editable = new Editable(contents.content(), contents.delta().base(), changed);
+        for (int i = 0; i < contents.delta().offsets().length; i++) {
+            editable.changed(contents.delta().offsets()[i], contents.delta().offsets()[i] + contents.delta().lengths()[i]);
+        }
+        return editable;
     }
 
-    private byte[] read(ChunkDigest digest, boolean verifyName) throws IOException {
+    /** A chunk's verified content, and the delta it was stored as (null: stored whole). */
+    private record Contents(byte[] content, ChunkFile.Delta delta) {
+    }
+
+    /**
+     * Reads, decodes and checks a chunk; a delta is composed with its base. {@code asBase}: the chunk is read as
+     * a delta's base, which must be a full chunk, so a delta is returned undecoded (content null) for the
+     * caller to refuse, and a read never goes deeper than one base.
+     */
+    private Contents readContents(ChunkDigest digest, boolean verifyName, boolean asBase) throws IOException {
         if (digest.isZero()) {
             throw new IllegalArgumentException("the ZERO digest has no stored content");
         }
         byte[] file;
         Location location;
         synchronized (lock) {
-            file = pending.get(digest);
+            PendingFile pendingFile = pending.get(digest);
+            file = pendingFile == null ? null : pendingFile.file();
             location = file == null ? locate(digest) : null;
         }
         if (file == null) {
@@ -257,7 +373,14 @@ public final class ChunkStore {
             file = stored.get();
         }
         String[] problem = new String[1];
-        byte[] content = ChunkFile.decode(file, problem);
+        ChunkFile.Decoded decoded = ChunkFile.decode(file, problem);
+        byte[] content = decoded == null ? null : decoded.content();
+        if (decoded != null && decoded.delta() != null) {
+            if (asBase) {
+                return new Contents(null, decoded.delta());
+            }
+            content = ChunkFile.compose(decoded, baseContent(digest, decoded), problem);
+        }
         if (verifyName && content != null && !ChunkDigest.of(content).equals(digest)) {
             problem[0] = "content hashes to " + ChunkDigest.of(content) + ", not to its name";
             content = null;
@@ -266,7 +389,31 @@ public final class ChunkStore {
             String cause = problem[0] + "; quarantined as " + quarantine(digest, location, file);
             throw new CorruptChunkException(failure(digest, cause), digest, true);
         }
-        return content;
+        return new Contents(content, decoded.delta());
+    }
+
+    /**
+     * The content of the base a delta is made over, CRC-checked (the delta's own content CRC32C, and the name
+     * check of {@code read}, then cover the composed whole). A base that cannot be read makes the delta
+     * unreadable, but the delta itself is not damaged, so it is not quarantined.
+     */
+    private byte[] baseContent(ChunkDigest digest, ChunkFile.Decoded decoded) throws IOException {
+        ChunkDigest base = decoded.delta().base();
+        if (base.isZero()) {
+            return new byte[decoded.header().contentBytes()];
+        }
+        Contents contents;
+        try {
+            contents = readContents(base, false, true);
+        } catch (CorruptChunkException e) {
+            throw new CorruptChunkException(failure(digest, "its delta base cannot be read: " + e.getMessage()), digest,
+                    false);
+        }
+        if (contents.content() == null) {
+            throw new CorruptChunkException(failure(digest, "its delta base " + base + " is itself a delta"), digest,
+                    false);
+        }
+        return contents.content();
     }
 
     /** Names of all packs, sorted. */
@@ -314,7 +461,7 @@ public final class ChunkStore {
                 if (keep.test(entry.digest())) {
                     Optional<byte[]> file = blobs.readRange(pack, entry.offset(), entry.length());
                     if (file.isPresent() && file.get().length == entry.length()) { // a truncated entry is lost anyway
-                        pending.put(entry.digest(), file.get());
+                        pending.put(entry.digest(), new PendingFile(file.get(), entry.base()));
                         pendingBytes += entry.length();
                         kept += entry.length();
                     }
@@ -348,7 +495,7 @@ public final class ChunkStore {
     public boolean delete(ChunkDigest digest) throws IOException {
         synchronized (lock) {
             if (index != null) {
-                index.remove(digest, new Location(null, 0, 0));
+                index.remove(digest, new Location(null, 0, 0, null));
             }
             return blobs.delete(blobName(digest));
         }
@@ -399,7 +546,10 @@ public final class ChunkStore {
         return "chunk store on " + blobs;
     }
 
-    /** Whether the digest is stored (touching its blob so GC keeps it) or pending. */
+    /**
+     * Whether the digest is stored (touching its blob, and a delta's base's, so GC keeps them) or pending. A
+     * delta whose base is gone counts as not stored: the content is stored again.
+     */
     private boolean alreadyStored(ChunkDigest digest) throws IOException {
         synchronized (lock) {
             if (pending.containsKey(digest)) {
@@ -410,11 +560,11 @@ public final class ChunkStore {
             if (location == null) {
                 return false;
             }
-            if (blobs.touch(location.legacy() ? blobName(digest) : location.pack())) {
-                return true;
+            if (!blobs.touch(location.legacy() ? blobName(digest) : location.pack())) {
+                index.remove(digest, location); // its blob is gone (collected elsewhere): store the content again
+                return false;
             }
-            index.remove(digest, location); // its blob is gone (collected elsewhere): store the content again
-            return false;
+            return location.base() == null || alreadyStored(location.base()); // a base is never a delta: depth 1
         }
     }
 
@@ -453,7 +603,7 @@ public final class ChunkStore {
     /** Adds legacy blobs and packs not indexed yet. Caller holds the lock. */
     private void loadIndex() throws IOException {
         for (String name : blobs.list(CHUNKS_PREFIX)) {
-            digestOf(name).ifPresent(digest -> index.putIfAbsent(digest, new Location(null, 0, 0)));
+            digestOf(name).ifPresent(digest -> index.putIfAbsent(digest, new Location(null, 0, 0, null)));
         }
         for (String pack : packNames()) {
             if (indexedPacks.contains(pack)) {
@@ -464,7 +614,9 @@ public final class ChunkStore {
                 continue; // deleted meanwhile, or quarantined because its index is damaged
             }
             for (PackFile.Entry entry : entries.get()) {
-                index.put(entry.digest(), new Location(pack, entry.offset(), entry.length()));
+                // The same content in two packs: a whole copy (written when a delta's base was lost) wins.
+                index.merge(entry.digest(), new Location(pack, entry.offset(), entry.length(), entry.base()),
+                        (known, found) -> found.base() != null && known.base() == null ? known : found);
             }
             indexedPacks.add(pack);
         }
@@ -485,7 +637,7 @@ public final class ChunkStore {
         int count = PackFile.entryCount(header.get(), problem);
         PackFile.Index decoded = null;
         if (count >= 0) {
-            Optional<byte[]> head = blobs.readRange(pack, 0, PackFile.indexBytes(count));
+            Optional<byte[]> head = blobs.readRange(pack, 0, PackFile.indexBytes(PackFile.version(header.get()), count));
             if (head.isEmpty()) {
                 return Optional.empty();
             }
@@ -562,8 +714,20 @@ public final class ChunkStore {
         return "read on " + this + " failed for " + digest + ": " + cause;
     }
 
-    private static boolean decodeForAssertion(byte[] file, ChunkDigest digest) {
-        byte[] content = ChunkFile.decode(file, new String[1]);
+    /**
+     * Whether a file decodes to the digest's content. A delta is composed over the edited content itself (the
+     * base's content is not at hand), which checks that its ranges carry every changed byte.
+     */
+    private static boolean decodeForAssertion(byte[] file, ChunkDigest digest, Editable edited) {
+        String[] problem = new String[1];
+        ChunkFile.Decoded decoded = ChunkFile.decode(file, problem);
+        if (decoded == null || (decoded.delta() == null) != (edited == null)) {
+            return false;
+        }
+        byte[] content = decoded.content();
+        if (edited != null) { // outside the changed sectors the edited content is the base's
+            content = ChunkFile.compose(decoded, edited.content().clone(), problem);
+        }
         return content != null && ChunkDigest.of(content).equals(digest);
     }
 }

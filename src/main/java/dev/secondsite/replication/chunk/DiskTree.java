@@ -72,33 +72,44 @@ public final class DiskTree {
 
     /** The verified content of chunk {@code index} whose digest the caller got from this tree. */
     public byte[] readChunk(long index, ChunkDigest digest) throws IOException {
-        return readChunk(index, digest, true);
-    }
-
-    /**
-     * Chunk {@code index} for a read-modify-write in apply: the path from the root through the node cache, the
-     * chunk CRC-checked, not re-hashed ({@link ChunkStore#readForUpdate}). Reads for restore, export and
-     * digests take the verifying path ({@link #readChunk}, {@link #readNode}), so damage on disk is still found.
-     */
-    public byte[] readChunkForUpdate(long index) throws IOException {
-        return readChunk(index, leaf(index, true), false);
-    }
-
-    private byte[] readChunk(long index, ChunkDigest digest, boolean verifyName) throws IOException {
         if (digest.isZero()) {
             return new byte[geometry.chunkBytes()];
         }
         byte[] content;
         try {
-            content = verifyName ? store.read(digest) : store.readForUpdate(digest);
+            content = store.read(digest);
         } catch (CorruptChunkException e) {
             throw new CorruptChunkException(e.getMessage() + " (chunk " + index + ")", digest, e.quarantined());
         }
+        checkLength(index, digest, content);
+        return content;
+    }
+
+    /**
+     * Chunk {@code index} for a read-modify-write in apply: the path from the root through the node cache, the
+     * chunk CRC-checked, not re-hashed ({@link ChunkStore#edit}). Reads for restore, export and digests take
+     * the verifying path ({@link #readChunk}, {@link #readNode}), so damage on disk is still found.
+     */
+    public ChunkStore.Editable editChunk(long index) throws IOException {
+        ChunkDigest digest = leaf(index, true);
+        if (digest.isZero()) {
+            return ChunkStore.Editable.zeros(geometry.chunkBytes());
+        }
+        ChunkStore.Editable editable;
+        try {
+            editable = store.edit(digest);
+        } catch (CorruptChunkException e) {
+            throw new CorruptChunkException(e.getMessage() + " (chunk " + index + ")", digest, e.quarantined());
+        }
+        checkLength(index, digest, editable.content());
+        return editable;
+    }
+
+    private void checkLength(long index, ChunkDigest digest, byte[] content) throws CorruptChunkException {
         if (content.length != geometry.chunkBytes()) {
             throw new CorruptChunkException("read on " + store + " failed for " + digest + ": chunk " + index
                     + " holds " + content.length + " bytes, expected " + geometry.chunkBytes(), digest, false);
         }
-        return content;
     }
 
     /**

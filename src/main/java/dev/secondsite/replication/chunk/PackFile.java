@@ -9,19 +9,23 @@ import dev.secondsite.replication.Crc32c;
 
 /**
  * Byte layout of a pack: many chunk files (data chunks and tree nodes) in one blob, so storing a
- * segment's new chunks costs one durable put instead of one per chunk (ADR 0007). Version 2 (written),
+ * segment's new chunks costs one durable put instead of one per chunk (ADR 0007). Version 3 (written),
  * little-endian:
  *
  * <pre>
  *   0  4  magic "SSPK"
- *   4  1  format version (2; version 1 packs have no trailer and are still read)
+ *   4  1  format version (3; versions 1 and 2 are still read)
  *   5  3  reserved, zero
  *   8  4  entry count n (>= 1)
- *  12     index: n entries of 44 bytes: SHA-256 digest (32), offset in the pack (8), length (4)
- *  12+44n 4  CRC32C of bytes 0..12+44n
- *  16+44n    the entries' chunk files ({@link ChunkFile}), back to back, in index order
- *  end    8  trailer (version 2): magic "SSPE", then the index CRC32C again
+ *  12     index: n entries of E bytes: SHA-256 digest (32), offset in the pack (8), length (4), and from
+ *         version 3 the digest of the entry's delta base (32; all zeros: none), so E = 76 (44 before)
+ *  12+En  4  CRC32C of bytes 0..12+En
+ *  16+En     the entries' chunk files ({@link ChunkFile}), back to back, in index order
+ *  end    8  trailer (from version 2): magic "SSPE", then the index CRC32C again
  * </pre>
+ *
+ * The base is in the index so that opening a store learns which chunks a delta keeps alive without reading
+ * the chunk files: garbage collection must keep a live delta's base.
  *
  * The index comes first so that opening a store reads only the head of each pack. Each entry is a
  * complete chunk file with its own CRC32C, verified (and hashed against its digest) on every read exactly
@@ -37,21 +41,23 @@ import dev.secondsite.replication.Crc32c;
  */
 final class PackFile {
     static final int MAGIC = 0x4B505353; // "SSPK" little-endian
-    /** Written; version 1 (no trailer) is still read. */
-    static final int FORMAT_VERSION = 2;
+    /** Written; versions 1 (no trailer) and 2 (no bases) are still read. */
+    static final int FORMAT_VERSION = 3;
+    static final int FORMAT_VERSION_NO_BASES = 2;
     static final int FORMAT_VERSION_NO_TRAILER = 1;
     static final int TRAILER_MAGIC = 0x45505353; // "SSPE" little-endian
     static final int TRAILER_BYTES = 8;
     static final int HEADER_BYTES = 12;
-    static final int ENTRY_BYTES = ChunkDigest.BYTES + 8 + 4;
+    static final int ENTRY_BYTES_NO_BASES = ChunkDigest.BYTES + 8 + 4;
+    static final int ENTRY_BYTES = ENTRY_BYTES_NO_BASES + ChunkDigest.BYTES;
     /** Most entries in one pack; bounds what a damaged count can make a reader allocate. */
     static final int ENTRIES_MAX = 1 << 20;
 
     private PackFile() {
     }
 
-    /** Where one chunk file sits in its pack. */
-    record Entry(ChunkDigest digest, long offset, int length) {
+    /** Where one chunk file sits in its pack, and the base it is a delta over (null: none). */
+    record Entry(ChunkDigest digest, long offset, int length, ChunkDigest base) {
     }
 
     /** A decoded index: its entries, and the trailer the pack must end with (null for version 1 packs). */
@@ -63,14 +69,28 @@ final class PackFile {
         }
     }
 
-    /** Bytes of header, index and index CRC for a pack of {@code count} entries. */
+    /** Bytes of header, index and index CRC for a pack (as written) of {@code count} entries. */
     static int indexBytes(int count) {
-        return HEADER_BYTES + count * ENTRY_BYTES + 4;
+        return indexBytes(FORMAT_VERSION, count);
     }
 
-    /** Encodes a pack holding {@code files.get(i)} as the chunk file of {@code digests.get(i)}. */
+    /** Bytes of header, index and index CRC for a pack of the given version and entry count. */
+    static int indexBytes(int version, int count) {
+        return HEADER_BYTES + count * (version >= FORMAT_VERSION ? ENTRY_BYTES : ENTRY_BYTES_NO_BASES) + 4;
+    }
+
+    /** Encodes a pack of full chunk files: {@code files.get(i)} is the chunk file of {@code digests.get(i)}. */
     static byte[] encode(List<ChunkDigest> digests, List<byte[]> files) {
-        assert digests.size() == files.size() && !digests.isEmpty() && digests.size() <= ENTRIES_MAX;
+        return encode(digests, files, java.util.Collections.nCopies(digests.size(), null));
+    }
+
+    /**
+     * Encodes a pack holding {@code files.get(i)} as the chunk file of {@code digests.get(i)}, a delta over
+     * {@code bases.get(i)} when that is not null.
+     */
+    static byte[] encode(List<ChunkDigest> digests, List<byte[]> files, List<ChunkDigest> bases) {
+        assert digests.size() == files.size() && digests.size() == bases.size() && !digests.isEmpty()
+                && digests.size() <= ENTRIES_MAX;
         int count = digests.size();
         long total = indexBytes(count) + TRAILER_BYTES;
         for (byte[] file : files) {
@@ -83,7 +103,8 @@ final class PackFile {
         pack.putInt(MAGIC).put((byte) FORMAT_VERSION).put((byte) 0).putShort((short) 0).putInt(count);
         long offset = indexBytes(count);
         for (int i = 0; i < count; i++) {
-            pack.put(digests.get(i).toBytes()).putLong(offset).putInt(files.get(i).length);
+            ChunkDigest base = bases.get(i) == null ? ChunkDigest.ZERO : bases.get(i);
+            pack.put(digests.get(i).toBytes()).putLong(offset).putInt(files.get(i).length).put(base.toBytes());
             offset += files.get(i).length;
         }
         int indexCrc = Crc32c.of(pack.array(), 0, pack.position());
@@ -101,7 +122,7 @@ final class PackFile {
         ByteBuffer buffer = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
         if (header.length < HEADER_BYTES || buffer.getInt(0) != MAGIC) {
             problem[0] = "not a pack (bad magic or truncated header)";
-        } else if (buffer.get(4) != FORMAT_VERSION && buffer.get(4) != FORMAT_VERSION_NO_TRAILER) {
+        } else if (buffer.get(4) < FORMAT_VERSION_NO_TRAILER || buffer.get(4) > FORMAT_VERSION) {
             problem[0] = "unsupported pack version " + buffer.get(4);
         } else if (buffer.get(5) != 0 || buffer.getShort(6) != 0) {
             problem[0] = "reserved pack header bytes are not zero";
@@ -113,14 +134,21 @@ final class PackFile {
         return -1;
     }
 
+    /** The format version of a pack whose header {@link #entryCount} accepted. */
+    static int version(byte[] header) {
+        return header[4];
+    }
+
     /** Decodes header + index ({@link #indexBytes} long); null with {@code problem[0]} set if damaged. */
     static Index decodeIndex(byte[] head, String[] problem) {
         int count = entryCount(head, problem);
         if (count < 0) {
             return null;
         }
-        if (head.length != indexBytes(count)) {
-            problem[0] = "truncated pack index (" + head.length + " of " + indexBytes(count) + " bytes)";
+        int version = version(head);
+        int entryBytes = version >= FORMAT_VERSION ? ENTRY_BYTES : ENTRY_BYTES_NO_BASES;
+        if (head.length != indexBytes(version, count)) {
+            problem[0] = "truncated pack index (" + head.length + " of " + indexBytes(version, count) + " bytes)";
             return null;
         }
         ByteBuffer buffer = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
@@ -129,11 +157,12 @@ final class PackFile {
             return null;
         }
         List<Entry> entries = new ArrayList<>(count);
-        long expectedOffset = indexBytes(count);
+        long expectedOffset = indexBytes(version, count);
         for (int i = 0; i < count; i++) {
-            int at = HEADER_BYTES + i * ENTRY_BYTES;
+            int at = HEADER_BYTES + i * entryBytes;
+            ChunkDigest base = version >= FORMAT_VERSION ? ChunkDigest.read(head, at + ENTRY_BYTES_NO_BASES) : null;
             Entry entry = new Entry(ChunkDigest.read(head, at), buffer.getLong(at + ChunkDigest.BYTES),
-                    buffer.getInt(at + ChunkDigest.BYTES + 8));
+                    buffer.getInt(at + ChunkDigest.BYTES + 8), base == null || base.isZero() ? null : base);
             if (entry.offset() != expectedOffset || entry.length() <= ChunkFile.HEADER_BYTES) {
                 problem[0] = "pack index entry " + i + " has offset " + entry.offset() + " and length " + entry.length()
                         + ", expected offset " + expectedOffset;

@@ -157,32 +157,32 @@ class ChunkStoreTest {
     }
 
     @Test
-    void readForUpdateCatchesDamageByItsCrcButDoesNotRehashAgainstTheName() throws IOException {
+    void editCatchesDamageByItsCrcButDoesNotRehashAgainstTheName() throws IOException {
         FileBlobStore blobs = new FileBlobStore(root);
         ChunkStore store = new ChunkStore(blobs);
         byte[] a = random(6, 16 << 10);
         ChunkDigest da = store.insert(a);
         store.flush();
-        assertThat(store.readForUpdate(da)).isEqualTo(a);
+        assertThat(store.edit(da).content()).isEqualTo(a);
         ChunkStore.Location location = store.location(da).orElseThrow();
         Path file = root.resolve(location.pack());
         byte[] pack = Files.readAllBytes(file);
         pack[(int) location.offset() + location.length() - 3] ^= 0x01;
         Files.write(file, pack);
 
-        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> store.readForUpdate(da));
+        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> store.edit(da));
         assertThat(e).isNotNull();
         assertThat(e.quarantined()).isTrue();
         assertThat(e.getMessage()).contains("CRC32C mismatch");
 
-        // The trade-off, stated: a well-formed entry filed under another name passes readForUpdate (the new
+        // The trade-off, stated: a well-formed entry filed under another name passes edit (the new
         // chunk it becomes is hashed when stored, and restore checks the tree); read() catches it.
         MemoryBlobStore memory = new MemoryBlobStore();
         byte[] b = random(7, 4096);
         byte[] c = random(8, 4096);
         memory.put("packs/00/" + "0".repeat(32) + ".pack", PackFile.encode(List.of(ChunkDigest.of(b)),
                 List.of(ChunkFile.encode(c, 0, c.length))));
-        assertThat(new ChunkStore(memory).readForUpdate(ChunkDigest.of(b))).isEqualTo(c);
+        assertThat(new ChunkStore(memory).edit(ChunkDigest.of(b)).content()).isEqualTo(c);
         assertThatThrownBy(() -> new ChunkStore(memory).read(ChunkDigest.of(b))).isInstanceOf(CorruptChunkException.class);
     }
 
@@ -227,13 +227,7 @@ class ChunkStoreTest {
         MemoryBlobStore blobs = new MemoryBlobStore();
         byte[] a = random(6, 4096);
         byte[] b = random(7, 4096);
-        byte[] v2 = PackFile.encode(List.of(ChunkDigest.of(a), ChunkDigest.of(b)),
-                List.of(ChunkFile.encode(a, 0, a.length), ChunkFile.encode(b, 0, b.length)));
-        byte[] v1 = Arrays.copyOf(v2, v2.length - PackFile.TRAILER_BYTES);
-        v1[4] = PackFile.FORMAT_VERSION_NO_TRAILER;
-        int crcAt = PackFile.indexBytes(2) - 4;
-        java.nio.ByteBuffer.wrap(v1).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(crcAt,
-                dev.secondsite.replication.Crc32c.of(v1, 0, crcAt));
+        byte[] v1 = packWithoutBases(PackFile.FORMAT_VERSION_NO_TRAILER, a, b);
         String pack = "packs/00/" + "0".repeat(32) + ".pack";
         blobs.put(pack, v1);
         ChunkStore store = new ChunkStore(blobs);
@@ -244,6 +238,41 @@ class ChunkStoreTest {
         ChunkStore reopened = new ChunkStore(blobs);
         assertThatThrownBy(() -> reopened.read(ChunkDigest.of(b))).hasMessageContaining("truncated payload");
         assertThat(reopened.read(ChunkDigest.of(a))).isEqualTo(a);
+    }
+
+    /** Version 2 packs (a trailer, no delta bases in the index) are still read and checked for tears. */
+    @Test
+    void versionTwoPacksWithoutBasesAreStillRead() throws IOException {
+        MemoryBlobStore blobs = new MemoryBlobStore();
+        byte[] a = random(8, 4096);
+        byte[] b = random(9, 4096);
+        byte[] v2 = packWithoutBases(PackFile.FORMAT_VERSION_NO_BASES, a, b);
+        String pack = "packs/00/" + "0".repeat(32) + ".pack";
+        blobs.put(pack, v2);
+        ChunkStore store = new ChunkStore(blobs);
+        assertThat(store.read(ChunkDigest.of(b))).isEqualTo(b);
+        assertThat(store.location(ChunkDigest.of(a)).orElseThrow().base()).isNull();
+
+        blobs.put(pack, Arrays.copyOf(v2, v2.length - 1));
+        assertThat(new ChunkStore(blobs).contains(ChunkDigest.of(a))).as("torn: quarantined whole").isFalse();
+    }
+
+    /** A pack as versions 1 and 2 wrote it: 44-byte index entries (no base), a trailer from version 2. */
+    private static byte[] packWithoutBases(int version, byte[] a, byte[] b) {
+        List<byte[]> files = List.of(ChunkFile.encode(a, 0, a.length), ChunkFile.encode(b, 0, b.length));
+        int indexBytes = PackFile.indexBytes(version, 2);
+        boolean trailer = version != PackFile.FORMAT_VERSION_NO_TRAILER;
+        java.nio.ByteBuffer pack = java.nio.ByteBuffer.allocate(indexBytes + files.get(0).length + files.get(1).length
+                + (trailer ? PackFile.TRAILER_BYTES : 0)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        pack.putInt(PackFile.MAGIC).put((byte) version).put((byte) 0).putShort((short) 0).putInt(2);
+        pack.put(ChunkDigest.of(a).toBytes()).putLong(indexBytes).putInt(files.get(0).length);
+        pack.put(ChunkDigest.of(b).toBytes()).putLong(indexBytes + files.get(0).length).putInt(files.get(1).length);
+        int crc = dev.secondsite.replication.Crc32c.of(pack.array(), 0, pack.position());
+        pack.putInt(crc).put(files.get(0)).put(files.get(1));
+        if (trailer) {
+            pack.putInt(PackFile.TRAILER_MAGIC).putInt(crc);
+        }
+        return pack.array();
     }
 
     @Test

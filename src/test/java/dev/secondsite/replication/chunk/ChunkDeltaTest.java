@@ -1,0 +1,180 @@
+package dev.secondsite.replication.chunk;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+import dev.secondsite.replication.MemoryBlobStore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+/** Chunks changed in part are stored as deltas over a full base (ADR 0007, "Deltas"). */
+class ChunkDeltaTest {
+    private static final int CHUNK = 64 << 10;
+
+    private final MemoryBlobStore blobs = new MemoryBlobStore();
+    private final ChunkStore store = new ChunkStore(blobs);
+
+    @Test
+    void aSmallChangeIsStoredAsADeltaOverTheFullChunkAndReadsBackVerified() throws IOException {
+        byte[] original = random(1, CHUNK);
+        ChunkDigest base = store.insert(original);
+        store.flush();
+
+        byte[] expected = original.clone();
+        ChunkDigest changed = change(base, 8 << 10, random(2, 4096), expected);
+
+        ChunkStore.Location location = store.location(changed).orElseThrow();
+        assertThat(location.base()).isEqualTo(base);
+        assertThat(location.length()).as("a 4 KiB change costs about 4 KiB, not 64").isLessThan(4096 + 128);
+        assertThat(store.read(changed)).isEqualTo(expected);
+        ChunkStore reopened = new ChunkStore(blobs);
+        assertThat(reopened.location(changed).orElseThrow().base()).as("the pack index records the base").isEqualTo(base);
+        assertThat(reopened.read(changed)).isEqualTo(expected);
+
+        ChunkStore.Editable edit = store.edit(changed);
+        assertThat(edit.content()).isEqualTo(expected);
+        assertThat(edit.base()).isEqualTo(base);
+        assertThat(edit.changed().stream().toArray()).isEqualTo(sectors(8 << 10, 4096));
+
+        // Changed again: still a delta over the same full chunk (never a delta over a delta), with both ranges.
+        ChunkDigest twice = change(changed, 40 << 10, random(3, 1000), expected);
+        assertThat(store.location(twice).orElseThrow().base()).isEqualTo(base);
+        assertThat(store.edit(twice).changed().cardinality()).isEqualTo(8 + 2);
+        assertThat(new ChunkStore(blobs).read(twice)).isEqualTo(expected);
+    }
+
+    @Test
+    void aChangeOfMoreThanHalfTheChunkIsStoredWhole() throws IOException {
+        byte[] original = random(4, CHUNK);
+        ChunkDigest base = store.insert(original);
+        byte[] expected = original.clone();
+
+        ChunkDigest changed = change(base, 0, random(5, CHUNK / 2 + 512), expected);
+
+        assertThat(store.location(changed).orElseThrow().base()).isNull();
+        assertThat(store.location(changed).orElseThrow().length()).isGreaterThan(CHUNK);
+        assertThat(store.edit(changed).base()).isEqualTo(changed);
+        assertThat(store.edit(changed).changed().isEmpty()).isTrue();
+        assertThat(store.read(changed)).isEqualTo(expected);
+    }
+
+    @Test
+    void aSmallWriteIntoZerosIsStoredAsItsBytesAlone() throws IOException {
+        ChunkStore.Editable zeros = ChunkStore.Editable.zeros(CHUNK);
+        byte[] data = random(6, 4096);
+        System.arraycopy(data, 0, zeros.content(), 12 << 10, data.length);
+        zeros.changed(12 << 10, (12 << 10) + data.length);
+
+        ChunkDigest digest = store.insert(store.prepare(zeros));
+        store.flush();
+
+        assertThat(store.location(digest).orElseThrow().base()).as("zeros need no base to be kept").isNull();
+        assertThat(store.location(digest).orElseThrow().length()).isLessThan(4096 + 128);
+        assertThat(new ChunkStore(blobs).read(digest)).isEqualTo(zeros.content());
+    }
+
+    @Test
+    void aDeltaWhoseBaseIsGoneCountsAsMissingAndIsStoredWholeWhenSentAgain() throws IOException {
+        byte[] original = random(7, CHUNK);
+        ChunkDigest base = store.insert(original);
+        store.flush();
+        byte[] expected = original.clone();
+        ChunkDigest changed = change(base, 0, random(8, 512), expected);
+        blobs.delete(store.location(base).orElseThrow().pack());
+
+        ChunkStore reopened = new ChunkStore(blobs);
+        assertThat(reopened.contains(changed)).as("resync digests must call it unknown").isFalse();
+        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> reopened.read(changed));
+        assertThat(e.quarantined()).as("the delta itself is not damaged").isFalse();
+        assertThat(e.getMessage()).contains("its delta base cannot be read").contains("chunk is missing");
+
+        assertThat(reopened.insert(expected)).isEqualTo(changed);
+        reopened.flush();
+        assertThat(reopened.location(changed).orElseThrow().base()).isNull();
+        assertThat(reopened.contains(changed)).isTrue();
+        assertThat(new ChunkStore(blobs).read(changed)).isEqualTo(expected);
+    }
+
+    @Test
+    void aDamagedDeltaIsQuarantinedAndItsBaseIsNot() throws IOException {
+        byte[] original = random(9, CHUNK);
+        ChunkDigest base = store.insert(original);
+        store.flush();
+        ChunkDigest changed = change(base, 4096, random(10, 4096), original.clone());
+        ChunkStore.Location location = store.location(changed).orElseThrow();
+        blobs.corrupt(location.pack(), (int) (location.offset() + location.length() - 100), 0x40); // the delta's data
+
+        ChunkStore reopened = new ChunkStore(blobs);
+        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> reopened.read(changed));
+        assertThat(e.quarantined()).isTrue();
+        assertThat(e.getMessage()).contains("CRC32C mismatch (delta over base " + base);
+        assertThat(reopened.contains(changed)).isFalse();
+        assertThat(reopened.read(base)).isEqualTo(original);
+    }
+
+    @Test
+    void malformedDeltaFilesAreRefusedWithTheReason() {
+        byte[] content = random(11, CHUNK);
+        BitSet changed = new BitSet();
+        changed.set(2, 4);
+        changed.set(10);
+        byte[] file = ChunkFile.encodeDelta(content, ChunkDigest.of(random(12, CHUNK)), changed);
+        String[] problem = new String[1];
+        assertThat(ChunkFile.decode(file, problem).delta().offsets()).containsExactly(1024, 5120);
+
+        int count = ChunkFile.HEADER_BYTES + ChunkDigest.BYTES;
+        int ranges = count + 4;
+        assertThat(problemOf(withInt(file, count, 0))).contains("delta range count 0 is out of range");
+        assertThat(problemOf(withInt(file, count, 1 << 20))).contains("is out of range");
+        assertThat(problemOf(withInt(file, ranges + 8, 1024))).as("overlapping ranges").contains("out of order");
+        assertThat(problemOf(withInt(file, ranges + 8, 1536))).as("touching ranges").contains("out of order");
+        assertThat(problemOf(withInt(file, ranges + 12, CHUNK))).as("past the chunk").contains("out of bounds");
+        assertThat(problemOf(withInt(file, ranges + 4, 0))).as("empty range").contains("out of order or out of bounds");
+        byte[] truncated = Arrays.copyOf(file, file.length - 1);
+        assertThat(problemOf(truncated)).contains("truncated payload");
+    }
+
+    /** Changes {@code digest}'s chunk at {@code at} through edit + prepare, as apply does; mirrors it in expected. */
+    private ChunkDigest change(ChunkDigest digest, int at, byte[] data, byte[] expected) throws IOException {
+        ChunkStore.Editable edit = store.edit(digest);
+        System.arraycopy(data, 0, edit.content(), at, data.length);
+        edit.changed(at, at + data.length);
+        System.arraycopy(data, 0, expected, at, data.length);
+        ChunkStore.Prepared prepared = store.prepare(edit);
+        ChunkDigest changed = store.insert(prepared);
+        store.flush();
+        assertThat(changed).isEqualTo(ChunkDigest.of(expected));
+        return changed;
+    }
+
+    private static int[] sectors(int from, int length) {
+        return java.util.stream.IntStream.range(from / 512, (from + length) / 512).toArray();
+    }
+
+    /** A copy of a chunk file with a little-endian int replaced in its payload (the header CRC does not cover it). */
+    private static byte[] withInt(byte[] file, int at, int value) {
+        byte[] copy = file.clone();
+        ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN).putInt(at, value);
+        return copy;
+    }
+
+    private static String problemOf(byte[] file) {
+        String[] problem = new String[1];
+        assertThat(ChunkFile.decode(file, problem)).isNull();
+        return problem[0];
+    }
+
+    private static byte[] random(long seed, int length) {
+        byte[] bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+}
