@@ -74,7 +74,7 @@ public final class E2eMain {
     /** One churn phase. */
     record Phase(double target, double achieved, long churnBytes, long writes, int points, double rpoP50,
                  double rpoMax, double rpoUpperMax, long backlogMax, long applyBacklogMax, long shippedBytes,
-                 Double catchUp, boolean ok,
+                 Double catchUp, double agentCores, double harnessCores, boolean ok,
                  String why) {
     }
 
@@ -499,6 +499,8 @@ public final class E2eMain {
         long uploaded0 = diskRow().bytesUploaded();
         int points0 = seen.size();
         List<double[]> samples = new ArrayList<>(); // {rpo, rpoUpper, backlog, server apply backlog}
+        long agentCpu0 = agentCpuNanos();
+        long harnessCpu0 = harnessCpuNanos();
         long t0 = System.nanoTime();
         churn.start(rate * MB);
         for (int second = 1; second <= window; second++) {
@@ -514,6 +516,8 @@ public final class E2eMain {
         }
         churn.stop();
         long stopNanos = System.nanoTime();
+        double agentCores = (agentCpuNanos() - agentCpu0) / (double) (stopNanos - t0);
+        double harnessCores = (harnessCpuNanos() - harnessCpu0) / (double) (stopNanos - t0);
         Instant stopAt = Instant.now();
         double seconds = (stopNanos - t0) / 1e9;
         long churnBytes = churn.writtenBytes() - bytes0;
@@ -562,13 +566,32 @@ public final class E2eMain {
         List<Double> rpos = steady.stream().map(s -> s[0]).filter(v -> !Double.isNaN(v)).toList();
         Phase phase = new Phase(rate, achieved, churnBytes, churn.writes() - writes0, points, median(rpos),
                 max(steady, 0), max(steady, 1), (long) Math.max(backlog1, backlog2), (long) max(samples, 3), shipped,
-                catchUp, why.isEmpty(),
+                catchUp, agentCores, harnessCores, why.isEmpty(),
                 String.join("; ", why));
-        log("churn %.0f MB/s: achieved %.1f MB/s, %d points, RPO p50 %.1f s max %.1f s, catch-up %s s -> %s%s", rate,
-                achieved, points, phase.rpoP50(), phase.rpoMax(), catchUp == null ? "n/a"
+        log("churn %.0f MB/s: achieved %.1f MB/s, %d points, RPO p50 %.1f s max %.1f s, CPU agent %.2f + server and"
+                        + " churn %.2f cores, catch-up %s s -> %s%s", rate, achieved, points, phase.rpoP50(), phase.rpoMax(),
+                agentCores, harnessCores, catchUp == null ? "n/a"
                         : String.format(Locale.ROOT, "%.1f", catchUp), phase.ok() ? "kept up" : "MISSED",
                 phase.ok() ? "" : " (" + phase.why() + ")");
         return phase;
+    }
+
+    /** CPU time the agent process has used (user + system, from /proc; 0 where there is no /proc). */
+    private long agentCpuNanos() {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + agent.pid() + "/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime (fields 14, 15)
+            return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** CPU time this JVM has used: the embedded server, the churn generator and the harness. */
+    private static long harnessCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     // ---------------------------------------------------------------------------------------------
