@@ -352,8 +352,13 @@ public final class E2eMain {
 
     private List<String> agentCommand(List<String> extra) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-cp",
-                System.getProperty("java.class.path"), "dev.secondsite.Main", "agent", "--server", baseUrl,
+        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g"));
+        // BENCH_AGENT_JAVA_OPTS: extra JVM options for the agent, e.g. -XX:StartFlightRecording=filename=agent.jfr
+        String agentOpts = System.getenv().getOrDefault("BENCH_AGENT_JAVA_OPTS", "").trim();
+        if (!agentOpts.isEmpty()) {
+            command.addAll(List.of(agentOpts.split("\\s+")));
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.secondsite.Main", "agent", "--server", baseUrl,
                 "--data-dir", serverDir.toAbsolutePath().toString(), "--name", "bench01",
                 "--state-dir", stateDir.toString(), "--disk", image.toString()));
         command.addAll(extra);
