@@ -11,9 +11,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedDeque;
 
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.replication.ReplicaDigests;
@@ -123,6 +125,11 @@ final class Replicator implements Closeable {
     private final Clock clock;
     private final long segmentBytesMax;
     private final DiskStats stats = new DiskStats();
+    /**
+     * Segment buffers of finished passes, reused by the next ones: a buffer grows to the segment size once
+     * instead of at every pass (a busy pass would otherwise copy ~30 MiB per buffer while it grows).
+     */
+    private final Deque<SegmentBuilder> idleBuilders = new ConcurrentLinkedDeque<>();
     private DiskLedger ledger;
     private Instant previousScanStart;
     private String resyncId;
@@ -385,7 +392,12 @@ final class Replicator implements Closeable {
             this.spoolDir = spoolDir;
             this.sizeBytes = ledger.virtualBytes();
             this.chunkBytes = ledger.chunkBytes();
-            this.builder = new SegmentBuilder(diskId, sizeBytes, segmentBytesMax);
+            this.builder = takeBuilder();
+        }
+
+        private SegmentBuilder takeBuilder() {
+            SegmentBuilder idle = idleBuilders.poll();
+            return idle != null && idle.diskBytes() == sizeBytes ? idle : new SegmentBuilder(diskId, sizeBytes, segmentBytesMax);
         }
 
         PassKind kind() {
@@ -586,7 +598,7 @@ final class Replicator implements Closeable {
                 // The sent segment's buffer stays untouched until its upload is collected (by the next send,
                 // which happens before that buffer is reused): fill the other one meanwhile.
                 SegmentBuilder sent = builder;
-                builder = spare != null ? spare : new SegmentBuilder(diskId, sizeBytes, segmentBytesMax);
+                builder = spare != null ? spare : takeBuilder();
                 spare = sent;
             }
             ranges = new ArrayList<>();
@@ -647,8 +659,14 @@ final class Replicator implements Closeable {
             stats.lastPointAt = pointAt;
             stats.activity = "Idle";
             stats.lastError = null;
-            return new PassResult(kind, markerTag, firstSequence, builder.sequence(), segments, dataBytes, zeroBytes,
-                    changedChunks, consistency, pointAt, Duration.between(scanStart, scanEnd), tracked);
+            PassResult result = new PassResult(kind, markerTag, firstSequence, builder.sequence(), segments, dataBytes,
+                    zeroBytes, changedChunks, consistency, pointAt, Duration.between(scanStart, scanEnd), tracked);
+            // Every upload was collected: neither buffer is read any more (an abandoned pass's are dropped).
+            idleBuilders.add(builder);
+            if (spare != null) {
+                idleBuilders.add(spare);
+            }
+            return result;
         }
 
         /** The marker tag: the pass kind, and for a resync {@code resync:<resyncId>} (agent-protocol §3). */

@@ -15,7 +15,7 @@ import dev.secondsite.replication.segment.SegmentWriter;
  * {@link #SEGMENT_BYTES_MAX} stored bytes. Room for a final MARKER and the trailer is always kept, so a
  * segment that accepted its last change can always still take the pass's marker.
  *
- * <p>The buffer is reused from segment to segment ({@link #reset}); one builder per pass.
+ * <p>The buffer is reused from segment to segment ({@link #reset}) and from pass to pass.
  */
 final class SegmentBuilder {
     /** Largest sealed segment the agent produces (the server accepts up to 64 MiB). */
@@ -55,6 +55,10 @@ final class SegmentBuilder {
         this.changes = 0;
         this.writer = SegmentWriter.start(buffer, new SegmentHeader(diskId, sequence, createdAt),
                 SegmentWriter.Compression.LZ4, diskBytes);
+    }
+
+    long diskBytes() {
+        return diskBytes;
     }
 
     long sequence() {

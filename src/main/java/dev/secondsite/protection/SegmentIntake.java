@@ -12,6 +12,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.UUID;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -97,10 +98,7 @@ public final class SegmentIntake {
                     + " other segments; retry the upload.");
         }
         try {
-            byte[] segment = body.readNBytes(SEGMENT_BYTES_MAX + 1);
-            if (segment.length > SEGMENT_BYTES_MAX) {
-                throw tooLarge(-1);
-            }
+            byte[] segment = readBody(body, contentLength);
             long dataBytes = verify(diskId, sequence, segment, rt.capacityBytes);
             long now = clock.millis();
             synchronized (rt) {
@@ -148,6 +146,27 @@ public final class SegmentIntake {
             }
             return null;
         }
+    }
+
+    /**
+     * The request body, at most {@link #SEGMENT_BYTES_MAX} bytes. With a Content-Length the bytes are read into one
+     * array of that size (no gathering and second copy of a segment of tens of MB); a body longer than it said is
+     * refused, a shorter one is returned as it is and fails verification as truncated.
+     */
+    private static byte[] readBody(InputStream body, long contentLength) throws IOException {
+        if (contentLength < 0) {
+            byte[] segment = body.readNBytes(SEGMENT_BYTES_MAX + 1);
+            if (segment.length > SEGMENT_BYTES_MAX) {
+                throw tooLarge(-1);
+            }
+            return segment;
+        }
+        byte[] segment = new byte[(int) contentLength];
+        int read = body.readNBytes(segment, 0, segment.length);
+        if (read == segment.length && body.read() >= 0) {
+            throw tooLarge(-1);
+        }
+        return read == segment.length ? segment : Arrays.copyOf(segment, read);
     }
 
     private static void checkSequence(ReplicationEngine.DiskRuntime rt, long sequence) {

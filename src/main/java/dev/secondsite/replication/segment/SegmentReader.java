@@ -273,13 +273,16 @@ public final class SegmentReader {
     /** Reads exactly {@code count} bytes (count already bounded by the caller) or fails as truncated. */
     private byte[] readExactly(int count, String what) throws IOException {
         assert count >= 0 && count <= Math.max(RECORD_BYTES_MAX, HEADER_BYTES);
-        byte[] bytes = in.readNBytes(count);
-        if (bytes.length != count) {
-            long at = position + bytes.length;
-            if (bytes.length == 0 && what.startsWith("record header or trailer")) {
+        // Read straight into an array of the final size: readNBytes(count) would gather 16 KiB pieces and copy
+        // them once more, and the DATA payloads are most of the server's bytes.
+        byte[] bytes = new byte[count];
+        int read = in.readNBytes(bytes, 0, count);
+        if (read != count) {
+            long at = position + read;
+            if (read == 0 && what.startsWith("record header or trailer")) {
                 throw fail(at, "segment is not sealed: it ends after " + recordCount + " records without a trailer");
             }
-            throw fail(at, "truncated " + what + " (" + bytes.length + " of " + count + " bytes)");
+            throw fail(at, "truncated " + what + " (" + read + " of " + count + " bytes)");
         }
         position += count;
         return bytes;
