@@ -93,6 +93,7 @@ public final class SecondSiteServer implements AutoCloseable {
         Database database = Database.fromOption(options.db(), dataDir);
         ProtectionModule protection = null;
         try {
+            database.claimForServer(); // one server per store: fails before anything starts
             Settings settings = new Settings(database.jdbi());
             IdentityService identities = new IdentityService(database.jdbi(), settings);
             TokenService tokens = new TokenService(settings, identities, Clock.systemUTC());

@@ -2,6 +2,7 @@ package dev.secondsite.server;
 
 import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.replication.blob.AzureBlobStore;
+import dev.secondsite.store.Database;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -80,6 +81,9 @@ public final class ServerCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             System.err.println("secondsite server: " + e.getMessage());
             return 2;
+        } catch (Database.InUseException e) {
+            System.err.println("secondsite server: " + e.getMessage());
+            return 1;
         }
         Path abs = dataDir.toAbsolutePath();
         System.out.println("SecondSite server listening on https://" + bind + ":" + server.port());

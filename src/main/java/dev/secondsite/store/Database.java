@@ -6,15 +6,23 @@ import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 
 /**
  * The control-plane store: an embedded H2 file by default, PostgreSQL in production.
  * Both run the same Flyway migrations (db/migration), so there is one schema to reason about.
  */
 public final class Database implements AutoCloseable {
+    /** H2's error code for a database file another process has open (ErrorCode.DATABASE_ALREADY_OPEN_1). */
+    private static final int H2_DATABASE_ALREADY_OPEN = 90020;
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
     private final boolean embedded;
+    /** PostgreSQL: the connection holding this server's claim on the schema ({@link #claimForServer}), or null. */
+    private Connection claim;
 
     private Database(HikariDataSource dataSource, boolean embedded) {
         this.dataSource = dataSource;
@@ -29,8 +37,19 @@ public final class Database implements AutoCloseable {
                 // Write every commit to the file at once (H2 otherwise batches them for up to ~1 s, so a
                 // killed server loses the last second of acknowledged writes: resources, jobs, leases).
                 + ";WRITE_DELAY=0";
-        return open(url, null, true);
+        try {
+            return open(url, null, true);
+        } catch (RuntimeException e) {
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof SQLException sql && sql.getErrorCode() == H2_DATABASE_ALREADY_OPEN) {
+                    throw new InUseException("another SecondSite server is running on data directory " + dataDir
+                            + " (its embedded store is locked); stop it, or give this one another --data-dir");
+                }
+            }
+            throw e;
+        }
     }
+
 
     /**
      * PostgreSQL from a JDBC URL ({@code jdbc:postgresql://host:port/db}) or a libpq-style URL
@@ -92,8 +111,57 @@ public final class Database implements AutoCloseable {
         return embedded;
     }
 
+    /**
+     * Claims the store for this server process until {@link #close}. The data plane is one server's: its replication
+     * engine applies the segments in its cache storage to its recovery store and rewrites the database's mirrors of
+     * them at start, so a second server on the same schema (with its own data directory) would overwrite the first
+     * one's replication state with its own. PostgreSQL: a session advisory lock keyed by the schema, on a
+     * connection held open; the database releases it when the connection ends, also when the process is killed.
+     * Embedded: H2's file lock already keeps a second process out of the data directory.
+     *
+     * @throws InUseException when another server holds the claim
+     */
+    public void claimForServer() throws SQLException {
+        if (embedded || claim != null) {
+            return;
+        }
+        Connection connection = dataSource.getConnection();
+        String holder;
+        try (PreparedStatement query = connection.prepareStatement(
+                "SELECT pg_try_advisory_lock(hashtextextended('secondsite-server:' || current_schema(), 0)),"
+                        + " current_database(), current_schema()");
+             ResultSet row = query.executeQuery()) {
+            row.next();
+            holder = row.getBoolean(1) ? null : "database " + row.getString(2) + ", schema " + row.getString(3);
+        } catch (SQLException | RuntimeException e) {
+            connection.close();
+            throw e;
+        }
+        if (holder != null) {
+            connection.close();
+            throw new InUseException("another SecondSite server is running on this store (" + holder + "); run one "
+                    + "server per database schema (its recovery store and cache are its own), or stop the other one");
+        }
+        claim = connection;
+    }
+
+    /** Another server process holds the store ({@link #claimForServer}). */
+    public static final class InUseException extends IllegalStateException {
+        InUseException(String message) {
+            super(message);
+        }
+    }
+
     @Override
     public void close() {
+        if (claim != null) {
+            try {
+                claim.close(); // back to the pool, which ends its session below: the advisory lock goes with it
+            } catch (SQLException ignored) {
+                // the pool's close below ends the connection anyway
+            }
+            claim = null;
+        }
         dataSource.close();
     }
 }
