@@ -1,0 +1,54 @@
+package dev.secondsite.cli;
+
+import dev.secondsite.Main;
+import dev.secondsite.jobs.JobState;
+import dev.secondsite.protection.Exporter;
+import dev.secondsite.testing.CliRunner;
+import dev.secondsite.testing.CliRunner.Run;
+import dev.secondsite.tls.TlsMaterial;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * CLI behaviour that needs no server: help texts, and usage errors caught before anything is asked of the
+ * server. The profile names a server on port 1, so a command that did contact it would exit 3, not 2.
+ */
+class CliOfflineTest {
+    @TempDir
+    Path temp;
+    private String previousConfig;
+
+    @BeforeEach
+    void profileOfAServerThatIsNotThere() throws Exception {
+        Path ca = TlsMaterial.loadOrCreate(temp.resolve("tls"), List.of("localhost"), List.of("127.0.0.1")).caFile();
+        Path profile = temp.resolve("profile.json");
+        Files.writeString(profile, "{\"server\":\"https://127.0.0.1:1\",\"tenantId\":\"t\",\"clientId\":\"c\","
+                + "\"clientSecret\":\"s\",\"caFile\":\"" + ca + "\"}");
+        previousConfig = CliRunner.useProfile(profile);
+    }
+
+    @AfterEach
+    void restoreProfile() {
+        CliRunner.restoreProfile(previousConfig);
+    }
+
+    @Test
+    void noCommandIsAUsageErrorListingTheCommandsOnStderr() {
+        Run run = CliRunner.run();
+        assertThat(run.exit()).as(run.toString()).isEqualTo(2);
+        assertThat(run.out()).isEmpty();
+        assertThat(run.err()).contains("Missing required subcommand", "Commands:", "server", "agent", "login", "item", "job");
+    }}
