@@ -25,6 +25,8 @@ public final class Main implements Callable<Integer> {
         cli.addSubcommand(new ServerCommand());
         cli.addSubcommand(new dev.secondsite.agent.AgentCommand());
         CliCommands.register(cli);
+        // Enum options (--output, --state, --format, ...) take their values in any case; set once the tree is whole.
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
         return cli;
     }
 

@@ -1,6 +1,7 @@
 package dev.secondsite.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.secondsite.jobs.JobState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,8 +36,8 @@ final class JobCommands {
     @Command(name = "list", description = "List the jobs of a vault.")
     static final class ListCmd extends ApiCommand {
         @Option(names = "--state", paramLabel = "STATE",
-                description = "Only jobs in this state: NotStarted, InProgress, Succeeded, Failed, Cancelled.")
-        String state;
+                description = "Only jobs in this state: ${COMPLETION-CANDIDATES}.")
+        JobState state;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -44,7 +45,7 @@ final class JobCommands {
         void run() {
             String path = versioned(vault.path(api) + "/replicationJobs", VaultCommands.API_VERSION);
             if (state != null) {
-                path += "&$filter=" + ApiClient.seg("jobStatus eq '" + state + "'");
+                path += "&$filter=" + ApiClient.seg("jobStatus eq '" + state.name() + "'");
             }
             print(output, api.list(path), TABLE);
         }

@@ -51,4 +51,14 @@ class CliOfflineTest {
         assertThat(run.exit()).as(run.toString()).isEqualTo(2);
         assertThat(run.out()).isEmpty();
         assertThat(run.err()).contains("Missing required subcommand", "Commands:", "server", "agent", "login", "item", "job");
+    }
+
+    @Test
+    void jobListRefusesAnUnknownStateNamingTheValidOnes() {
+        Run run = CliRunner.run("job", "list", "-g", "rg", "--vault", "v", "--state", "Done");
+        assertThat(run.exit()).as(run.toString()).isEqualTo(2);
+        assertThat(run.err()).contains("'Done'");
+        for (JobState state : JobState.values()) {
+            assertThat(run.err()).contains(state.name());
+        }
     }}
