@@ -431,6 +431,9 @@ final class ProtectionCommands {
         }
     }
 
+    /** The image formats exportDisk accepts, spelled as the API spells them. */
+    enum ExportFormat { raw, vhd, vhdDynamic, vhdx }
+
     @Command(name = "export", description = {"Export one disk of a recovery point as an image file under the "
             + "server's export directory (POST exportDisk; waits for the job), then print its path and SHA-256.",
             "POINT may be 'latest'."})
@@ -439,8 +442,9 @@ final class ProtectionCommands {
         @Mixin ItemRef ref;
         @Option(names = "--disk", required = true, paramLabel = "DISK", description = "Disk name, e.g. disk0.")
         String disk;
-        @Option(names = "--format", defaultValue = "raw", paramLabel = "raw|vhd|vhdx",
-                description = "Image format (default: ${DEFAULT-VALUE}).") String format;
+        @Option(names = "--format", defaultValue = "raw", paramLabel = "FORMAT",
+                description = "Image format: ${COMPLETION-CANDIDATES} (vhd is a fixed VHD, vhdDynamic a dynamic one; "
+                        + "default: ${DEFAULT-VALUE}).") ExportFormat format;
         @Option(names = "--path", paramLabel = "PATH",
                 description = "File name under the server's export directory (default: chosen by the server).")
         String path;
@@ -449,15 +453,12 @@ final class ProtectionCommands {
 
         @Override
         void run() throws IOException {
-            String fmt = format.toLowerCase(Locale.ROOT);
-            if (!List.of("raw", "vhd", "vhdx", "vhddynamic").contains(fmt)) {
-                throw CliException.usage("invalid --format '" + format + "': use raw, vhd or vhdx");
-            }
+            String fmt = format.name();
             String item = itemPath(api, vault, ref.place, ref.item);
             String name = point.equalsIgnoreCase("latest") ? latest(api, item, ref.item).path("name").asText() : point;
             ObjectNode body = ApiClient.JSON.createObjectNode();
             body.put("diskName", disk);
-            body.put("format", fmt.equals("vhddynamic") ? "vhdDynamic" : fmt);
+            body.put("format", fmt);
             if (path != null) {
                 body.put("path", path);
             }

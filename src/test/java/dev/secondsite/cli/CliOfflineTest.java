@@ -61,4 +61,16 @@ class CliOfflineTest {
         for (JobState state : JobState.values()) {
             assertThat(run.err()).contains(state.name());
         }
+    }
+
+    @Test
+    void pointExportListsItsFormatsAndRefusesOthers() {
+        List<String> formats = Arrays.stream(ProtectionCommands.ExportFormat.values()).map(Enum::name).toList();
+        assertThat(formats).as("the formats the server exports").isEqualTo(Exporter.FORMATS);
+        Run help = CliRunner.run("point", "export", "--help");
+        assertThat(help.out()).contains("raw, vhd, vhdDynamic, vhdx");
+        Run run = CliRunner.run("point", "export", "latest", "--item", "i", "--disk", "disk0", "--format", "qcow2",
+                "-g", "rg", "--vault", "v");
+        assertThat(run.exit()).as(run.toString()).isEqualTo(2);
+        assertThat(run.err()).contains("'qcow2'", "raw, vhd, vhdDynamic, vhdx");
     }}
