@@ -30,7 +30,7 @@ final class FailoverCommands {
             Output.Column.at("ACTIVE LOCATION", "/properties/activeLocation"),
             Output.Column.at("TEST FAILOVER", "/properties/testFailoverState"),
             Output.Column.at("HEALTH", "/properties/replicationHealth"),
-            Output.Column.at("RPO", "/properties/providerSpecificDetails/currentRpoSeconds"),
+            ProtectionCommands.RPO_COLUMN,
             Output.Column.at("ALLOWED OPERATIONS", "/properties/allowedOperations"),
             Output.Column.at("LAST FAILOVER", "/properties/lastSuccessfulFailoverTime"),
             new Output.Column("RECOVERED VM", FailoverCommands::recoveredVm));

@@ -106,6 +106,20 @@ class CliUnitTest {
     }
 
     @Test
+    void everyTableThatShowsRpoGivesItsUnit() throws Exception {
+        JsonNode item = json("{\"id\":\"/i\",\"name\":\"web01\",\"properties\":{\"providerSpecificDetails\":"
+                + "{\"currentRpoSeconds\":12}}}");
+        for (List<Output.Column> table : List.of(ProtectionCommands.ITEM_TABLE, FailoverCommands.ITEM_DETAIL_TABLE)) {
+            StringWriter out = new StringWriter();
+            Output.print(new PrintWriter(out), Output.Format.table, item, table);
+            String[] lines = out.toString().split("\\R");
+            int column = lines[0].indexOf("RPO (s)");
+            assertThat(column).as(lines[0]).isNotNegative();
+            assertThat(lines[1].substring(column).split(" ")[0]).isEqualTo("12");
+        }
+    }
+
+    @Test
     void recoveredVmIsTheFailoverVmElseTheTestVm() throws Exception {
         assertThat(FailoverCommands.recoveredVm(json("{\"properties\":{\"providerSpecificDetails\":"
                 + "{\"targetVmId\":\"/vm/a\",\"testFailoverVmId\":\"/vm/a-test\"}}}"))).isEqualTo("/vm/a");
