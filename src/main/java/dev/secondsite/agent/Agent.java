@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.secondsite.Plural;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.replication.segment.SegmentFormat;
 
@@ -719,11 +720,12 @@ final class Agent {
                                String tag) throws IOException {
         try {
             Replicator.PassResult result = pass.finish(type, pointAt, tag);
-            out.printf("secondsite agent: %s (%s): %s%s pass sent %d changed chunks (%d data bytes, %d zeroed) in"
-                            + " %d segment(s) [%d..%d]; %s point at %s%n", target.disk.name(),
+            out.printf("secondsite agent: %s (%s): %s%s pass sent %s (%d data bytes, %d zeroed) in"
+                            + " %s [%d..%d]; %s point at %s%n", target.disk.name(),
                     target.directive.diskId(), result.tracked() ? "tracked " : "", result.tag(),
-                    result.changedChunks(), result.dataBytes(),
-                    result.zeroBytes(), result.segments(), result.firstSequence(), result.lastSequence(),
+                    Plural.of(result.changedChunks(), "changed chunk"), result.dataBytes(),
+                    result.zeroBytes(), Plural.of(result.segments(), "segment"), result.firstSequence(),
+                    result.lastSequence(),
                     type == ConsistencyType.APP_CONSISTENT ? "app-consistent" : "crash-consistent", pointAt);
             return PassOutcome.OK;
         } catch (IOException | RuntimeException e) {

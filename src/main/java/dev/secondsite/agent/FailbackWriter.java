@@ -24,6 +24,7 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 
+import dev.secondsite.Plural;
 import dev.secondsite.disk.DiskImage;
 import dev.secondsite.disk.DiskImages;
 import dev.secondsite.io.AtomicFiles;
@@ -196,8 +197,8 @@ final class FailbackWriter {
         }
         save(result);
         out.println("secondsite agent: failback " + result.requestId() + " " + result.status().toLowerCase(Locale.ROOT)
-                + ": " + result.message() + " (" + result.chunksWritten() + " chunks, " + result.bytesWritten()
-                + " bytes written)");
+                + ": " + result.message() + " (" + Plural.of(result.chunksWritten(), "chunk") + ", "
+                + Plural.of(result.bytesWritten(), "byte") + " written)");
         try {
             reportNow.run();
         } catch (IOException e) {

@@ -2,6 +2,7 @@ package dev.secondsite.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.secondsite.Plural;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -225,7 +226,7 @@ final class ProtectionCommands {
             }
             out().flush();
             if (!result.path("valid").asBoolean(false)) {
-                throw CliException.api("ValidationFailed", violations.size() + " rule(s) violated.");
+                throw CliException.api("ValidationFailed", Plural.of(violations.size(), "rule") + " violated.");
             }
         }
     }

@@ -127,7 +127,7 @@ class AgentCdpTest {
 
         assertThat(agent(true, Duration.ofMillis(50)).run()).isZero();
         assertThat(output()).contains("first pass scans the disk").doesNotContain("tracked changes pass")
-                .contains("changes pass sent 1 changed chunks");
+                .contains("changes pass sent 1 changed chunk ");
         assertRestoredEquals();
     }
 

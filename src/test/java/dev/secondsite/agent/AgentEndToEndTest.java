@@ -116,7 +116,7 @@ class AgentEndToEndTest {
         qemu("qemu-io", "-f", "vhdx", "-c", "write -P 0x44 40M 4k", disk1.toString());
         Run changes = agent("--state-dir", state.toString(), "--disk", disk0.toString(), "--disk", disk1.toString());
         assertThat(changes.exitCode()).as(changes.toString()).isZero();
-        assertThat(changes.out()).contains("changes pass sent 3 changed chunks", "changes pass sent 1 changed chunks");
+        assertThat(changes.out()).contains("changes pass sent 3 changed chunks", "changes pass sent 1 changed chunk ");
         JsonNode point2 = awaitPoints(item, 2).getFirst();
         assertThat(point2.path("name").asText()).isNotEqualTo(point1.path("name").asText());
         assertSameContent(export(item, point2, "disk0"), "raw", disk0, "raw");
@@ -181,7 +181,7 @@ class AgentEndToEndTest {
         qemu("qemu-io", "-f", "raw", "-c", "write -P 0x62 64k 4k", disk.toString());
         Run resync = agent("--state-dir", state.toString(), "--disk", disk.toString());
         assertThat(resync.exitCode()).as(resync.toString()).isZero();
-        assertThat(resync.out()).contains("resync:", "pass sent 1 changed chunks");
+        assertThat(resync.out()).contains("resync:", "pass sent 1 changed chunk ");
         JsonNode point = awaitPoints(item, 2).getFirst();
         assertThat(point.path("properties").path("providerSpecificDetails").path("disks").get(0).path("tag").asText())
                 .startsWith("resync:");
@@ -264,7 +264,7 @@ class AgentEndToEndTest {
 
         Run resumed = agent("--state-dir", state.toString(), "--disk", disk.toString());
         assertThat(resumed.exitCode()).as(resumed.toString()).isZero();
-        assertThat(resumed.out()).as("resumes after the acknowledged segment").contains("segment(s) [2..");
+        assertThat(resumed.out()).as("resumes after the acknowledged segment").containsPattern("segments? \\[2\\.\\.");
         JsonNode point = awaitPoints(item, 1).getFirst();
         assertSameContent(export(item, point, "disk0"), "raw", disk, "raw");
     }
