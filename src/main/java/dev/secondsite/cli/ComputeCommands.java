@@ -767,6 +767,7 @@ final class ComputeCommands {
     /** Grants read access, downloads the bytes, and always revokes the grant again. */
     static void downloadThroughGrant(ApiClient api, PrintWriter out, PrintWriter err, Target target, String type,
                                      String label, Path file, boolean raw) {
+        Output.requireDirectoryOf(file, "the " + label + " to");
         String sas = grant(api, err, target, type, "Read", 3600);
         try {
             long n = download(api, err, sas, file, raw, "Downloading " + label + " '" + target.name + "'");

@@ -116,6 +116,9 @@ final class FabricCommands {
 
         @Override
         void run() throws IOException {
+            if (file != null) {
+                Output.requireDirectoryOf(file, "the registration key to");
+            }
             JsonNode answer = api.send("POST", versioned(fabricPath(api, vault, name) + "/generateRegistrationKey",
                     VaultCommands.API_VERSION), null).body();
             if (answer == null || !answer.path("registrationKey").isTextual()) {

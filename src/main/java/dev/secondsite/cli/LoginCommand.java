@@ -58,6 +58,7 @@ final class LoginCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ApiClient.serverUri(server);
+        Profile.saveLocation();
         readAdminFile();
         if (clientId == null || clientSecret == null) {
             throw CliException.usage("no credentials: " + adminFile() + " not found; pass --data-dir (the server's "

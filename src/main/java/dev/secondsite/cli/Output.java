@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -94,6 +96,17 @@ final class Output {
             return String.join(",", parts);
         }
         return node.asText();
+    }
+
+    /**
+     * Checks a file a command is about to write before it asks the server for anything or writes a byte: its
+     * directory must exist. Otherwise a usage error (exit 2) naming {@code what}, the file and the directory.
+     */
+    static void requireDirectoryOf(Path file, String what) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir != null && !Files.isDirectory(dir)) {
+            throw CliException.usage("cannot write " + what + " " + file + ": directory " + dir + " does not exist");
+        }
     }
 
     /** The resource group named in an ARM id, or "". */

@@ -33,7 +33,24 @@ record Profile(String server, String tenantId, String clientId, String clientSec
         if (env != null && !env.isBlank()) {
             return Path.of(env);
         }
+        return defaultLocation();
+    }
+
+    private static Path defaultLocation() {
         return Path.of(System.getProperty("user.home"), ".secondsite", "profile.json");
+    }
+
+    /**
+     * Where {@link #save} writes, checked before login contacts the server: the default location's directory is
+     * created on first use, any other profile path ({@code $SECONDSITE_CONFIG}, {@code -Dsecondsite.config}) must
+     * be in an existing directory (exit 2 otherwise).
+     */
+    static Path saveLocation() {
+        Path file = location().toAbsolutePath();
+        if (!file.equals(defaultLocation().toAbsolutePath())) {
+            Output.requireDirectoryOf(file, "the profile (SECONDSITE_CONFIG) to");
+        }
+        return file;
     }
 
     /** The saved profile; exit code 4 when there is none (or it cannot be used). */
@@ -62,7 +79,7 @@ record Profile(String server, String tenantId, String clientId, String clientSec
 
     /** Writes the profile atomically (temporary file, then rename), readable by the owner only. */
     Path save() throws IOException {
-        Path file = location().toAbsolutePath();
+        Path file = saveLocation();
         Path dir = file.getParent();
         boolean posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");
         if (!Files.isDirectory(dir)) {

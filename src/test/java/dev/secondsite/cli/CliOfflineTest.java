@@ -73,4 +73,32 @@ class CliOfflineTest {
                 "-g", "rg", "--vault", "v");
         assertThat(run.exit()).as(run.toString()).isEqualTo(2);
         assertThat(run.err()).contains("'qcow2'", "raw, vhd, vhdDynamic, vhdx");
-    }}
+    }
+
+    @Test
+    void writingIntoAMissingDirectoryIsAUsageErrorBeforeAnythingHappens() {
+        Path missing = temp.resolve("no-such-dir");
+        Run key = CliRunner.run("fabric", "registration-key", "cs", "-g", "rg", "--vault", "v", "--file",
+                missing.resolve("key.json").toString());
+        assertThat(key.exit()).as(key.toString()).isEqualTo(2);
+        assertThat(key.err().strip()).isEqualTo("secondsite: cannot write the registration key to "
+                + missing.resolve("key.json") + ": directory " + missing + " does not exist");
+        for (String type : List.of("disk", "snapshot")) {
+            Run download = CliRunner.run(type, "download", "d1", missing.resolve("d1.vhd").toString(), "-g", "rg");
+            assertThat(download.exit()).as(download.toString()).isEqualTo(2);
+            assertThat(download.err()).contains("cannot write the " + type + " to", "does not exist");
+        }
+        assertThat(missing).doesNotExist();
+    }
+
+    @Test
+    void aProfileInAMissingDirectoryIsAUsageError() {
+        Path profile = temp.resolve("no-such-dir").resolve("profile.json");
+        CliRunner.useProfile(profile);
+        Run run = CliRunner.run("login", "--server", "https://127.0.0.1:1", "--client-id", "c", "--client-secret", "s",
+                "--ca", temp.resolve("tls").resolve("ca.pem").toString());
+        assertThat(run.exit()).as(run.toString()).isEqualTo(2);
+        assertThat(run.err()).contains("cannot write the profile", profile.toString(), "does not exist")
+                .doesNotContain("Exception");
+    }
+}
