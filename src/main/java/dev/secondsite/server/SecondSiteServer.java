@@ -92,6 +92,8 @@ public final class SecondSiteServer implements AutoCloseable {
         Files.createDirectories(dataDir);
         Database database = Database.fromOption(options.db(), dataDir);
         ProtectionModule protection = null;
+        // What a failed start (a port in use, say) must stop again, newest first, before the store closes.
+        java.util.Deque<Runnable> stopOnFailure = new java.util.ArrayDeque<>();
         try {
             database.claimForServer(); // one server per store: fails before anything starts
             Settings settings = new Settings(database.jdbi());
@@ -153,6 +155,7 @@ public final class SecondSiteServer implements AutoCloseable {
             });
             Compute compute = Compute.start(database.jdbi(), resources, scope, rbac, nics, dataDir,
                     database.isEmbedded());
+            stopOnFailure.push(compute::close);
             ApiRoutes.compute(routes, compute);
             // Enable protection resolves Azure targets (storage, networks, vault identity roles, quotas) here.
             EnableFacts enableFacts = new EnableFacts(resources, rbac, compute.quotas);
@@ -163,6 +166,7 @@ public final class SecondSiteServer implements AutoCloseable {
             RecoveryVms recoveryVms = new RecoveryVms(router, protection.points().exportDir().resolve("failover"));
             Reprotection reprotection = new Reprotection(resources, protection, compute, router, recoveryVms,
                     Clock.systemUTC());
+            stopOnFailure.push(reprotection::stop);
             Failovers failovers = new Failovers(resources, protection, jobs, enableFacts, recoveryVms, reprotection,
                     Clock.systemUTC());
             failovers.workflows().forEach(engine::register);
@@ -229,6 +233,7 @@ public final class SecondSiteServer implements AutoCloseable {
             engine.start(database.isEmbedded());
             return new SecondSiteServer(database, engine, app, connector[0], admin, protection);
         } catch (Exception e) {
+            stopOnFailure.forEach(Runnable::run);
             if (protection != null) {
                 protection.close();
             }

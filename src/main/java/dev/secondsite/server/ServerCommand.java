@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -47,6 +48,16 @@ public final class ServerCommand implements Callable<Integer> {
             description = "Pause before each job task; for demos and crash tests.")
     long taskDelayMillis;
 
+    /** The BindException behind a failed start (Javalin wraps it), or null. */
+    static BindException bindFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BindException bind) {
+                return bind;
+            }
+        }
+        return null;
+    }
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
@@ -83,6 +94,15 @@ public final class ServerCommand implements Callable<Integer> {
             return 2;
         } catch (Database.InUseException e) {
             System.err.println("secondsite server: " + e.getMessage());
+            return 1;
+        } catch (Exception e) {
+            BindException bindFailure = bindFailure(e);
+            if (bindFailure == null) {
+                throw e;
+            }
+            System.err.println("secondsite server: " + (String.valueOf(bindFailure.getMessage()).contains("in use")
+                    ? "port " + port + " on " + bind + " is in use; pick another with --port"
+                    : "cannot listen on " + bind + ":" + port + " (" + bindFailure.getMessage() + "); check --bind"));
             return 1;
         }
         Path abs = dataDir.toAbsolutePath();
