@@ -200,8 +200,8 @@ final class Agent {
                 CycleOutcome outcome = cycle();
                 wait = outcome.sequenceGap ? Duration.ZERO
                         : outcome.ok ? outcome.interval : min(outcome.interval, Retry.DELAY_MAX);
-            } catch (Retry.StopRequested e) {
-                throw e;
+            } catch (Retry.StopRequested | AgentClient.UntrustedServer e) {
+                throw e; // stopping, or a server certificate this agent does not trust: waiting will not help
             } catch (IOException e) {
                 // A refused heartbeat or a local I/O error: keep running, try again later.
                 err.println("secondsite agent: cycle failed: " + (e instanceof AgentApiException ? e.getMessage()

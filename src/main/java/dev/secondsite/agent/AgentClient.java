@@ -188,13 +188,7 @@ final class AgentClient {
     java.util.Optional<ReplicaDigestSource.Page> replicaDigests(UUID diskId, long first, int count) throws IOException {
         HttpRequest request = authorized(HttpRequest.newBuilder(uri("/agent/v1/disks/" + diskId + "/digests?first="
                 + first + "&count=" + count))).timeout(CALL_TIMEOUT).GET().build();
-        HttpResponse<byte[]> response;
-        try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted: GET " + request.uri());
-        }
+        HttpResponse<byte[]> response = send(request, HttpResponse.BodyHandlers.ofByteArray());
         if (response.statusCode() != 200) {
             String body = new String(response.body(), StandardCharsets.UTF_8);
             if (response.statusCode() == 404 && !body.contains("UnknownDisk")) {
@@ -243,6 +237,55 @@ final class AgentClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted: " + request.method() + " " + request.uri());
+        } catch (java.net.ConnectException e) {
+            throw new Unreachable("cannot connect to " + base + " (" + reason(e) + ": is the server running, and"
+                    + " is --server right?)", e);
+        } catch (IOException e) {
+            if (certificateProblem(e) != null) {
+                throw new UntrustedServer("the certificate of " + base + " is not trusted ("
+                        + certificateProblem(e).getMessage() + "); pass --ca FILE with the server's CA certificate"
+                        + " (<data-dir>/tls/ca.pem on the server), or --data-dir DIR when the agent runs beside the"
+                        + " server", e);
+            }
+            throw e;
+        }
+    }
+
+    /** The innermost message of a connection failure (the JDK's outer ones are often empty), e.g. "Connection refused". */
+    private static String reason(Throwable e) {
+        String reason = "connection refused";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                reason = t.getMessage();
+            }
+        }
+        return reason;
+    }
+
+    /** The certificate check that failed a TLS handshake (PKIX path, host name), or null for any other failure. */
+    private static java.security.cert.CertificateException certificateProblem(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.security.cert.CertificateException c) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** The server could not be reached; the message says so in one line. Transient: retried. */
+    static class Unreachable extends IOException {
+        Unreachable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * The server's certificate failed the agent's trust check: not transient, never retried; the message says
+     * which server and what to do.
+     */
+    static final class UntrustedServer extends IOException {
+        UntrustedServer(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 

@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
                 "",
                 "Exit codes: 0 done (or stopped), 1 a replication pass, a requested shutdown or the server connection"
                         + " failed (--once),"
-                        + " 2 bad usage or unreadable disk/key/CA, 3 registration refused by the server"
+                        + " 2 bad usage, unreadable disk/key/CA or a server certificate the CA does not vouch for"
+                        + " (never retried), 3 registration refused by the server"
                         + " (InvalidRegistrationKey, RegistrationKeyExpired, ServerClockSkewTooLarge),"
                         + " 4 the server rejected the stored agent credentials."})
 public final class AgentCommand implements Callable<Integer> {
@@ -172,6 +173,9 @@ public final class AgentCommand implements Callable<Integer> {
         } catch (AgentApiException e) {
             err.println("secondsite agent: the server refused: " + e.code() + ": " + e.serverMessage());
             return Agent.EXIT_FAILED;
+        } catch (AgentClient.UntrustedServer e) {
+            err.println("secondsite agent: " + e.getMessage());
+            return Agent.EXIT_USAGE;
         } catch (IOException e) {
             err.println("secondsite agent: " + Retry.describe(e));
             return Agent.EXIT_FAILED;

@@ -10,7 +10,8 @@ import java.util.function.BooleanSupplier;
 /**
  * Bounded exponential backoff for calls to the server: 1 s, 2 s, 4 s ... capped at {@link #DELAY_MAX}
  * (plus up to 25% jitter so a fleet does not reconnect in step). Retries a call that got no answer or a
- * transient refusal (5xx, 429, 408); any other refusal is final and thrown at once.
+ * transient refusal (5xx, 429, 408); any other refusal, and a server certificate the agent does not trust, is
+ * final and thrown at once.
  */
 final class Retry {
     static final Duration DELAY_FIRST = Duration.ofSeconds(1);
@@ -54,8 +55,8 @@ final class Retry {
             }
             try {
                 return call.call();
-            } catch (StopRequested e) {
-                throw e;
+            } catch (StopRequested | AgentClient.UntrustedServer e) {
+                throw e; // stopping, or a trust failure that no retry can cure
             } catch (AgentApiException e) {
                 if (!e.transientFailure() || (attemptsMax > 0 && attempt >= attemptsMax)) {
                     throw e;
@@ -93,6 +94,9 @@ final class Retry {
 
     /** A network failure in one line (the JDK's messages are often null or nested). */
     static String describe(IOException e) {
+        if (e instanceof AgentClient.Unreachable || e instanceof AgentClient.UntrustedServer) {
+            return e.getMessage(); // already one line for the user
+        }
         Throwable cause = e;
         StringBuilder text = new StringBuilder();
         while (cause != null && text.length() < 300) {

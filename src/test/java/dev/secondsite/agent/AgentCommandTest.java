@@ -1,19 +1,26 @@
 package dev.secondsite.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+
 import dev.secondsite.Main;
+import dev.secondsite.tls.TlsMaterial;
 import picocli.CommandLine;
 
 /** Command-line behaviour that needs no server: usage errors are exit code 2 with a clear message. */
@@ -137,8 +144,42 @@ class AgentCommandTest {
         Run run = run("--disk", disk.toString(), "--state-dir", tmp.resolve("state").toString(),
                 "--server", "https://127.0.0.1:1", "--registration-key-file", key.toString(), "--once");
         assertThat(run.exitCode()).isEqualTo(1);
-        assertThat(run.err()).contains("register", "retrying in 1 s", "ConnectException");
+        assertThat(run.err()).contains("register: cannot connect to https://127.0.0.1:1 (", "retrying in 1 s")
+                .doesNotContain("ConnectException", "\tat ");
         assertThat((System.nanoTime() - start) / 1e9).isLessThan(40);
+    }
+
+    /** A server whose certificate the agent's CA did not sign: one line saying so and what to do, no retries. */
+    @Test
+    void anUntrustedServerCertificateEndsTheAgentAtOnceWithoutRetrying() throws Exception {
+        Path disk = tmp.resolve("d.raw");
+        ReplicatorTest.createRaw(disk, 1 << 20);
+        Path key = tmp.resolve("key");
+        Files.writeString(key, "{\"registrationKey\":\"abc\"}");
+        TlsMaterial serverTls = TlsMaterial.loadOrCreate(tmp.resolve("server-tls"), List.of("localhost"),
+                List.of("127.0.0.1"));
+        Path otherCa = TlsMaterial.loadOrCreate(tmp.resolve("other-tls"), List.of("localhost"), List.of("127.0.0.1"))
+                .caFile();
+        HttpsServer https = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        https.setHttpsConfigurator(new HttpsConfigurator(serverTls.serverContext()));
+        https.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(500, -1);
+            exchange.close();
+        });
+        https.start();
+        try {
+            String url = "https://127.0.0.1:" + https.getAddress().getPort();
+            // Not --once: a trust failure must end even the long-running agent, not be retried as a network error.
+            Run run = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> run("--disk", disk.toString(),
+                    "--state-dir", tmp.resolve("state").toString(), "--server", url, "--ca", otherCa.toString(),
+                    "--registration-key-file", key.toString()));
+            assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
+            assertThat(run.err()).contains("the certificate of " + url + " is not trusted", "--ca FILE")
+                    .doesNotContain("retrying", "\tat ");
+            assertThat(run.err().strip().lines()).hasSize(1);
+        } finally {
+            https.stop(0);
+        }
     }
 
     @Test
