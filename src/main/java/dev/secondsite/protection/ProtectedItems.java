@@ -128,12 +128,19 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
         EnableRequest r = parseEnable(request);
         Optional<StoredResource> existing = resources.find(r.id());
         if (existing.isPresent()) {
-            if (ResourceStore.key(existing.get().properties().path("protectableItemId").asText())
+            if (!ResourceStore.key(existing.get().properties().path("protectableItemId").asText())
                     .equals(ResourceStore.key(r.protectableItemId()))) {
-                return ArmResponse.ok(view.render(existing.get())); // the same enable again: nothing to do
+                throw ArmException.conflict("ProtectedItemAlreadyExists", "Protected item '" + r.name() + "' already "
+                        + "replicates another machine. Choose another name or disable its replication first.");
             }
-            throw ArmException.conflict("ProtectedItemAlreadyExists", "Protected item '" + r.name() + "' already "
-                    + "replicates another machine. Choose another name or disable its replication first.");
+            List<String> changed = changedSettings(existing.get(), r, resolveEnable(r, false));
+            if (!changed.isEmpty()) {
+                throw ArmException.conflict("ProtectionAlreadyEnabled", "Protected item '" + r.name() + "' is "
+                        + "already enabled with other settings (" + String.join(", ", changed) + "). Disable its "
+                        + "replication first to enable it with these, or change what the update operation (PATCH) "
+                        + "allows.");
+            }
+            return ArmResponse.ok(view.render(existing.get())); // the same enable again: nothing to do
         }
         Resolved resolved = resolveEnable(r, true);
         // Seed rules (RuleCatalogue, ENABLE_REPLICATION) before any job or resource exists: a violation is a
@@ -155,6 +162,50 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
         return jobs.accept(request, new JobStore.NewJob(r.vault().id(), enable, r.id(), r.name(), "ProtectionEntity",
                 input, request.principal().clientId()));
     }
+
+    /**
+     * The request fields of an enable PUT on an existing item that ask for something other than what the item was
+     * enabled with: the policy, the Azure target as resolved at enable, and the disks when disksToInclude is given
+     * (without it, an enable takes every disk discovered then).
+     */
+    private List<String> changedSettings(StoredResource item, EnableRequest r, Resolved asked) {
+        List<String> changed = new ArrayList<>();
+        JsonNode props = item.properties();
+        if (!ResourceStore.key(props.path("policyId").asText()).equals(ResourceStore.key(asked.policy().id()))) {
+            changed.add("policyId");
+        }
+        JsonNode had = props.path("providerSpecificDetails");
+        ObjectNode wants = asked.judged().targetDetails(); // empty when the recovery store is the target
+        for (TargetField field : ENABLE_TARGET_FIELDS) {
+            // The item always shows a recovery VM name: the machine's own unless the enable named one (ItemView).
+            String shown = field.stored().equals("recoveryAzureVMName") ? props.path("friendlyName").asText() : "";
+            if (!had.path(field.stored()).asText("").equalsIgnoreCase(wants.path(field.stored()).asText(shown))) {
+                changed.add(field.requested());
+            }
+        }
+        JsonNode include = r.specific().raw("disksToInclude");
+        if (!include.isMissingNode() && !include.isNull()) {
+            Set<String> protectedDisks = new HashSet<>();
+            store.disksOf(item.id()).forEach(d -> protectedDisks.add(d.name().toLowerCase(Locale.ROOT)));
+            Set<String> askedDisks = new HashSet<>();
+            asked.disks().forEach(d -> askedDisks.add(d.path("name").asText().toLowerCase(Locale.ROOT)));
+            if (!protectedDisks.equals(askedDisks)) {
+                changed.add("disksToInclude");
+            }
+        }
+        return changed;
+    }
+
+    /** A target setting as the item stores it (EnableFacts) and the enable field it comes from. */
+    private record TargetField(String stored, String requested) {}
+
+    private static final List<TargetField> ENABLE_TARGET_FIELDS = List.of(
+            new TargetField("recoveryAzureStorageAccount", "storageAccountId"),
+            new TargetField("selectedRecoveryAzureNetworkId", "targetAzureNetworkId"),
+            new TargetField("selectedRecoveryAzureSubnetId", "targetAzureSubnetId"),
+            new TargetField("recoveryAzureResourceGroupId", "targetAzureV2ResourceGroupId"),
+            new TargetField("recoveryAzureVMName", "targetAzureVmName"),
+            new TargetField("recoveryAzureVMSize", "targetVmSize"));
 
     /**
      * POST P/validate (SecondSite extension): the enable PUT's body judged against every seed rule at once.

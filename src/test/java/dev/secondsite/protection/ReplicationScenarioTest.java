@@ -214,6 +214,15 @@ class ReplicationScenarioTest {
             expect(c.api.put(item, "{\"properties\":{\"policyId\":\"" + site.policy() + "\",\"protectableItemId\":\""
                     + agent.protectableItemId() + "\",\"providerSpecificDetails\":{\"instanceType\":\"InMageAzureV2\"}}}"),
                     200);
+            // The same item with other settings is refused, not answered 200 with the old ones.
+            JsonNode changed = assertError(c.api.put(item, "{\"properties\":{\"policyId\":\"" + site.policy()
+                    + "\",\"protectableItemId\":\"" + agent.protectableItemId() + "\",\"providerSpecificDetails\":{"
+                    + "\"instanceType\":\"InMageAzureV2\",\"targetAzureVmName\":\"renamed\"}}}"), 409,
+                    "ProtectionAlreadyEnabled");
+            assertThat(changed.path("message").asText()).contains("'val01'", "targetAzureVmName",
+                    "Disable its replication first", "PATCH");
+            assertThat(c.api.getOk(item).at("/properties/providerSpecificDetails/recoveryAzureVMName").asText())
+                    .isEqualTo("val01");
         }
 
         /** The replica digests a resync compares with (agent-protocol §4a): after segment 1, of its content. */
