@@ -210,11 +210,12 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     /**
      * POST P/validate (SecondSite extension): the enable PUT's body judged against every seed rule at once.
      * 200 {@code {valid, violations: [{code, message, seed, seeds, status}]}}; malformed input and ids that name
-     * nothing are still 400. Nothing is stored.
+     * nothing are still 400, and a machine that is replicated already 409 ProtectableItemAlreadyProtected. Nothing
+     * is stored.
      */
     public ArmResponse validate(ArmRequest request) {
         EnableRequest r = parseEnable(request);
-        Resolved resolved = resolveEnable(r, false);
+        Resolved resolved = resolveEnable(r, true); // a machine replicated already: 409, as the enable would be
         List<Violation> found = new java.util.ArrayList<>(resolved.judged().violations());
         EnableHook hook = enableHook;
         if (hook != null) {

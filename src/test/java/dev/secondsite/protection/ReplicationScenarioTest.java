@@ -223,6 +223,11 @@ class ReplicationScenarioTest {
                     "Disable its replication first", "PATCH");
             assertThat(c.api.getOk(item).at("/properties/providerSpecificDetails/recoveryAzureVMName").asText())
                     .isEqualTo("val01");
+            // Validating an enable of a machine that is replicated already says so instead of "valid".
+            assertError(c.api.post(site.item("val01") + "/validate?" + RS, "{\"properties\":{\"policyId\":\""
+                    + site.policy() + "\",\"protectableItemId\":\"" + agent.protectableItemId()
+                    + "\",\"providerSpecificDetails\":{\"instanceType\":\"InMageAzureV2\"}}}"), 409,
+                    "ProtectableItemAlreadyProtected");
         }
 
         /** The replica digests a resync compares with (agent-protocol §4a): after segment 1, of its content. */
