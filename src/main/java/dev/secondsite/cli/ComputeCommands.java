@@ -298,12 +298,14 @@ final class ComputeCommands {
             + "disks and attached disks, NICs, trusted launch.")
     static final class VmCreate extends ApiCommand {
         @Mixin Target target;
-        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION") String location;
+        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
+                description = "Region of the VM.") String location;
         @Option(names = "--size", required = true, paramLabel = "SIZE", description = "VM size, e.g. Standard_D2s_v3.")
         String size;
         @Option(names = "--os-type", paramLabel = "Windows|Linux", description = "OS of a new OS disk (default Linux).")
         String osType;
-        @Option(names = "--os-disk-size-gb", paramLabel = "GB") Integer osDiskSizeGb;
+        @Option(names = "--os-disk-size-gb", paramLabel = "GB",
+                description = "Size of a new OS disk, in GB.") Integer osDiskSizeGb;
         @Option(names = "--storage-sku", paramLabel = "SKU", description = "SKU of disks the VM creates.") String sku;
         @Option(names = "--hyper-v-generation", paramLabel = "V1|V2", description = "Generation of a new OS disk (V2 for trusted launch).")
         String generation;
@@ -315,13 +317,19 @@ final class ComputeCommands {
         List<String> attachDataDisks;
         @Option(names = "--nics", split = ",", paramLabel = "NIC", description = "Network interfaces (ids or names in the group); the first is primary.")
         List<String> nicIds;
-        @Option(names = "--security-type", paramLabel = "Standard|TrustedLaunch") String securityType;
-        @Option(names = "--disable-secure-boot") boolean noSecureBoot;
-        @Option(names = "--disable-vtpm") boolean noVtpm;
-        @Option(names = "--computer-name") String computerName;
-        @Option(names = "--admin-username") String adminUsername;
-        @Option(names = "--os-disk-delete-option", paramLabel = "Delete|Detach") String osDiskDeleteOption;
-        @Option(names = "--tag", paramLabel = "KEY=VALUE") List<String> tags;
+        @Option(names = "--security-type", paramLabel = "Standard|TrustedLaunch",
+                description = "Security type of the VM: Standard or TrustedLaunch.") String securityType;
+        @Option(names = "--disable-secure-boot",
+                description = "Turn secure boot off (TrustedLaunch).") boolean noSecureBoot;
+        @Option(names = "--disable-vtpm", description = "Turn the virtual TPM off (TrustedLaunch).") boolean noVtpm;
+        @Option(names = "--computer-name",
+                description = "Host name of the VM's operating system (osProfile.computerName).") String computerName;
+        @Option(names = "--admin-username",
+                description = "Administrator user name (osProfile.adminUsername).") String adminUsername;
+        @Option(names = "--os-disk-delete-option", paramLabel = "Delete|Detach",
+                description = "What deleting the VM does to its OS disk: Delete or Detach.") String osDiskDeleteOption;
+        @Option(names = "--tag", paramLabel = "KEY=VALUE",
+                description = "A tag KEY=VALUE (repeatable).") List<String> tags;
         @Mixin Options.Format output;
 
         @Override
@@ -461,7 +469,8 @@ final class ComputeCommands {
     @Command(name = "resize", description = "Change a VM's size (quota is checked when the VM holds its hardware).")
     static final class VmResize extends ApiCommand {
         @Mixin Target target;
-        @Option(names = "--size", required = true, paramLabel = "SIZE") String size;
+        @Option(names = "--size", required = true, paramLabel = "SIZE",
+                description = "The new VM size, e.g. Standard_D4s_v3.") String size;
         @Mixin Options.Format output;
 
         @Override
@@ -498,17 +507,25 @@ final class ComputeCommands {
     @Command(name = "create", description = "Create an empty disk (--size-gb) or a copy (--source disk or snapshot).")
     static final class DiskCreate extends ApiCommand {
         @Mixin Target target;
-        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION") String location;
-        @Option(names = "--size-gb", paramLabel = "GB") Integer sizeGb;
+        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
+                description = "Region of the disk.") String location;
+        @Option(names = "--size-gb", paramLabel = "GB", description = "Size of an empty disk, in GB.") Integer sizeGb;
         @Option(names = "--source", paramLabel = "ID", description = "Copy this disk or snapshot (full id, or a disk name in the group).")
         String source;
-        @Option(names = "--sku", defaultValue = "Standard_LRS", paramLabel = "SKU") String sku;
-        @Option(names = "--os-type", paramLabel = "Windows|Linux") String osType;
-        @Option(names = "--hyper-v-generation", paramLabel = "V1|V2") String generation;
-        @Option(names = "--security-type", paramLabel = "TrustedLaunch") String securityType;
-        @Option(names = "--max-shares", paramLabel = "N") Integer maxShares;
-        @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled") String publicNetworkAccess;
-        @Option(names = "--tag", paramLabel = "KEY=VALUE") List<String> tags;
+        @Option(names = "--sku", defaultValue = "Standard_LRS", paramLabel = "SKU",
+                description = "Disk SKU, e.g. Standard_LRS or Premium_LRS (default: ${DEFAULT-VALUE}).") String sku;
+        @Option(names = "--os-type", paramLabel = "Windows|Linux",
+                description = "OS type of an OS disk: Windows or Linux.") String osType;
+        @Option(names = "--hyper-v-generation", paramLabel = "V1|V2",
+                description = "Hyper-V generation of an OS disk: V1 or V2.") String generation;
+        @Option(names = "--security-type", paramLabel = "TrustedLaunch",
+                description = "Security type of the disk, e.g. TrustedLaunch.") String securityType;
+        @Option(names = "--max-shares", paramLabel = "N",
+                description = "How many VMs may attach the disk at once (a shared disk).") Integer maxShares;
+        @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled",
+                description = "Whether the disk may be exported or uploaded over public networks: Enabled or Disabled.") String publicNetworkAccess;
+        @Option(names = "--tag", paramLabel = "KEY=VALUE",
+                description = "A tag KEY=VALUE (repeatable).") List<String> tags;
         @Mixin Options.Format output;
 
         @Override
@@ -592,8 +609,10 @@ final class ComputeCommands {
     @Command(name = "grant-access", description = "Get a time-limited SAS URL to read (or, for an upload disk, write) a disk.")
     static final class DiskGrantAccess extends ApiCommand {
         @Mixin Target target;
-        @Option(names = "--access", defaultValue = "Read", paramLabel = "Read|Write") String accessLevel;
-        @Option(names = "--duration-in-seconds", defaultValue = "3600", paramLabel = "SECONDS") int seconds;
+        @Option(names = "--access", defaultValue = "Read", paramLabel = "Read|Write",
+                description = "Read, or Write to upload into an upload disk (default: ${DEFAULT-VALUE}).") String accessLevel;
+        @Option(names = "--duration-in-seconds", defaultValue = "3600", paramLabel = "SECONDS",
+                description = "How long the SAS URL stays valid, in seconds (default: ${DEFAULT-VALUE}).") int seconds;
 
         @Override
         void run() {
@@ -636,11 +655,16 @@ final class ComputeCommands {
     static final class DiskUpload extends ApiCommand {
         @Mixin Target target;
         @Parameters(index = "1", paramLabel = "FILE", description = "The image to upload.") Path file;
-        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION") String location;
-        @Option(names = "--sku", defaultValue = "Standard_LRS", paramLabel = "SKU") String sku;
-        @Option(names = "--os-type", paramLabel = "Windows|Linux") String osType;
-        @Option(names = "--hyper-v-generation", paramLabel = "V1|V2") String generation;
-        @Option(names = "--tag", paramLabel = "KEY=VALUE") List<String> tags;
+        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
+                description = "Region of the new disk.") String location;
+        @Option(names = "--sku", defaultValue = "Standard_LRS", paramLabel = "SKU",
+                description = "Disk SKU, e.g. Standard_LRS or Premium_LRS (default: ${DEFAULT-VALUE}).") String sku;
+        @Option(names = "--os-type", paramLabel = "Windows|Linux",
+                description = "OS type of an OS disk: Windows or Linux.") String osType;
+        @Option(names = "--hyper-v-generation", paramLabel = "V1|V2",
+                description = "Hyper-V generation of an OS disk: V1 or V2.") String generation;
+        @Option(names = "--tag", paramLabel = "KEY=VALUE",
+                description = "A tag KEY=VALUE (repeatable).") List<String> tags;
         @Mixin Options.Format output;
 
         @Override
@@ -755,7 +779,8 @@ final class ComputeCommands {
             + "(or --raw: the disk's bytes without the VHD footer). All-zero MiBs stay holes in FILE.")
     static final class DiskDownload extends ApiCommand {
         @Mixin Target target;
-        @Parameters(index = "1", paramLabel = "FILE") Path file;
+        @Parameters(index = "1", paramLabel = "FILE",
+                description = "Local file to write (its directory must exist; an existing file is replaced).") Path file;
         @Option(names = "--raw", description = "Write the raw disk (drop the 512-byte VHD footer).") boolean raw;
 
         @Override
@@ -792,9 +817,11 @@ final class ComputeCommands {
         @Option(names = "--source", required = true, paramLabel = "DISK", description = "Disk name in the group, or a disk/snapshot id.")
         String source;
         @Option(names = {"-l", "--location"}, paramLabel = "LOCATION", description = "Default: the source's.") String location;
-        @Option(names = "--incremental") boolean incremental;
-        @Option(names = "--sku", paramLabel = "SKU") String sku;
-        @Option(names = "--tag", paramLabel = "KEY=VALUE") List<String> tags;
+        @Option(names = "--incremental", description = "Make an incremental snapshot.") boolean incremental;
+        @Option(names = "--sku", paramLabel = "SKU",
+                description = "Snapshot SKU, e.g. Standard_LRS (default: the server's).") String sku;
+        @Option(names = "--tag", paramLabel = "KEY=VALUE",
+                description = "A tag KEY=VALUE (repeatable).") List<String> tags;
         @Mixin Options.Format output;
 
         @Override
@@ -857,7 +884,8 @@ final class ComputeCommands {
     @Command(name = "grant-access", description = "Get a time-limited SAS URL to read a snapshot.")
     static final class SnapshotGrantAccess extends ApiCommand {
         @Mixin Target target;
-        @Option(names = "--duration-in-seconds", defaultValue = "3600", paramLabel = "SECONDS") int seconds;
+        @Option(names = "--duration-in-seconds", defaultValue = "3600", paramLabel = "SECONDS",
+                description = "How long the SAS URL stays valid, in seconds (default: ${DEFAULT-VALUE}).") int seconds;
 
         @Override
         void run() {
@@ -879,8 +907,9 @@ final class ComputeCommands {
     @Command(name = "download", description = "Download a snapshot as a fixed VHD (or --raw).")
     static final class SnapshotDownload extends ApiCommand {
         @Mixin Target target;
-        @Parameters(index = "1", paramLabel = "FILE") Path file;
-        @Option(names = "--raw") boolean raw;
+        @Parameters(index = "1", paramLabel = "FILE",
+                description = "Local file to write (its directory must exist; an existing file is replaced).") Path file;
+        @Option(names = "--raw", description = "Write the raw disk (drop the 512-byte VHD footer).") boolean raw;
 
         @Override
         void run() {
@@ -898,7 +927,8 @@ final class ComputeCommands {
 
     @Command(name = "sizes", description = "List the VM sizes a region offers.")
     static final class Sizes extends ApiCommand {
-        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION") String location;
+        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
+                description = "Region.") String location;
         @Mixin Options.Subscription subscription;
         @Mixin Options.Format output;
 
@@ -916,7 +946,8 @@ final class ComputeCommands {
 
     @Command(name = "usage", description = "Show vCPU usage against quota in a region.")
     static final class Usage extends ApiCommand {
-        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION") String location;
+        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
+                description = "Region.") String location;
         @Mixin Options.Subscription subscription;
         @Mixin Options.Format output;
 
@@ -950,7 +981,8 @@ final class ComputeCommands {
 
     @Command(name = "list", description = "List the vCPU quotas of a region.")
     static final class QuotaList extends ApiCommand {
-        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION") String location;
+        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
+                description = "Region.") String location;
         @Mixin Options.Subscription subscription;
         @Mixin Options.Format output;
 
@@ -962,9 +994,12 @@ final class ComputeCommands {
 
     @Command(name = "set", description = "Set a vCPU quota: a family (e.g. standardDSv3Family) or 'cores' (total regional).")
     static final class QuotaSet extends ApiCommand {
-        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION") String location;
-        @Option(names = "--name", required = true, paramLabel = "QUOTA") String name;
-        @Option(names = "--limit", required = true, paramLabel = "VCPUS") int limit;
+        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
+                description = "Region.") String location;
+        @Option(names = "--name", required = true, paramLabel = "QUOTA",
+                description = "The quota: a VM family, e.g. standardDSv3Family, or 'cores' (the regional total).") String name;
+        @Option(names = "--limit", required = true, paramLabel = "VCPUS",
+                description = "The new limit, in vCPUs.") int limit;
         @Mixin Options.Subscription subscription;
         @Mixin Options.Format output;
 

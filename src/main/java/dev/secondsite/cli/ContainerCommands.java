@@ -33,8 +33,8 @@ final class ContainerCommands {
 
     @Command(name = "create", description = "Create a protection container in a fabric (waits for the job).")
     static final class Create extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
-        @Option(names = "--fabric", required = true) String fabric;
+        @Parameters(paramLabel = "NAME", description = "Name of the protection container.") String name;
+        @Option(names = "--fabric", required = true, description = "Fabric of the container.") String fabric;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;
         @Mixin Options.Format output;
@@ -49,8 +49,8 @@ final class ContainerCommands {
 
     @Command(name = "show", description = "Show a protection container.")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
-        @Option(names = "--fabric", required = true) String fabric;
+        @Parameters(paramLabel = "NAME", description = "Name of the protection container.") String name;
+        @Option(names = "--fabric", required = true, description = "Fabric of the container.") String fabric;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -62,7 +62,8 @@ final class ContainerCommands {
 
     @Command(name = "list", description = "List the protection containers of a fabric, or of the whole vault.")
     static final class ListCmd extends ApiCommand {
-        @Option(names = "--fabric") String fabric;
+        @Option(names = "--fabric",
+                description = "Only the containers of this fabric (default: every fabric of the vault).") String fabric;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -76,8 +77,8 @@ final class ContainerCommands {
 
     @Command(name = "delete", description = "Remove a protection container (POST remove; it must have no mappings).")
     static final class Delete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
-        @Option(names = "--fabric", required = true) String fabric;
+        @Parameters(paramLabel = "NAME", description = "Name of the protection container.") String name;
+        @Option(names = "--fabric", required = true, description = "Fabric of the container.") String fabric;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;
 

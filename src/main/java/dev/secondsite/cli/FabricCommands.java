@@ -41,7 +41,7 @@ final class FabricCommands {
 
     @Command(name = "create", description = "Create a fabric (waits for the job).")
     static final class Create extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the fabric.") String name;
         @Option(names = "--type", required = true, paramLabel = "TYPE", description = "Azure, HyperVSite or VMware.")
         String type;
         @Option(names = {"-l", "--location"}, paramLabel = "LOCATION", description = "The region of an Azure fabric.") String location;
@@ -63,7 +63,7 @@ final class FabricCommands {
 
     @Command(name = "show", description = "Show a fabric.")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the fabric.") String name;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -87,7 +87,7 @@ final class FabricCommands {
 
     @Command(name = "delete", description = "Remove a fabric; it must be empty unless --purge is given.")
     static final class Delete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the fabric.") String name;
         @Option(names = "--purge", description = "Delete the fabric and everything it holds (DELETE).") boolean purge;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;
@@ -109,7 +109,7 @@ final class FabricCommands {
             "With --file the JSON answer is written there (mode 0600) for `secondsite agent "
             + "--registration-key-file`; else the key is printed. The expiry is printed either way."})
     static final class RegistrationKey extends ApiCommand {
-        @Parameters(paramLabel = "FABRIC") String name;
+        @Parameters(paramLabel = "FABRIC", description = "The fabric the agents register with.") String name;
         @Option(names = "--file", paramLabel = "FILE", description = "Write the key (JSON) to this file, mode 0600.")
         Path file;
         @Mixin Options.Vault vault;

@@ -29,7 +29,7 @@ final class GroupCommands {
 
     @Command(name = "create", description = "Create or update a resource group.")
     static final class Create extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the resource group.") String name;
         @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION", description = "Region, e.g. westus.") String location;
         @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "A tag (repeatable).") List<String> tags;
         @Mixin Options.Subscription subscription;
@@ -48,7 +48,7 @@ final class GroupCommands {
 
     @Command(name = "show", description = "Show a resource group.")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the resource group.") String name;
         @Mixin Options.Subscription subscription;
         @Mixin Options.Format output;
 
@@ -71,7 +71,7 @@ final class GroupCommands {
 
     @Command(name = "delete", description = "Delete a resource group and everything in it.")
     static final class Delete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the resource group.") String name;
         @Mixin Options.Subscription subscription;
         @Mixin Options.Wait wait;
 

@@ -29,8 +29,9 @@ final class IdentityCommands {
 
     @Command(name = "create", description = "Create a user-assigned identity (or update its tags).")
     static final class Create extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
-        @Option(names = {"-g", "--resource-group"}, required = true, paramLabel = "RG") String group;
+        @Parameters(paramLabel = "NAME", description = "Name of the managed identity.") String name;
+        @Option(names = {"-g", "--resource-group"}, required = true, paramLabel = "RG",
+                description = "Resource group.") String group;
         @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION", description = "Region, e.g. westus.") String location;
         @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "A tag (repeatable).") List<String> tags;
         @Mixin Options.Subscription subscription;
@@ -49,8 +50,9 @@ final class IdentityCommands {
 
     @Command(name = "show", description = "Show a user-assigned identity.")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
-        @Option(names = {"-g", "--resource-group"}, required = true, paramLabel = "RG") String group;
+        @Parameters(paramLabel = "NAME", description = "Name of the managed identity.") String name;
+        @Option(names = {"-g", "--resource-group"}, required = true, paramLabel = "RG",
+                description = "Resource group.") String group;
         @Mixin Options.Subscription subscription;
         @Mixin Options.Format output;
 
@@ -74,8 +76,9 @@ final class IdentityCommands {
 
     @Command(name = "delete", description = "Delete a user-assigned identity.")
     static final class Delete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
-        @Option(names = {"-g", "--resource-group"}, required = true, paramLabel = "RG") String group;
+        @Parameters(paramLabel = "NAME", description = "Name of the managed identity.") String name;
+        @Option(names = {"-g", "--resource-group"}, required = true, paramLabel = "RG",
+                description = "Resource group.") String group;
         @Mixin Options.Subscription subscription;
         @Mixin Options.Wait wait;
 

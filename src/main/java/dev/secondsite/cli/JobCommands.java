@@ -53,7 +53,7 @@ final class JobCommands {
 
     @Command(name = "show", description = "Show a job with its tasks and errors (-o json for all details).")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "ID") String id;
+        @Parameters(paramLabel = "ID", description = "The job's name (its id, as `job list` shows it).") String id;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -93,7 +93,7 @@ final class JobCommands {
 
     @Command(name = "cancel", description = "Cancel a job that has not finished.")
     static final class Cancel extends ApiCommand {
-        @Parameters(paramLabel = "ID") String id;
+        @Parameters(paramLabel = "ID", description = "The job's name (its id, as `job list` shows it).") String id;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -106,7 +106,7 @@ final class JobCommands {
 
     @Command(name = "restart", description = "Restart a failed or cancelled job.")
     static final class Restart extends ApiCommand {
-        @Parameters(paramLabel = "ID") String id;
+        @Parameters(paramLabel = "ID", description = "The job's name (its id, as `job list` shows it).") String id;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -119,7 +119,7 @@ final class JobCommands {
 
     @Command(name = "wait", description = "Wait until a job ends; exit code 1 unless it succeeded.")
     static final class Wait extends ApiCommand {
-        @Parameters(paramLabel = "ID") String id;
+        @Parameters(paramLabel = "ID", description = "The job's name (its id, as `job list` shows it).") String id;
         @Option(names = "--timeout-seconds", paramLabel = "N", description = "Give up after N seconds (default: never).")
         Long timeoutSeconds;
         @Mixin Options.Vault vault;

@@ -56,7 +56,7 @@ final class MappingCommands {
 
     @Command(name = "create", description = "Create a container mapping (waits for the job).")
     static final class Create extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the container mapping.") String name;
         @Mixin Source source;
         @Option(names = "--policy", required = true, paramLabel = "POLICY",
                 description = "Replication policy name (or ARM id).") String policy;
@@ -80,7 +80,7 @@ final class MappingCommands {
 
     @Command(name = "show", description = "Show a container mapping.")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the container mapping.") String name;
         @Mixin Source source;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
@@ -93,8 +93,10 @@ final class MappingCommands {
 
     @Command(name = "list", description = "List the mappings of a container (--fabric and --container), or of the vault.")
     static final class ListCmd extends ApiCommand {
-        @Option(names = "--fabric") String fabric;
-        @Option(names = "--container") String container;
+        @Option(names = "--fabric",
+                description = "Fabric of the container (with --container; default: the whole vault).") String fabric;
+        @Option(names = "--container",
+                description = "Only the mappings of this protection container (with --fabric).") String container;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -112,7 +114,7 @@ final class MappingCommands {
 
     @Command(name = "delete", description = "Remove a container mapping (POST remove; no item may replicate through it).")
     static final class Delete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the container mapping.") String name;
         @Mixin Source source;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;

@@ -90,9 +90,10 @@ final class NetworkCommands {
     @Command(name = "create", description = "Create (or replace) a virtual network: its address space and its "
             + "subnets (subnets not given are deleted, as with any PUT of a network).")
     static final class VnetCreate extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the virtual network.") String name;
         @Mixin Group group;
-        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION") String location;
+        @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
+                description = "Region of the network.") String location;
         @Option(names = "--address-prefix", required = true, paramLabel = "CIDR",
                 description = "An address space prefix, e.g. 10.0.0.0/16 (repeatable).")
         List<String> prefixes;
@@ -131,7 +132,7 @@ final class NetworkCommands {
 
     @Command(name = "show", description = "Show a virtual network with its subnets.")
     static final class VnetShow extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the virtual network.") String name;
         @Mixin Group group;
         @Mixin Options.Format output;
 
@@ -154,7 +155,7 @@ final class NetworkCommands {
 
     @Command(name = "delete", description = "Delete a virtual network (refused while a subnet is in use).")
     static final class VnetDelete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the virtual network.") String name;
         @Mixin Group group;
 
         @Override
@@ -167,9 +168,10 @@ final class NetworkCommands {
     @Command(name = "check-ip", description = "Whether a private IP address is free in a virtual network; if not, "
             + "some free ones.")
     static final class VnetCheckIp extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the virtual network.") String name;
         @Mixin Group group;
-        @Option(names = "--ip", required = true, paramLabel = "IP") String ip;
+        @Option(names = "--ip", required = true, paramLabel = "IP",
+                description = "The private IP address to check.") String ip;
         @Mixin Options.Format output;
 
         @Override
@@ -201,9 +203,10 @@ final class NetworkCommands {
 
     @Command(name = "create", description = "Create (or update) a subnet.")
     static final class SubnetCreate extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the subnet.") String name;
         @Mixin InVnet in;
-        @Option(names = "--address-prefix", required = true, paramLabel = "CIDR") String prefix;
+        @Option(names = "--address-prefix", required = true, paramLabel = "CIDR",
+                description = "Address range of the subnet, e.g. 10.0.1.0/24.") String prefix;
         @Option(names = "--service-endpoint", paramLabel = "SERVICE",
                 description = "A service endpoint, e.g. Microsoft.Storage (repeatable).")
         List<String> endpoints;
@@ -225,7 +228,7 @@ final class NetworkCommands {
 
     @Command(name = "show", description = "Show a subnet, with its free address count.")
     static final class SubnetShow extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the subnet.") String name;
         @Mixin InVnet in;
         @Mixin Options.Format output;
 
@@ -248,7 +251,7 @@ final class NetworkCommands {
 
     @Command(name = "delete", description = "Delete a subnet (refused while network interfaces use it).")
     static final class SubnetDelete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the subnet.") String name;
         @Mixin InVnet in;
 
         @Override
@@ -273,7 +276,7 @@ final class NetworkCommands {
     @Command(name = "create", description = "Create (or update) a network interface in a subnet: the next free "
             + "address, or --private-ip.")
     static final class NicCreate extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the network interface.") String name;
         @Mixin Group group;
         @Option(names = "--subnet-id", required = true, paramLabel = "ID", description = "The subnet's ARM id.")
         String subnetId;
@@ -315,7 +318,7 @@ final class NetworkCommands {
 
     @Command(name = "show", description = "Show a network interface.")
     static final class NicShow extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the network interface.") String name;
         @Mixin Group group;
         @Mixin Options.Format output;
 
@@ -339,7 +342,7 @@ final class NetworkCommands {
     @Command(name = "delete", description = "Delete a network interface and free its addresses (refused while a VM "
             + "uses it, and for a private endpoint's NIC, which goes with its endpoint).")
     static final class NicDelete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the network interface.") String name;
         @Mixin Group group;
 
         @Override

@@ -140,7 +140,7 @@ final class PolicyCommands {
 
     @Command(name = "create", description = "Create a replication policy (waits for the job).")
     static final class Create extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the replication policy.") String name;
         @Option(names = "--type", required = true, paramLabel = "TYPE",
                 description = "InMageAzureV2, A2A, HyperVReplicaAzure or InMageRcm.") String type;
         @Mixin Settings settings;
@@ -158,7 +158,7 @@ final class PolicyCommands {
 
     @Command(name = "show", description = "Show a replication policy.")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the replication policy.") String name;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -182,7 +182,7 @@ final class PolicyCommands {
 
     @Command(name = "update", description = "Change settings of a replication policy; others keep their value.")
     static final class Update extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the replication policy.") String name;
         @Option(names = "--type", paramLabel = "TYPE", description = "The policy's type (default: read from it).")
         String type;
         @Mixin Settings settings;
@@ -203,7 +203,7 @@ final class PolicyCommands {
 
     @Command(name = "delete", description = "Delete a replication policy (it must not be used by a mapping).")
     static final class Delete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the replication policy.") String name;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;
 

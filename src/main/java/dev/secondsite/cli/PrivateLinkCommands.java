@@ -112,7 +112,7 @@ final class PrivateLinkCommands {
             + "AzureSiteRecovery: five addresses and FQDNs) or a storage account (group blob); optionally integrate "
             + "it with a private DNS zone.")
     static final class EndpointCreate extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the private endpoint.") String name;
         @Mixin NetworkCommands.Group group;
         @Option(names = "--subnet-id", required = true, paramLabel = "ID", description = "The subnet's ARM id.")
         String subnetId;
@@ -171,7 +171,7 @@ final class PrivateLinkCommands {
 
     @Command(name = "show", description = "Show a private endpoint: its connection status, addresses and FQDNs.")
     static final class EndpointShow extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the private endpoint.") String name;
         @Mixin NetworkCommands.Group group;
         @Mixin Options.Format output;
 
@@ -196,7 +196,7 @@ final class PrivateLinkCommands {
     @Command(name = "delete", description = "Delete a private endpoint: frees its addresses, removes its connection "
             + "and its DNS records.")
     static final class EndpointDelete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the private endpoint.") String name;
         @Mixin NetworkCommands.Group group;
 
         @Override
@@ -210,7 +210,7 @@ final class PrivateLinkCommands {
             + "two more per region pairing once replication is enabled): the A records a hand-made private DNS zone "
             + "needs. An endpoint with a DNS zone group gets them written automatically.")
     static final class EndpointDnsConfigs extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the private endpoint.") String name;
         @Mixin NetworkCommands.Group group;
         @Mixin Options.Format output;
 
@@ -325,7 +325,8 @@ final class PrivateLinkCommands {
 
     @Command(name = "create", description = "Create (or update the tags of) a private DNS zone.")
     static final class ZoneCreate extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME",
+                description = "Name of the private DNS zone, e.g. privatelink.blob.core.windows.net.") String name;
         @Mixin NetworkCommands.Group group;
         @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "A tag (repeatable).") List<String> tags;
         @Mixin Options.Format output;
@@ -341,7 +342,7 @@ final class PrivateLinkCommands {
 
     @Command(name = "show", description = "Show a private DNS zone.")
     static final class ZoneShow extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the private DNS zone.") String name;
         @Mixin NetworkCommands.Group group;
         @Mixin Options.Format output;
 
@@ -365,7 +366,7 @@ final class PrivateLinkCommands {
     @Command(name = "delete", description = "Delete a private DNS zone and its records (refused while it has "
             + "virtual network links).")
     static final class ZoneDelete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the private DNS zone.") String name;
         @Mixin NetworkCommands.Group group;
 
         @Override
@@ -383,7 +384,7 @@ final class PrivateLinkCommands {
 
     @Command(name = "create", description = "Link a zone to a virtual network.")
     static final class LinkCreate extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the virtual network link.") String name;
         @Mixin InZone in;
         @Option(names = "--vnet-id", required = true, paramLabel = "ID", description = "The virtual network's ARM id.")
         String vnetId;
@@ -415,7 +416,7 @@ final class PrivateLinkCommands {
 
     @Command(name = "delete", description = "Delete a virtual network link.")
     static final class LinkDelete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the virtual network link.") String name;
         @Mixin InZone in;
 
         @Override
@@ -434,11 +435,12 @@ final class PrivateLinkCommands {
 
     @Command(name = "set", description = "Create or replace an A record set (the name relative to the zone).")
     static final class RecordSet extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the record set, relative to the zone.") String name;
         @Mixin InZone in;
         @Option(names = "--ip", required = true, paramLabel = "IP", description = "An IPv4 address (repeatable).")
         List<String> ips;
-        @Option(names = "--ttl", defaultValue = "3600", paramLabel = "SECONDS") long ttl;
+        @Option(names = "--ttl", defaultValue = "3600", paramLabel = "SECONDS",
+                description = "Time to live of the records, in seconds (default: ${DEFAULT-VALUE}).") long ttl;
         @Mixin Options.Format output;
 
         @Override
@@ -466,7 +468,7 @@ final class PrivateLinkCommands {
 
     @Command(name = "delete", description = "Delete an A record set.")
     static final class RecordDelete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the record set, relative to the zone.") String name;
         @Mixin InZone in;
 
         @Override
@@ -505,7 +507,8 @@ final class PrivateLinkCommands {
     abstract static class Decide extends ApiCommand {
         @Parameters(paramLabel = "NAME", description = "Connection name ({endpoint}.{guid}, see list).") String name;
         @Mixin Options.Vault vault;
-        @Option(names = "--description", paramLabel = "TEXT") String description;
+        @Option(names = "--description", paramLabel = "TEXT",
+                description = "Why: kept as the connection state's description.") String description;
         @Mixin Options.Format output;
 
         void decide(String status) {
@@ -537,7 +540,7 @@ final class PrivateLinkCommands {
 
     @Command(name = "delete", description = "Delete a connection; its endpoint shows Disconnected.")
     static final class ConnectionDelete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the private endpoint connection.") String name;
         @Mixin Options.Vault vault;
 
         @Override

@@ -169,8 +169,10 @@ final class ProtectionCommands {
             + "waits for the job).")
     static final class Enable extends ApiCommand {
         @Parameters(paramLabel = "NAME", description = "Name of the new protected item.") String name;
-        @Option(names = "--fabric", required = true, paramLabel = "FABRIC") String fabric;
-        @Option(names = "--container", required = true, paramLabel = "CONTAINER") String container;
+        @Option(names = "--fabric", required = true, paramLabel = "FABRIC",
+                description = "Fabric the machine is registered with.") String fabric;
+        @Option(names = "--container", required = true, paramLabel = "CONTAINER",
+                description = "Protection container of the machine.") String container;
         @Option(names = "--machine", required = true, paramLabel = "MACHINE",
                 description = "The registered machine (its protectable item, named as the agent's --name).")
         String machine;
@@ -199,8 +201,10 @@ final class ProtectionCommands {
             + "validate); lists every violation. Exit code 0 when valid, 1 otherwise.")
     static final class Validate extends ApiCommand {
         @Parameters(paramLabel = "NAME", description = "Name the protected item would get.") String name;
-        @Option(names = "--fabric", required = true, paramLabel = "FABRIC") String fabric;
-        @Option(names = "--container", required = true, paramLabel = "CONTAINER") String container;
+        @Option(names = "--fabric", required = true, paramLabel = "FABRIC",
+                description = "Fabric the machine is registered with.") String fabric;
+        @Option(names = "--container", required = true, paramLabel = "CONTAINER",
+                description = "Protection container of the machine.") String container;
         @Option(names = "--machine", required = true, paramLabel = "MACHINE",
                 description = "The registered machine (its protectable item, named as the agent's --name).")
         String machine;
@@ -234,7 +238,7 @@ final class ProtectionCommands {
     @Command(name = "show", description = "Show a protected item: its state, failover state, allowed operations "
             + "and recovered VM.")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the protected item.") String name;
         @Mixin Place place;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
@@ -270,7 +274,7 @@ final class ProtectionCommands {
     @Command(name = "resync", description = "Resynchronize a protected item (POST repairReplication; waits for the "
             + "job; the agent then resends its disks).")
     static final class Resync extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the protected item.") String name;
         @Mixin Place place;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;
@@ -292,7 +296,7 @@ final class ProtectionCommands {
     @Command(name = "disable", description = "Disable replication of a protected item (POST remove; waits for the "
             + "job). Its recovery points are deleted.")
     static final class Disable extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the protected item.") String name;
         @Mixin Place place;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;
@@ -312,8 +316,9 @@ final class ProtectionCommands {
 
     @Command(name = "set-churn-mode", description = "Set a protected item's churn mode (PATCH; waits for the job).")
     static final class SetChurnMode extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
-        @Option(names = "--mode", required = true, paramLabel = "Normal|High") String mode;
+        @Parameters(paramLabel = "NAME", description = "Name of the protected item.") String name;
+        @Option(names = "--mode", required = true, paramLabel = "Normal|High",
+                description = "Churn mode: Normal or High.") String mode;
         @Mixin Place place;
         @Mixin Options.Vault vault;
         @Mixin Options.Wait wait;
@@ -337,7 +342,7 @@ final class ProtectionCommands {
     @Command(name = "wait-protected", description = "Wait until a protected item's protectionState is Protected "
             + "(initial replication done); exit 1 on timeout.")
     static final class WaitProtected extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the protected item.") String name;
         @Option(names = "--timeout-seconds", defaultValue = "600", paramLabel = "N",
                 description = "Give up after N seconds (default: ${DEFAULT-VALUE}).") long timeoutSeconds;
         @Option(names = "--interval-seconds", defaultValue = "2", paramLabel = "N",
@@ -551,7 +556,8 @@ final class ProtectionCommands {
 
     @Command(name = "list", description = "List the registered machines of a fabric (--fabric), or of the vault.")
     static final class ListProviders extends ApiCommand {
-        @Option(names = "--fabric", paramLabel = "FABRIC") String fabric;
+        @Option(names = "--fabric", paramLabel = "FABRIC",
+                description = "Only the machines registered with this fabric (default: every fabric of the vault).") String fabric;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 
@@ -566,8 +572,9 @@ final class ProtectionCommands {
 
     @Command(name = "show", description = "Show a registered machine.")
     static final class ShowProvider extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
-        @Option(names = "--fabric", required = true, paramLabel = "FABRIC") String fabric;
+        @Parameters(paramLabel = "NAME", description = "Name of the registered machine.") String name;
+        @Option(names = "--fabric", required = true, paramLabel = "FABRIC",
+                description = "Fabric the machine is registered with.") String fabric;
         @Mixin Options.Vault vault;
         @Mixin Options.Format output;
 

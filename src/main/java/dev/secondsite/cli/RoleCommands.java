@@ -113,7 +113,7 @@ final class RoleCommands {
 
     @Command(name = "delete", description = "Delete a role assignment by its id or name (GUID).")
     static final class Delete extends ApiCommand {
-        @Parameters(paramLabel = "ID") String id;
+        @Parameters(paramLabel = "ID", description = "The role assignment's ARM id, or its name (a GUID).") String id;
 
         @Override
         void run() {

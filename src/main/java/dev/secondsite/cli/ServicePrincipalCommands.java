@@ -41,7 +41,7 @@ final class ServicePrincipalCommands {
 
     @Command(name = "create", description = "Create a service principal; its client secret is shown this once.")
     static final class Create extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the service principal.") String name;
         @Mixin Options.Format output;
 
         @Override
@@ -56,7 +56,7 @@ final class ServicePrincipalCommands {
 
     @Command(name = "show", description = "Show a service principal (without its secret).")
     static final class Show extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the service principal.") String name;
         @Mixin Options.Format output;
 
         @Override
@@ -77,7 +77,7 @@ final class ServicePrincipalCommands {
 
     @Command(name = "delete", description = "Delete a service principal; its tokens stop working.")
     static final class Delete extends ApiCommand {
-        @Parameters(paramLabel = "NAME") String name;
+        @Parameters(paramLabel = "NAME", description = "Name of the service principal.") String name;
 
         @Override
         void run() {

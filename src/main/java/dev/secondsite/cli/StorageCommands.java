@@ -96,9 +96,12 @@ final class StorageCommands {
         @Option(names = "--access-tier", paramLabel = "Hot|Cool", description = "Default blob access tier "
                 + "(standard StorageV2 and BlobStorage only).")
         String accessTier;
-        @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled") String publicNetworkAccess;
-        @Option(names = "--min-tls-version", paramLabel = "TLS1_0|TLS1_1|TLS1_2") String minTls;
-        @Option(names = "--allow-blob-public-access", paramLabel = "true|false", arity = "1") Boolean blobPublicAccess;
+        @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled",
+                description = "Whether the account is reachable from public networks: Enabled or Disabled.") String publicNetworkAccess;
+        @Option(names = "--min-tls-version", paramLabel = "TLS1_0|TLS1_1|TLS1_2",
+                description = "The oldest TLS version the account accepts.") String minTls;
+        @Option(names = "--allow-blob-public-access", paramLabel = "true|false", arity = "1",
+                description = "Whether containers may allow anonymous public read access.") Boolean blobPublicAccess;
 
         void apply(ObjectNode properties) {
             if (accessTier != null) {
@@ -152,7 +155,7 @@ final class StorageCommands {
     @Command(name = "update", description = "Change a storage account's SKU, tier, firewall or tags (PATCH).")
     static final class Update extends ApiCommand {
         @Mixin Target target;
-        @Option(names = "--sku", paramLabel = "SKU") String sku;
+        @Option(names = "--sku", paramLabel = "SKU", description = "New SKU, e.g. Standard_GRS.") String sku;
         @Option(names = "--kind", paramLabel = "StorageV2", description = "Upgrade a Storage or BlobStorage account.")
         String kind;
         @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "A tag (repeatable); replaces all tags.")

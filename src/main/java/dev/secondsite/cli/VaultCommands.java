@@ -51,7 +51,8 @@ final class VaultCommands {
         @Mixin Target target;
         @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION", description = "Region, e.g. westus.") String location;
         @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "A tag (repeatable).") List<String> tags;
-        @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled") String publicNetworkAccess;
+        @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled",
+                description = "Whether the vault is reachable from public networks: Enabled or Disabled.") String publicNetworkAccess;
         @Mixin Options.Wait wait;
         @Mixin Options.Format output;
 
@@ -95,7 +96,8 @@ final class VaultCommands {
         @Mixin Target target;
         @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "A tag (repeatable); replaces all tags.")
         List<String> tags;
-        @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled") String publicNetworkAccess;
+        @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled",
+                description = "Whether the vault is reachable from public networks: Enabled or Disabled.") String publicNetworkAccess;
         @Mixin Options.Wait wait;
         @Mixin Options.Format output;
 

@@ -45,6 +45,31 @@ class CliOfflineTest {
         CliRunner.restoreProfile(previousConfig);
     }
 
+    /** Every option and positional parameter of every command has a help description. */
+    @Test
+    void everyOptionAndParameterIsDescribed() {
+        List<String> undescribed = new ArrayList<>();
+        walk(Main.commandLine(), undescribed);
+        assertThat(undescribed).as("options and parameters without a description").isEmpty();
+    }
+
+    private static void walk(CommandLine command, List<String> undescribed) {
+        CommandSpec spec = command.getCommandSpec();
+        List<ArgSpec> args = new ArrayList<>(spec.options());
+        args.addAll(spec.positionalParameters());
+        for (ArgSpec arg : args) {
+            if (arg.hidden()) {
+                continue;
+            }
+            boolean described = Arrays.stream(arg.description()).anyMatch(line -> !line.isBlank());
+            if (!described) {
+                String name = arg instanceof CommandLine.Model.OptionSpec o ? o.longestName() : arg.paramLabel();
+                undescribed.add(spec.qualifiedName() + " " + name);
+            }
+        }
+        command.getSubcommands().values().forEach(sub -> walk(sub, undescribed));
+    }
+
     @Test
     void noCommandIsAUsageErrorListingTheCommandsOnStderr() {
         Run run = CliRunner.run();
