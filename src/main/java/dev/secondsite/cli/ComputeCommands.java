@@ -26,6 +26,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
@@ -228,9 +229,15 @@ final class ComputeCommands {
         return true;
     }
 
-    /** Downloads a SAS URL into a file, keeping all-zero MiBs as holes; raw drops the VHD footer. */
+    /**
+     * Downloads a SAS URL into a file, keeping all-zero MiBs as holes; raw drops the VHD footer. The bytes go to a
+     * hidden {@code .FILE.part} beside it, renamed to FILE only when complete: a failed download leaves no
+     * half-written FILE (and an existing FILE as it was).
+     */
     static long download(ApiClient api, PrintWriter err, String sas, Path file, boolean raw, String label) {
         HttpClient http = blobClient(api);
+        Path part = file.toAbsolutePath().resolveSibling("." + file.getFileName() + ".part");
+        boolean done = false;
         try {
             HttpResponse<InputStream> response = http.send(HttpRequest.newBuilder(URI.create(sas)).GET()
                     .header("x-ms-version", "2021-08-06").build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -246,9 +253,9 @@ final class ComputeCommands {
             long keep = raw && total > 0 ? total - VhdFooters.SIZE : Long.MAX_VALUE;
             Transfer progress = new Transfer(err, label, total);
             long written = 0;
-            Files.deleteIfExists(file);
             try (InputStream in = response.body();
-                 FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                 FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                         StandardOpenOption.WRITE)) {
                 byte[] buf = new byte[1 << 20];
                 long pos = 0;
                 while (true) {
@@ -271,9 +278,11 @@ final class ComputeCommands {
                 out.force(true);
                 progress.at(pos, true);
             }
-            try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            try (RandomAccessFile f = new RandomAccessFile(part.toFile(), "rw")) {
                 f.setLength(written);
             }
+            Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            done = true;
             return written;
         } catch (IOException e) {
             throw CliException.connection("download failed: " + e.getMessage());
@@ -282,6 +291,13 @@ final class ComputeCommands {
             throw new CliException(130, "interrupted");
         } finally {
             http.close();
+            if (!done) {
+                try {
+                    Files.deleteIfExists(part);
+                } catch (IOException e) {
+                    err.println("secondsite: warning: could not delete the partial download " + part);
+                }
+            }
         }
     }
 

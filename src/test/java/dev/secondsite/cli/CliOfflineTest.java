@@ -9,11 +9,20 @@ import dev.secondsite.tls.TlsMaterial;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +30,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * CLI behaviour that needs no server: help texts, and usage errors caught before anything is asked of the
@@ -114,6 +124,38 @@ class CliOfflineTest {
             assertThat(download.err()).contains("cannot write the " + type + " to", "does not exist");
         }
         assertThat(missing).doesNotExist();
+    }
+
+    /** A download cut off midway leaves no half-written file, and a file already there as it was. */
+    @Test
+    @Timeout(60)
+    void aFailedDownloadLeavesNoHalfWrittenFile() throws Exception {
+        Path file = temp.resolve("disk.vhd");
+        Files.writeString(file, "the previous download");
+        try (ServerSocket sas = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+             ApiClient api = new ApiClient(new Profile("http://127.0.0.1:1", "t", "c", "s", null, null),
+                     new PrintWriter(new StringWriter()))) {
+            Thread server = Thread.ofVirtual().start(() -> {
+                try (Socket client = sas.accept()) {
+                    client.getInputStream().read(new byte[8192]); // the request
+                    OutputStream out = client.getOutputStream();
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    byte[] mib = new byte[1 << 20];
+                    Arrays.fill(mib, (byte) 0x5a);
+                    out.write(mib); // then the connection ends, 3 MiB short
+                } catch (IOException e) {
+                    // the client went away first
+                }
+            });
+            String url = "http://127.0.0.1:" + sas.getLocalPort() + "/sas/disks/g?sig=x";
+            assertThatThrownBy(() -> ComputeCommands.download(api, new PrintWriter(new StringWriter()), url, file,
+                    false, "disk")).isInstanceOf(CliException.class).hasMessageContaining("download failed");
+            server.join();
+        }
+        assertThat(Files.readString(file)).isEqualTo("the previous download");
+        try (var left = Files.list(temp)) {
+            assertThat(left.map(p -> p.getFileName().toString())).doesNotContain(".disk.vhd.part");
+        }
     }
 
     @Test
