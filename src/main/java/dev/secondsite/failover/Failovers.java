@@ -790,7 +790,8 @@ public final class Failovers implements ProtectedItems.DisableHook {
             throw ArmException.conflict("FailoverTargetNotConfigured", "'" + item.name() + "' was enabled without "
                     + "an Azure target resource group, so there is nothing to fail over into. Disable replication and "
                     + "enable it again with targetAzureV2ResourceGroupId (and targetAzureNetworkId, targetAzureSubnetId, "
-                    + "targetVmSize) in providerSpecificDetails; exportDisk restores a point without one.");
+                    + "targetVmSize) in providerSpecificDetails (CLI: item enable --target-resource-group ID --network ID"
+                    + " --subnet NAME --storage-account ID); exportDisk (point export) restores a point without one.");
         }
         return target;
     }

@@ -442,6 +442,12 @@ class ReplicationScenarioTest {
                     .isEqualTo("High");
             assertThat(c.heartbeatDisk(agent, DISK).path("churnMode").asText()).isEqualTo("High");
 
+            // Enabled without an Azure target: a failover has nothing to fail over into, and says how to give it one.
+            HttpResponse<String> failover = c.api.post(site.item("web02") + "/unplannedFailover?" + RS,
+                    "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\"}}");
+            assertError(failover, 409, "FailoverTargetNotConfigured");
+            assertThat(failover.body()).contains("--target-resource-group").contains("exportDisk");
+
             // Resync: the heartbeat asks for it until the tagged marker is applied.
             HttpResponse<String> repair = c.api.post(site.item("web02") + "/repairReplication?" + RS, null);
             JsonNode repairJob = c.job(site, repair);
