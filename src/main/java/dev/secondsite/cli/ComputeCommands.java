@@ -32,6 +32,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code secondsite vm|disk|snapshot|compute ...}: the compute of the local cloud. {@code disk upload} and
@@ -235,9 +237,22 @@ final class ComputeCommands {
      * half-written FILE (and an existing FILE as it was).
      */
     static long download(ApiClient api, PrintWriter err, String sas, Path file, boolean raw, String label) {
+        return download(api, err, sas, file, raw, label, DOWNLOAD_STALL_LIMIT);
+    }
+
+    /**
+     * How long a download may go without receiving a MiB before it fails: the JDK client's request timeout ends at
+     * the response headers, and a server that stalls in the body would otherwise hang the command forever.
+     */
+    static final Duration DOWNLOAD_STALL_LIMIT = Duration.ofSeconds(60);
+
+    static long download(ApiClient api, PrintWriter err, String sas, Path file, boolean raw, String label,
+                         Duration stallLimit) {
         HttpClient http = blobClient(api);
         Path part = file.toAbsolutePath().resolveSibling("." + file.getFileName() + ".part");
         boolean done = false;
+        Thread watchdog = null;
+        AtomicBoolean stalled = new AtomicBoolean();
         try {
             HttpResponse<InputStream> response = http.send(HttpRequest.newBuilder(URI.create(sas)).GET()
                     .header("x-ms-version", "2021-08-06").build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -253,16 +268,33 @@ final class ComputeCommands {
             long keep = raw && total > 0 ? total - VhdFooters.SIZE : Long.MAX_VALUE;
             Transfer progress = new Transfer(err, label, total);
             long written = 0;
-            try (InputStream in = response.body();
+            AtomicLong lastData = new AtomicLong(System.nanoTime());
+            InputStream body = response.body();
+            watchdog = Thread.ofVirtual().start(() -> { // closing the body ends a read that waits for bytes
+                try {
+                    while (System.nanoTime() - lastData.get() < stallLimit.toNanos()) {
+                        Thread.sleep(Math.max(10, stallLimit.toMillis() / 10));
+                    }
+                    stalled.set(true);
+                    body.close();
+                } catch (InterruptedException | IOException e) {
+                    // the download ended first, or it is ending anyway
+                }
+            });
+            try (InputStream in = body;
                  FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                          StandardOpenOption.WRITE)) {
                 byte[] buf = new byte[1 << 20];
                 long pos = 0;
                 while (true) {
                     int n = in.readNBytes(buf, 0, buf.length);
+                    if (stalled.get()) {
+                        throw new IOException("stalled"); // the message is the catch's
+                    }
                     if (n <= 0) {
                         break;
                     }
+                    lastData.set(System.nanoTime());
                     int useful = (int) Math.max(0, Math.min(n, keep - pos));
                     if (useful > 0 && !allZero(buf, useful)) {
                         ByteBuffer b = ByteBuffer.wrap(buf, 0, useful);
@@ -285,11 +317,15 @@ final class ComputeCommands {
             done = true;
             return written;
         } catch (IOException e) {
-            throw CliException.connection("download failed: " + e.getMessage());
+            throw CliException.connection("download failed: " + (stalled.get() ? "the server sent less than 1 MiB in "
+                    + stallLimit.toMillis() / 1000.0 + " s; try again" : e.getMessage()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CliException(130, "interrupted");
         } finally {
+            if (watchdog != null) {
+                watchdog.interrupt();
+            }
             http.close();
             if (!done) {
                 try {

@@ -25,9 +25,12 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -155,6 +158,41 @@ class CliOfflineTest {
         assertThat(Files.readString(file)).isEqualTo("the previous download");
         try (var left = Files.list(temp)) {
             assertThat(left.map(p -> p.getFileName().toString())).doesNotContain(".disk.vhd.part");
+        }
+    }
+
+    @Test
+    void aDownloadThatStallsFailsInsteadOfHanging() throws Exception {
+        Path file = temp.resolve("stalled.vhd");
+        Files.writeString(file, "the previous download");
+        CountDownLatch finished = new CountDownLatch(1);
+        try (ServerSocket sas = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+             ApiClient api = new ApiClient(new Profile("http://127.0.0.1:1", "t", "c", "s", null, null),
+                     new PrintWriter(new StringWriter()))) {
+            Thread server = Thread.ofVirtual().start(() -> {
+                try (Socket client = sas.accept()) {
+                    client.getInputStream().read(new byte[8192]); // the request
+                    OutputStream out = client.getOutputStream();
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.write(new byte[1 << 20]);
+                    out.flush();
+                    finished.await(30, TimeUnit.SECONDS); // then nothing more, connection open
+                } catch (IOException | InterruptedException e) {
+                    // the client went away first
+                }
+            });
+            String url = "http://127.0.0.1:" + sas.getLocalPort() + "/sas/disks/g?sig=x";
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> ComputeCommands.download(api, new PrintWriter(new StringWriter()), url, file,
+                    false, "disk", Duration.ofMillis(500))).isInstanceOf(CliException.class)
+                    .hasMessageContaining("download failed: the server sent less than 1 MiB in 0.5 s");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+            finished.countDown();
+            server.join();
+        }
+        assertThat(Files.readString(file)).isEqualTo("the previous download");
+        try (var left = Files.list(temp)) {
+            assertThat(left.map(p -> p.getFileName().toString())).doesNotContain(".stalled.vhd.part");
         }
     }
 
