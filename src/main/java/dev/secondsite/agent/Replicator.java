@@ -4,8 +4,6 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.DigestException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,11 +14,13 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.stream.IntStream;
 
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.replication.ReplicaDigests;
 import dev.secondsite.replication.chunk.ChunkDigest;
 import dev.secondsite.replication.chunk.DiskGeometry;
+import dev.secondsite.replication.chunk.Zeros;
 import dev.secondsite.replication.segment.SegmentFormat;
 
 /**
@@ -431,9 +431,7 @@ final class Replicator implements Closeable {
             begin(kind.activity);
             int bufferBytes = Math.max(chunkBytes, READ_BUFFER_BYTES);
             byte[] buffer = new byte[bufferBytes];
-            byte[] zeros = new byte[chunkBytes];
-            byte[] digest = new byte[ChunkDigest.BYTES];
-            MessageDigest sha256 = ChunkDigest.sha256();
+            byte[][] digests = new byte[bufferBytes / chunkBytes][];
             for (long offset = 0; offset < sizeBytes; offset += bufferBytes) {
                 int length = (int) Math.min(bufferBytes, sizeBytes - offset);
                 int padded = (int) Math.min(bufferBytes, Math.ceilDiv(length, chunkBytes) * (long) chunkBytes);
@@ -441,10 +439,12 @@ final class Replicator implements Closeable {
                 if (hasData) {
                     source.readFully(offset, buffer, 0, length);
                     Arrays.fill(buffer, length, padded, (byte) 0); // the last chunk's padding
+                    hashChunks(buffer, padded, digests);
                 }
                 for (int at = 0; at < padded; at += chunkBytes) {
                     long index = (offset + at) / chunkBytes;
-                    if (!hasData || Arrays.equals(buffer, at, at + chunkBytes, zeros, 0, chunkBytes)) {
+                    byte[] digest = hasData ? digests[at / chunkBytes] : null;
+                    if (digest == null) { // all zeros
                         if (ledger.matches(index, DiskLedger.ZERO, 0)) {
                             closeZeroRun();
                         } else {
@@ -452,16 +452,10 @@ final class Replicator implements Closeable {
                         }
                         continue;
                     }
-                    sha256.update(buffer, at, chunkBytes);
-                    try {
-                        sha256.digest(digest, 0, ChunkDigest.BYTES);
-                    } catch (DigestException e) {
-                        throw new AssertionError(e);
-                    }
                     closeZeroRun();
                     if (!ledger.matches(index, digest, 0)) {
                         int chunkLength = (int) Math.min(chunkBytes, sizeBytes - index * chunkBytes);
-                        addData(index, buffer, at, chunkLength, digest.clone());
+                        addData(index, buffer, at, chunkLength, digest);
                     }
                 }
                 stats.scannedBytes = offset + length;
@@ -469,6 +463,19 @@ final class Replicator implements Closeable {
             }
             closeZeroRun();
             scanEnd = clock.instant();
+        }
+
+        /**
+         * Sets {@code digests[i]} to the SHA-256 of chunk i of {@code buffer[0, padded)}, or null when it is all
+         * zeros. The chunks are hashed in parallel: hashing is most of a full pass's CPU (a resync or a scan
+         * reads the whole disk), and one core hashes slower than a disk reads.
+         */
+        private void hashChunks(byte[] buffer, int padded, byte[][] digests) {
+            IntStream.range(0, padded / chunkBytes).parallel().forEach(i -> {
+                int at = i * chunkBytes;
+                digests[i] = Zeros.isAllZero(buffer, at, chunkBytes) ? null
+                        : ChunkDigest.of(buffer, at, chunkBytes).toBytes();
+            });
         }
 
         /**
