@@ -564,20 +564,13 @@ final class ComputeCommands {
         @Option(names = "--size-gb", paramLabel = "GB", description = "Size of an empty disk, in GB.") Integer sizeGb;
         @Option(names = "--source", paramLabel = "ID", description = "Copy this disk or snapshot (full id, or a disk name in the group).")
         String source;
-        @Option(names = "--sku", defaultValue = "Standard_LRS", paramLabel = "SKU",
-                description = "Disk SKU, e.g. Standard_LRS or Premium_LRS (default: ${DEFAULT-VALUE}).") String sku;
-        @Option(names = "--os-type", paramLabel = "Windows|Linux",
-                description = "OS type of an OS disk: Windows or Linux.") String osType;
-        @Option(names = "--hyper-v-generation", paramLabel = "V1|V2",
-                description = "Hyper-V generation of an OS disk: V1 or V2.") String generation;
+        @Mixin DiskOptions disk;
         @Option(names = "--security-type", paramLabel = "TrustedLaunch",
                 description = "Security type of the disk, e.g. TrustedLaunch.") String securityType;
         @Option(names = "--max-shares", paramLabel = "N",
                 description = "How many VMs may attach the disk at once (a shared disk).") Integer maxShares;
         @Option(names = "--public-network-access", paramLabel = "Enabled|Disabled",
                 description = "Whether the disk may be exported or uploaded over public networks: Enabled or Disabled.") String publicNetworkAccess;
-        @Option(names = "--tag", paramLabel = "KEY=VALUE",
-                description = "A tag KEY=VALUE (repeatable).") List<String> tags;
         @Mixin Options.Format output;
 
         @Override
@@ -585,7 +578,7 @@ final class ComputeCommands {
             if ((sizeGb == null) == (source == null)) {
                 throw CliException.usage("give --size-gb (an empty disk) or --source (a copy), not both or neither");
             }
-            ObjectNode body = diskBody(location, sku, osType, generation, tags);
+            ObjectNode body = disk.body(location);
             ObjectNode p = (ObjectNode) body.path("properties");
             ObjectNode creation = p.putObject("creationData");
             if (source != null) {
@@ -610,19 +603,31 @@ final class ComputeCommands {
         }
     }
 
-    static ObjectNode diskBody(String location, String sku, String osType, String generation, List<String> tags) {
-        ObjectNode body = ApiClient.JSON.createObjectNode();
-        body.put("location", location);
-        body.set("tags", ApiClient.JSON.valueToTree(Options.tags(tags)));
-        body.putObject("sku").put("name", sku);
-        ObjectNode p = body.putObject("properties");
-        if (osType != null) {
-            p.put("osType", osType);
+    /** The disk options of both disk create and disk upload, and the disk body they make. */
+    static final class DiskOptions {
+        @Option(names = "--sku", defaultValue = "Standard_LRS", paramLabel = "SKU",
+                description = "Disk SKU, e.g. Standard_LRS or Premium_LRS (default: ${DEFAULT-VALUE}).") String sku;
+        @Option(names = "--os-type", paramLabel = "Windows|Linux",
+                description = "OS type of an OS disk: Windows or Linux.") String osType;
+        @Option(names = "--hyper-v-generation", paramLabel = "V1|V2",
+                description = "Hyper-V generation of an OS disk: V1 or V2.") String generation;
+        @Option(names = "--tag", paramLabel = "KEY=VALUE",
+                description = "A tag KEY=VALUE (repeatable).") List<String> tags;
+
+        ObjectNode body(String location) {
+            ObjectNode body = ApiClient.JSON.createObjectNode();
+            body.put("location", location);
+            body.set("tags", ApiClient.JSON.valueToTree(Options.tags(tags)));
+            body.putObject("sku").put("name", sku);
+            ObjectNode p = body.putObject("properties");
+            if (osType != null) {
+                p.put("osType", osType);
+            }
+            if (generation != null) {
+                p.put("hyperVGeneration", generation);
+            }
+            return body;
         }
-        if (generation != null) {
-            p.put("hyperVGeneration", generation);
-        }
-        return body;
     }
 
     @Command(name = "show", description = "Show a disk.")
@@ -709,14 +714,7 @@ final class ComputeCommands {
         @Parameters(index = "1", paramLabel = "FILE", description = "The image to upload.") Path file;
         @Option(names = {"-l", "--location"}, required = true, paramLabel = "LOCATION",
                 description = "Region of the new disk.") String location;
-        @Option(names = "--sku", defaultValue = "Standard_LRS", paramLabel = "SKU",
-                description = "Disk SKU, e.g. Standard_LRS or Premium_LRS (default: ${DEFAULT-VALUE}).") String sku;
-        @Option(names = "--os-type", paramLabel = "Windows|Linux",
-                description = "OS type of an OS disk: Windows or Linux.") String osType;
-        @Option(names = "--hyper-v-generation", paramLabel = "V1|V2",
-                description = "Hyper-V generation of an OS disk: V1 or V2.") String generation;
-        @Option(names = "--tag", paramLabel = "KEY=VALUE",
-                description = "A tag KEY=VALUE (repeatable).") List<String> tags;
+        @Mixin DiskOptions disk;
         @Mixin Options.Format output;
 
         @Override
@@ -726,7 +724,7 @@ final class ComputeCommands {
             }
             DiskFormat format = DiskImages.detect(file);
             try (Source source = format == DiskFormat.VHD_FIXED ? Source.file(file) : Source.image(file)) {
-                ObjectNode body = diskBody(location, sku, osType, generation, tags);
+                ObjectNode body = disk.body(location);
                 ObjectNode creation = ((ObjectNode) body.path("properties")).putObject("creationData");
                 creation.put("createOption", "Upload");
                 creation.put("uploadSizeBytes", source.size());

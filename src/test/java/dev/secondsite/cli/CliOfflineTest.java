@@ -29,8 +29,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -133,7 +131,37 @@ class CliOfflineTest {
     @Test
     @Timeout(60)
     void aFailedDownloadLeavesNoHalfWrittenFile() throws Exception {
-        Path file = temp.resolve("disk.vhd");
+        assertDownloadFails("disk.vhd", client -> {
+            byte[] mib = new byte[1 << 20];
+            Arrays.fill(mib, (byte) 0x5a);
+            client.getOutputStream().write(mib); // then the connection ends, 3 MiB short
+        }, ComputeCommands.DOWNLOAD_STALL_LIMIT, "download failed");
+    }
+
+    /** A server that stops sending in the middle of the body fails the download instead of hanging it. */
+    @Test
+    @Timeout(60)
+    void aDownloadThatStallsFailsInsteadOfHanging() throws Exception {
+        long start = System.nanoTime();
+        assertDownloadFails("stalled.vhd", client -> {
+            client.getOutputStream().write(new byte[1 << 20]);
+            client.getOutputStream().flush();
+            client.getInputStream().read(); // then nothing more until the client hangs up
+        }, Duration.ofMillis(500), "download failed: the server sent less than 1 MiB in 0.5 s");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+    }
+
+    /** What a test SAS server does after its 200 headers announcing 4 MiB. */
+    private interface SasBody {
+        void send(Socket client) throws IOException;
+    }
+
+    /**
+     * Downloads {@code name} from a one-request SAS server that answers 200 with 4 MiB announced, then {@code body}:
+     * the download must fail with {@code message} and leave the file that was there as it was, and no part file.
+     */
+    private void assertDownloadFails(String name, SasBody body, Duration stallLimit, String message) throws Exception {
+        Path file = temp.resolve(name);
         Files.writeString(file, "the previous download");
         try (ServerSocket sas = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
              ApiClient api = new ApiClient(new Profile("http://127.0.0.1:1", "t", "c", "s", null, null),
@@ -143,56 +171,19 @@ class CliOfflineTest {
                     client.getInputStream().read(new byte[8192]); // the request
                     OutputStream out = client.getOutputStream();
                     out.write("HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                    byte[] mib = new byte[1 << 20];
-                    Arrays.fill(mib, (byte) 0x5a);
-                    out.write(mib); // then the connection ends, 3 MiB short
+                    body.send(client);
                 } catch (IOException e) {
                     // the client went away first
                 }
             });
             String url = "http://127.0.0.1:" + sas.getLocalPort() + "/sas/disks/g?sig=x";
             assertThatThrownBy(() -> ComputeCommands.download(api, new PrintWriter(new StringWriter()), url, file,
-                    false, "disk")).isInstanceOf(CliException.class).hasMessageContaining("download failed");
+                    false, "disk", stallLimit)).isInstanceOf(CliException.class).hasMessageContaining(message);
             server.join();
         }
         assertThat(Files.readString(file)).isEqualTo("the previous download");
         try (var left = Files.list(temp)) {
-            assertThat(left.map(p -> p.getFileName().toString())).doesNotContain(".disk.vhd.part");
-        }
-    }
-
-    @Test
-    void aDownloadThatStallsFailsInsteadOfHanging() throws Exception {
-        Path file = temp.resolve("stalled.vhd");
-        Files.writeString(file, "the previous download");
-        CountDownLatch finished = new CountDownLatch(1);
-        try (ServerSocket sas = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
-             ApiClient api = new ApiClient(new Profile("http://127.0.0.1:1", "t", "c", "s", null, null),
-                     new PrintWriter(new StringWriter()))) {
-            Thread server = Thread.ofVirtual().start(() -> {
-                try (Socket client = sas.accept()) {
-                    client.getInputStream().read(new byte[8192]); // the request
-                    OutputStream out = client.getOutputStream();
-                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                    out.write(new byte[1 << 20]);
-                    out.flush();
-                    finished.await(30, TimeUnit.SECONDS); // then nothing more, connection open
-                } catch (IOException | InterruptedException e) {
-                    // the client went away first
-                }
-            });
-            String url = "http://127.0.0.1:" + sas.getLocalPort() + "/sas/disks/g?sig=x";
-            long start = System.nanoTime();
-            assertThatThrownBy(() -> ComputeCommands.download(api, new PrintWriter(new StringWriter()), url, file,
-                    false, "disk", Duration.ofMillis(500))).isInstanceOf(CliException.class)
-                    .hasMessageContaining("download failed: the server sent less than 1 MiB in 0.5 s");
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
-            finished.countDown();
-            server.join();
-        }
-        assertThat(Files.readString(file)).isEqualTo("the previous download");
-        try (var left = Files.list(temp)) {
-            assertThat(left.map(p -> p.getFileName().toString())).doesNotContain(".stalled.vhd.part");
+            assertThat(left.map(p -> p.getFileName().toString())).doesNotContain("." + name + ".part");
         }
     }
 
