@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.secondsite.Causes;
 import dev.secondsite.replication.ReplicaDigests;
 
 /**
@@ -241,9 +242,11 @@ final class AgentClient {
             throw new Unreachable("cannot connect to " + base + " (" + reason(e) + ": is the server running, and"
                     + " is --server right?)", e);
         } catch (IOException e) {
-            if (certificateProblem(e) != null) {
+            // The certificate check that failed a TLS handshake (PKIX path, host name), if that is what failed.
+            var certificate = Causes.find(e, java.security.cert.CertificateException.class);
+            if (certificate.isPresent()) {
                 throw new UntrustedServer("the certificate of " + base + " is not trusted ("
-                        + certificateProblem(e).getMessage() + "); pass --ca FILE with the server's CA certificate"
+                        + certificate.get().getMessage() + "); pass --ca FILE with the server's CA certificate"
                         + " (<data-dir>/tls/ca.pem on the server), or --data-dir DIR when the agent runs beside the"
                         + " server", e);
             }
@@ -260,16 +263,6 @@ final class AgentClient {
             }
         }
         return reason;
-    }
-
-    /** The certificate check that failed a TLS handshake (PKIX path, host name), or null for any other failure. */
-    private static java.security.cert.CertificateException certificateProblem(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof java.security.cert.CertificateException c) {
-                return c;
-            }
-        }
-        return null;
     }
 
     /** The server could not be reached; the message says so in one line. Transient: retried. */

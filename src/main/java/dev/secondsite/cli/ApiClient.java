@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.secondsite.Causes;
 import dev.secondsite.tls.TlsMaterial;
 
 import javax.net.ssl.SSLException;
@@ -285,14 +286,13 @@ final class ApiClient implements AutoCloseable {
 
     private CliException connectionFailure(IOException e) {
         String hint = "run `secondsite login --server URL` to use another server";
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SSLException ssl) {
-                String why = String.valueOf(ssl.getMessage()).contains("PKIX")
-                        ? "its certificate is not signed by the CA in " + profile.caFile()
-                        : ssl.getMessage() + "; CA file " + profile.caFile();
-                return CliException.connection("TLS handshake with " + server + " failed: " + why
-                        + ". Run `secondsite login --server URL --ca FILE` to change the server or the CA.");
-            }
+        SSLException ssl = Causes.find(e, SSLException.class).orElse(null);
+        if (ssl != null) {
+            String why = String.valueOf(ssl.getMessage()).contains("PKIX")
+                    ? "its certificate is not signed by the CA in " + profile.caFile()
+                    : ssl.getMessage() + "; CA file " + profile.caFile();
+            return CliException.connection("TLS handshake with " + server + " failed: " + why
+                    + ". Run `secondsite login --server URL --ca FILE` to change the server or the CA.");
         }
         if (e instanceof java.net.ConnectException) {
             return CliException.connection("cannot connect to " + server + ": connection refused; is the server "

@@ -1,5 +1,6 @@
 package dev.secondsite.protection;
 
+import dev.secondsite.Causes;
 import dev.secondsite.replication.blob.BlobInfo;
 import dev.secondsite.replication.blob.BlobStore;
 import dev.secondsite.replication.segment.SegmentName;
@@ -89,13 +90,10 @@ public final class CacheStorage {
 
     /** True for the failure of a full filesystem or an account out of space, whatever the store. */
     static boolean isOutOfSpace(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
+        return Causes.find(e, Throwable.class, t -> {
             String message = String.valueOf(t.getMessage());
-            if (message.contains("No space left") || message.contains("ENOSPC") || message.contains("Disk quota exceeded")
-                    || message.contains("There is not enough space on the disk")) {
-                return true;
-            }
-        }
-        return false;
+            return message.contains("No space left") || message.contains("ENOSPC") || message.contains("Disk quota exceeded")
+                    || message.contains("There is not enough space on the disk");
+        }).isPresent();
     }
 }

@@ -1,5 +1,6 @@
 package dev.secondsite.server;
 
+import dev.secondsite.Causes;
 import dev.secondsite.protection.ProtectionModule;
 import dev.secondsite.replication.blob.AzureBlobStore;
 import dev.secondsite.store.Database;
@@ -48,16 +49,6 @@ public final class ServerCommand implements Callable<Integer> {
             description = "Pause before each job task; for demos and crash tests.")
     long taskDelayMillis;
 
-    /** The BindException behind a failed start (Javalin wraps it), or null. */
-    static BindException bindFailure(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof BindException bind) {
-                return bind;
-            }
-        }
-        return null;
-    }
-
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
@@ -96,7 +87,7 @@ public final class ServerCommand implements Callable<Integer> {
             System.err.println("secondsite server: " + e.getMessage());
             return 1;
         } catch (Exception e) {
-            BindException bindFailure = bindFailure(e);
+            BindException bindFailure = Causes.find(e, BindException.class).orElse(null); // Javalin wraps it
             if (bindFailure == null) {
                 throw e;
             }

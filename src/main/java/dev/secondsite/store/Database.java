@@ -3,6 +3,7 @@ package dev.secondsite.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
+import dev.secondsite.Causes;
 import org.jdbi.v3.core.Jdbi;
 
 import java.nio.file.Path;
@@ -40,11 +41,9 @@ public final class Database implements AutoCloseable {
         try {
             return open(url, null, true);
         } catch (RuntimeException e) {
-            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-                if (cause instanceof SQLException sql && sql.getErrorCode() == H2_DATABASE_ALREADY_OPEN) {
-                    throw new InUseException("another SecondSite server is running on data directory " + dataDir
-                            + " (its embedded store is locked); stop it, or give this one another --data-dir");
-                }
+            if (Causes.find(e, SQLException.class, sql -> sql.getErrorCode() == H2_DATABASE_ALREADY_OPEN).isPresent()) {
+                throw new InUseException("another SecondSite server is running on data directory " + dataDir
+                        + " (its embedded store is locked); stop it, or give this one another --data-dir");
             }
             throw e;
         }

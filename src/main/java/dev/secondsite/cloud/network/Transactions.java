@@ -1,5 +1,6 @@
 package dev.secondsite.cloud.network;
 
+import dev.secondsite.Causes;
 import dev.secondsite.resource.ResourceStore;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
@@ -56,11 +57,7 @@ public final class Transactions {
     }
 
     private static boolean retryable(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && sql.getSQLState() != null && RETRYABLE.contains(sql.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
+        return Causes.find(e, SQLException.class, sql -> sql.getSQLState() != null && RETRYABLE.contains(sql.getSQLState()))
+                .isPresent();
     }
 }
