@@ -55,10 +55,11 @@ final class PlanState {
         List<String> allowed = new ArrayList<>(PLAN_OPERATIONS);
         for (String id : ids) {
             Optional<ProtectionStore.Item> row = items.item(id);
-            if (row.isEmpty()) {
+            Optional<StoredResource> item = resources.find(id);
+            if (row.isEmpty() || item.isEmpty()) {
                 return List.of();
             }
-            allowed.retainAll(ItemOperations.allowed(row.get()));
+            allowed.retainAll(ItemOperations.allowed(row.get(), item.get().properties()));
         }
         return allowed;
     }

@@ -1,5 +1,6 @@
 package dev.secondsite.protection;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.arm.ArmException;
 
 import java.util.ArrayList;
@@ -48,6 +49,25 @@ public final class ItemOperations {
             case PLANNED_FAILOVER_COMMIT_REQUIRED, UNPLANNED_FAILOVER_COMMIT_PENDING -> ops.addAll(List.of(COMMIT, DISABLE));
             case FAILOVER_COMMITTED -> ops.addAll(List.of(REVERSE_REPLICATE, DISABLE));
             default -> { } // FailoverInProgress, FailoverCommitInProgress, ReprotectInProgress, Disabling
+        }
+        return ops;
+    }
+
+    /** The operations that build a VM in the item's Azure target. */
+    private static final List<String> FAILOVERS = List.of(TEST_FAILOVER, PLANNED_FAILOVER, UNPLANNED_FAILOVER);
+
+    /**
+     * What the item allows now, as {@code allowedOperations} shows it: without the failovers while it replicates
+     * from the primary with no Azure target to fail over into (enabled with the recovery store as its target; point
+     * export restores its points). A failover asked for anyway gets 409 FailoverTargetNotConfigured, saying how to
+     * give it one.
+     */
+    public static List<String> allowed(ProtectionStore.Item item, JsonNode itemProperties) {
+        List<String> ops = allowed(item);
+        boolean target = !itemProperties.path("providerSpecificDetails").path("recoveryAzureResourceGroupId")
+                .asText("").isEmpty();
+        if (!target && item.activeLocation().equals("Primary")) {
+            ops.removeAll(FAILOVERS);
         }
         return ops;
     }

@@ -100,7 +100,7 @@ public final class ItemView {
         p.put("protectionState", row.state());
         p.put("protectionStateDescription", describe(row.state()));
         ArrayNode allowed = p.putArray("allowedOperations");
-        ItemOperations.allowed(row).forEach(allowed::add);
+        ItemOperations.allowed(row, p).forEach(allowed::add);
         ObjectNode doc = row.failover();
         p.put("activeLocation", row.activeLocation());
         p.put("testFailoverState", row.testFailoverState());

@@ -442,7 +442,10 @@ class ReplicationScenarioTest {
                     .isEqualTo("High");
             assertThat(c.heartbeatDisk(agent, DISK).path("churnMode").asText()).isEqualTo("High");
 
-            // Enabled without an Azure target: a failover has nothing to fail over into, and says how to give it one.
+            // Enabled without an Azure target: the item does not offer failovers, and one asked for anyway has nothing
+            // to fail over into, and says how to give it one.
+            assertThat(c.item(site, "web02").path("properties").path("allowedOperations")).extracting(JsonNode::asText)
+                    .containsExactly("DisableProtection", "RepairReplication");
             HttpResponse<String> failover = c.api.post(site.item("web02") + "/unplannedFailover?" + RS,
                     "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\"}}");
             assertError(failover, 409, "FailoverTargetNotConfigured");
