@@ -785,15 +785,14 @@ public final class Failovers implements ProtectedItems.DisableHook {
 
     /** The Azure target accepted at enable; failover needs one. */
     private static ObjectNode requireAzureTarget(StoredResource item) {
-        ObjectNode target = (ObjectNode) item.properties().path("providerSpecificDetails");
-        if (target.path("recoveryAzureResourceGroupId").asText("").isEmpty()) {
+        if (!ItemOperations.hasAzureTarget(item.properties())) {
             throw ArmException.conflict("FailoverTargetNotConfigured", "'" + item.name() + "' was enabled without "
                     + "an Azure target resource group, so there is nothing to fail over into. Disable replication and "
                     + "enable it again with targetAzureV2ResourceGroupId (and targetAzureNetworkId, targetAzureSubnetId, "
                     + "targetVmSize) in providerSpecificDetails (CLI: item enable --target-resource-group ID --network ID"
                     + " --subnet NAME --storage-account ID); exportDisk (point export) restores a point without one.");
         }
-        return target;
+        return (ObjectNode) item.properties().path("providerSpecificDetails");
     }
 
     /** The subnet named {@code preferred}, else the network's first subnet. */

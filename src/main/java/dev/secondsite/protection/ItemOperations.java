@@ -64,12 +64,15 @@ public final class ItemOperations {
      */
     public static List<String> allowed(ProtectionStore.Item item, JsonNode itemProperties) {
         List<String> ops = allowed(item);
-        boolean target = !itemProperties.path("providerSpecificDetails").path("recoveryAzureResourceGroupId")
-                .asText("").isEmpty();
-        if (!target && item.activeLocation().equals("Primary")) {
+        if (!hasAzureTarget(itemProperties) && item.activeLocation().equals("Primary")) {
             ops.removeAll(FAILOVERS);
         }
         return ops;
+    }
+
+    /** Whether the item was enabled with an Azure target (a resource group) that failover can build a VM in. */
+    public static boolean hasAzureTarget(JsonNode itemProperties) {
+        return !itemProperties.path("providerSpecificDetails").path("recoveryAzureResourceGroupId").asText("").isEmpty();
     }
 
     /** 409 OperationNotAllowedInCurrentState naming the state, unless the item allows {@code operation} now. */
