@@ -6,9 +6,7 @@ import dev.secondsite.arm.Json;
 import dev.secondsite.replication.segment.SegmentFormatException;
 import dev.secondsite.replication.segment.SegmentName;
 import dev.secondsite.replication.segment.SegmentReader;
-import dev.secondsite.replication.segment.SegmentRecord;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Clock;
@@ -182,14 +180,7 @@ public final class SegmentIntake {
     private static long verify(UUID diskId, long sequence, byte[] segment, long diskBytes) {
         String name = SegmentName.of(diskId, sequence);
         try {
-            SegmentReader reader = SegmentReader.open(name, new ByteArrayInputStream(segment), diskBytes);
-            long dataBytes = 0;
-            for (SegmentRecord record = reader.next(); record != null; record = reader.next()) {
-                if (record instanceof SegmentRecord.Data data) {
-                    dataBytes += data.bytes().length;
-                }
-            }
-            return dataBytes;
+            return SegmentReader.verify(name, segment, diskBytes);
         } catch (SegmentFormatException e) {
             throw new ArmException(400, "MalformedSegment", "Segment " + sequence + " of disk " + diskId
                     + " was refused and not stored: " + e.getMessage());

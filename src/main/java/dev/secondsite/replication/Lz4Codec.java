@@ -25,13 +25,27 @@ public final class Lz4Codec {
         return COMPRESSOR.maxCompressedLength(lengthBytes);
     }
 
+    /** Bytes of a long block compressed first, as a probe: if they do not shrink, the block is stored raw. */
+    static final int PROBE_BYTES = 4096;
+
     /**
      * Compresses {@code src[offset, offset+length)} into {@code dst} (at least {@link #compressedBytesMax}
      * long). Returns the compressed length, or -1 when compression would not save a byte: the caller then
      * stores the bytes raw, so a stored compressed block is always shorter than its content.
+     *
+     * <p>A block longer than twice {@link #PROBE_BYTES} whose first {@code PROBE_BYTES} do not shrink by at least
+     * 1/16 is given up as incompressible without compressing the rest (an "early abort", as ZFS and btrfs do):
+     * most of what a disk writes at high rates is already compressed or encrypted, and compressing it in vain
+     * was several percent of the server's apply. The result only ever chooses raw over compressed.
      */
     public static int compress(byte[] src, int offset, int length, byte[] dst) {
         assert dst.length >= compressedBytesMax(length);
+        if (length > 2 * PROBE_BYTES) {
+            int probe = COMPRESSOR.compress(src, offset, PROBE_BYTES, dst, 0, dst.length);
+            if (probe > PROBE_BYTES - PROBE_BYTES / 16) {
+                return -1;
+            }
+        }
         int compressed = COMPRESSOR.compress(src, offset, length, dst, 0, dst.length);
         return compressed < length ? compressed : -1;
     }

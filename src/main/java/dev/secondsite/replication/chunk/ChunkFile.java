@@ -188,27 +188,31 @@ final class ChunkFile {
             problem[0] = "bytes follow the payload";
             return null;
         }
-        byte[] payload = Arrays.copyOfRange(file, HEADER_BYTES, file.length);
+        // The payload is decoded where it lies in the file (no copy of it first): a chunk read in apply is on
+        // the hot path of every small write.
         if (header.delta()) {
-            Delta delta = decodeDelta(header, payload, problem);
+            Delta delta = decodeDelta(header, file, problem);
             return delta == null ? null : new Decoded(header, null, delta);
         }
-        byte[] content = decodePayload(header, payload, problem);
+        byte[] content = decodePayload(header, file, problem);
         return content == null ? null : new Decoded(header, content, null);
     }
 
-    /** Decodes a validated full chunk's payload to the content; null with {@code problem[0]} set if damaged. */
-    static byte[] decodePayload(Header header, byte[] payload, String[] problem) {
-        assert payload.length == header.storedBytes() && !header.delta();
+    /**
+     * Decodes a validated full chunk's payload (after the header of {@code file}) to the content; null with
+     * {@code problem[0]} set if damaged.
+     */
+    private static byte[] decodePayload(Header header, byte[] file, String[] problem) {
+        assert file.length - HEADER_BYTES == header.storedBytes() && !header.delta();
         byte[] content;
         if (header.lz4()) {
             content = new byte[header.contentBytes()];
-            if (!Lz4Codec.decompressExactly(payload, 0, payload.length, content, 0, content.length)) {
+            if (!Lz4Codec.decompressExactly(file, HEADER_BYTES, header.storedBytes(), content, 0, content.length)) {
                 problem[0] = "payload does not decompress to " + header.contentBytes() + " bytes";
                 return null;
             }
         } else {
-            content = payload;
+            content = Arrays.copyOfRange(file, HEADER_BYTES, file.length);
         }
         if (Crc32c.of(content) != header.contentCrc()) {
             problem[0] = "content CRC32C mismatch";
@@ -241,13 +245,18 @@ final class ChunkFile {
         return baseContent;
     }
 
-    /** Validates a delta payload's ranges and decodes its data; null with {@code problem[0]} set if damaged. */
-    private static Delta decodeDelta(Header header, byte[] payload, String[] problem) {
-        ByteBuffer buffer = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
-        ChunkDigest base = ChunkDigest.read(payload, 0);
+    /**
+     * Validates a delta payload's ranges (after the header of {@code file}) and decodes its data; null with
+     * {@code problem[0]} set if damaged.
+     */
+    private static Delta decodeDelta(Header header, byte[] file, String[] problem) {
+        ByteBuffer buffer = ByteBuffer.wrap(file, HEADER_BYTES, header.storedBytes()).slice()
+                .order(ByteOrder.LITTLE_ENDIAN);
+        int payloadBytes = header.storedBytes();
+        ChunkDigest base = ChunkDigest.read(file, HEADER_BYTES);
         int count = buffer.getInt(ChunkDigest.BYTES);
         int countMax = Math.ceilDiv(header.contentBytes(), SECTOR_BYTES);
-        if (count < 1 || count > countMax || DELTA_HEAD_BYTES + (long) RANGE_BYTES * count > payload.length) {
+        if (count < 1 || count > countMax || DELTA_HEAD_BYTES + (long) RANGE_BYTES * count > payloadBytes) {
             problem[0] = "delta range count " + Integer.toUnsignedString(count) + " is out of range";
             return null;
         }
@@ -266,13 +275,13 @@ final class ChunkFile {
             end = (long) offsets[i] + lengths[i];
             dataBytes += lengths[i];
         }
-        int dataAt = DELTA_HEAD_BYTES + RANGE_BYTES * count;
-        int storedData = payload.length - dataAt;
+        int dataAt = HEADER_BYTES + DELTA_HEAD_BYTES + RANGE_BYTES * count;
+        int storedData = file.length - dataAt;
         byte[] data;
         if (header.lz4()) {
             data = new byte[(int) dataBytes];
             if (storedData < 1 || storedData >= dataBytes
-                    || !Lz4Codec.decompressExactly(payload, dataAt, storedData, data, 0, data.length)) {
+                    || !Lz4Codec.decompressExactly(file, dataAt, storedData, data, 0, data.length)) {
                 problem[0] = "delta data does not decompress to " + dataBytes + " bytes";
                 return null;
             }
@@ -280,7 +289,7 @@ final class ChunkFile {
             problem[0] = "delta data holds " + storedData + " bytes, its ranges " + dataBytes;
             return null;
         } else {
-            data = Arrays.copyOfRange(payload, dataAt, payload.length);
+            data = Arrays.copyOfRange(file, dataAt, file.length);
         }
         return new Delta(base, offsets, lengths, data);
     }

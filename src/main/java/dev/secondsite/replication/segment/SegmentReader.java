@@ -49,18 +49,23 @@ import static dev.secondsite.replication.segment.SegmentFormat.ZERO_RECORD_BYTES
 public final class SegmentReader {
     private final String name;
     private final InputStream in;
+    /** The whole segment when verifying an array ({@link #verify}): raw payloads are checked where they lie. */
+    private final byte[] source;
+    private byte[] scratch = new byte[0];
     private final long diskBytes;
     private final CRC32C crc = new CRC32C();
     private final SegmentHeader header;
     private long position;
     private long recordCount;
     private long payloadBytes;
+    private long dataBytes;
     private long lastMarkerMillis = Long.MIN_VALUE;
     private SegmentTrailer trailer;
 
-    private SegmentReader(String name, InputStream in, long diskBytes) throws IOException {
+    private SegmentReader(String name, InputStream in, byte[] source, long diskBytes) throws IOException {
         this.name = name;
         this.in = in;
+        this.source = source;
         this.diskBytes = diskBytes;
         byte[] headerBytes = readExactly(HEADER_BYTES, "header");
         this.header = SegmentHeader.decode(name, headerBytes);
@@ -85,7 +90,24 @@ public final class SegmentReader {
         if (diskBytes < 0) {
             throw new IllegalArgumentException("disk size must be >= 0 bytes, got " + diskBytes);
         }
-        return new SegmentReader(name, in, diskBytes);
+        return new SegmentReader(name, in, null, diskBytes);
+    }
+
+    /**
+     * Validates a whole segment exactly as reading it would (every record, the trailer, every CRC32C), without
+     * handing out records: raw DATA payloads are checked in place and compressed ones decompressed into one
+     * reused buffer, so verifying copies none of the payload bytes (the server verifies every upload before it
+     * stores it, and most of an upload is raw DATA payload). Returns the DATA bytes the segment changes.
+     */
+    public static long verify(String name, byte[] segment, long diskBytes) throws IOException {
+        if (diskBytes < 0) {
+            throw new IllegalArgumentException("disk size must be >= 0 bytes, got " + diskBytes);
+        }
+        SegmentReader reader = new SegmentReader(name, new ByteArrayInputStream(segment), segment, diskBytes);
+        while (reader.read() != null) {
+            // each call validates one record
+        }
+        return reader.dataBytes;
     }
 
     /** Reads and validates a whole segment. */
@@ -116,6 +138,14 @@ public final class SegmentReader {
 
     /** The next validated record, or null once the trailer has been read and the whole segment verified. */
     public SegmentRecord next() throws IOException {
+        return read();
+    }
+
+    /**
+     * The next validated record (null at the end). When verifying an array, DATA records come back with
+     * {@link #VERIFIED} in place of their payload.
+     */
+    private SegmentRecord read() throws IOException {
         if (trailer != null) {
             return null;
         }
@@ -168,22 +198,62 @@ public final class SegmentReader {
             throw fail(start, "DATA stored bytes " + Integer.toUnsignedString(storedBytes) + " do not fit length "
                     + length + (lz4 ? " (compressed)" : " (raw)"));
         }
+        dataBytes += length;
+        if (source != null) {
+            verifyInPlace(start, storedBytes, (int) length, lz4, contentCrc);
+            return VERIFIED;
+        }
         byte[] stored = readExactly(storedBytes, "DATA payload");
         crc.update(stored);
         payloadBytes += storedBytes;
         byte[] content;
         if (lz4) {
             content = new byte[(int) length];
-            if (!Lz4Codec.decompressExactly(stored, 0, storedBytes, content, 0, (int) length)) {
-                throw fail(start + RECORD_HEADER_BYTES, "DATA payload does not decompress to exactly " + length + " bytes");
-            }
+            decompress(start, stored, 0, storedBytes, content, (int) length);
         } else {
             content = stored;
         }
-        if (Crc32c.of(content) != contentCrc) {
+        checkContent(start, content, 0, content.length, contentCrc);
+        return new SegmentRecord.Data(offset, content);
+    }
+
+    /** Stands for a DATA record that {@link #verify} checked and did not copy out. */
+    private static final SegmentRecord VERIFIED = new SegmentRecord.Data(0, new byte[1]);
+
+    /** A DATA payload checked where it lies in {@link #source}: the segment CRC, then the content's. */
+    private void verifyInPlace(long start, int storedBytes, int length, boolean lz4, int contentCrc) throws IOException {
+        int at = (int) position;
+        int available = source.length - at;
+        if (available < storedBytes) {
+            readExactly(storedBytes, "DATA payload"); // fails as truncated, with the usual message
+        }
+        crc.update(source, at, storedBytes);
+        payloadBytes += storedBytes;
+        in.skipNBytes(storedBytes);
+        position += storedBytes;
+        if (lz4) {
+            if (scratch.length < length) {
+                scratch = new byte[RECORD_BYTES_MAX];
+            }
+            decompress(start, source, at, storedBytes, scratch, length);
+            checkContent(start, scratch, 0, length, contentCrc);
+        } else {
+            checkContent(start, source, at, length, contentCrc);
+        }
+    }
+
+    private void decompress(long start, byte[] stored, int at, int storedBytes, byte[] content, int length)
+            throws SegmentFormatException {
+        if (!Lz4Codec.decompressExactly(stored, at, storedBytes, content, 0, length)) {
+            throw fail(start + RECORD_HEADER_BYTES, "DATA payload does not decompress to exactly " + length + " bytes");
+        }
+    }
+
+    private void checkContent(long start, byte[] content, int at, int length, int contentCrc)
+            throws SegmentFormatException {
+        if (Crc32c.of(content, at, length) != contentCrc) {
             throw fail(start + RECORD_HEADER_BYTES, "DATA payload CRC32C mismatch (record " + recordCount + ")");
         }
-        return new SegmentRecord.Data(offset, content);
     }
 
     private SegmentRecord readZero(long start, byte flags, int storedBytes, long offset, long length, int payloadCrc)

@@ -49,6 +49,8 @@ class SegmentCodecTest {
             assertThat(read.header()).isEqualTo(new SegmentHeader(DISK, 7 + seed, T0));
             assertThat(read.records()).as("seed %d", seed).isEqualTo(records);
             assertThat(read.trailer().recordCount()).isEqualTo(records.size());
+            long dataBytes = records.stream().mapToLong(r -> r instanceof SegmentRecord.Data d ? d.bytes().length : 0).sum();
+            assertThat(SegmentReader.verify(SegmentName.of(DISK, 7 + seed), segment, DISK_BYTES)).isEqualTo(dataBytes);
         }
     }
 
@@ -139,8 +141,7 @@ class SegmentCodecTest {
                 byte[] bad = good.clone();
                 bad[position] ^= (byte) mask;
                 int at = position;
-                SegmentFormatException e = catchThrowableOfType(SegmentFormatException.class,
-                        () -> SegmentReader.readFully(name, bad, DISK_BYTES));
+                SegmentFormatException e = rejectedBothWays(name, bad);
                 assertThat(e).as("flip 0x%x at byte %d of %d", mask, at, good.length).isNotNull();
                 assertThat(e.getMessage()).startsWith("read on change log failed for segment " + name + " at byte ");
                 assertThat(e.byteOffset()).isBetween(0L, (long) good.length);
@@ -155,8 +156,7 @@ class SegmentCodecTest {
         List<Integer> boundaries = recordBoundaries(good);
         for (int length = 0; length < good.length; length++) {
             byte[] cut = Arrays.copyOf(good, length);
-            SegmentFormatException e = catchThrowableOfType(SegmentFormatException.class,
-                    () -> SegmentReader.readFully(name, cut, DISK_BYTES));
+            SegmentFormatException e = rejectedBothWays(name, cut);
             assertThat(e).as("truncated to %d of %d bytes", length, good.length).isNotNull();
             assertThat(e.byteOffset()).isEqualTo(length);
             if (boundaries.contains(length)) {
@@ -228,8 +228,7 @@ class SegmentCodecTest {
             default -> throw new AssertionError(variant);
         };
         byte[] segment = concat(headerBytes(1), record, new byte[64]); // 64 more bytes: something to (not) read
-        SegmentFormatException e = catchThrowableOfType(SegmentFormatException.class,
-                () -> SegmentReader.readFully(SegmentName.of(DISK, 1), segment, DISK_BYTES));
+        SegmentFormatException e = rejectedBothWays(SegmentName.of(DISK, 1), segment);
         assertThat(e).as(variant).isNotNull();
         assertThat(e.byteOffset()).isEqualTo(HEADER_BYTES);
     }
@@ -242,14 +241,13 @@ class SegmentCodecTest {
         int stored = Lz4Codec.compress(content, 0, 1000, compressed);
         // Claims 1001 bytes of content: the block decodes, but to 1000.
         byte[] record = concat(recordHeader(1, 1, stored, 0, 1001, Crc32c.of(content)), Arrays.copyOf(compressed, stored));
-        assertThatThrownBy(() -> SegmentReader.readFully(SegmentName.of(DISK, 1), sealed(record), DISK_BYTES))
-                .isInstanceOf(SegmentFormatException.class).hasMessageContaining("does not decompress to exactly 1001");
+        assertThat(rejectedBothWays(SegmentName.of(DISK, 1), sealed(record)))
+                .hasMessageContaining("does not decompress to exactly 1001");
         // Garbage that is not an LZ4 block at all.
         byte[] garbage = new byte[stored];
         Arrays.fill(garbage, (byte) 0xf0);
         byte[] garbageRecord = concat(recordHeader(1, 1, stored, 0, 1000, Crc32c.of(content)), garbage);
-        assertThatThrownBy(() -> SegmentReader.readFully(SegmentName.of(DISK, 1), sealed(garbageRecord), DISK_BYTES))
-                .isInstanceOf(SegmentFormatException.class).hasMessageContaining("decompress");
+        assertThat(rejectedBothWays(SegmentName.of(DISK, 1), sealed(garbageRecord))).hasMessageContaining("decompress");
     }
 
     @Test
@@ -327,6 +325,24 @@ class SegmentCodecTest {
     }
 
     /** A segment with one record of each kind, compressed and raw DATA. */
+    /**
+     * Reads the segment record by record and verifies it in place ({@link SegmentReader#verify}, the server's
+     * intake): both must refuse it the same way. Returns the refusal (null if it was accepted).
+     */
+    private static SegmentFormatException rejectedBothWays(String name, byte[] segment) {
+        SegmentFormatException read = catchThrowableOfType(SegmentFormatException.class,
+                () -> SegmentReader.readFully(name, segment, DISK_BYTES));
+        SegmentFormatException verified = catchThrowableOfType(SegmentFormatException.class,
+                () -> SegmentReader.verify(name, segment, DISK_BYTES));
+        if (read == null) {
+            assertThat(verified).as("verify of what reads whole").isNull();
+        } else {
+            assertThat(verified).as("verify of what does not read").isNotNull();
+            assertThat(verified.getMessage()).isEqualTo(read.getMessage());
+        }
+        return read;
+    }
+
     private static byte[] smallSegment() throws IOException {
         byte[] text = "hello hello hello hello hello hello hello hello".getBytes();
         byte[] noise = new byte[40];

@@ -2,8 +2,10 @@ package dev.secondsite.bench.jmh;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.results.RunResult;
@@ -19,7 +21,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * benchmark's ops/s with the bytes one operation processes.
  *
  * <p>Arguments: optional regular expressions selecting benchmarks (default: all), and
- * {@code --result FILE} for JMH's JSON result file.
+ * {@code --result FILE} for JMH's JSON result file, {@code --param NAME=VALUE} (repeatable) to run only those
+ * values of a {@code @Param} (e.g. {@code --param store=file --param writes=partial}).
  */
 public final class JmhMain {
     private JmhMain() {
@@ -28,11 +31,15 @@ public final class JmhMain {
     public static void main(String[] args) throws Exception {
         List<String> includes = new ArrayList<>();
         String resultFile = null;
+        Map<String, List<String>> params = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--result") && i + 1 < args.length) {
                 resultFile = args[++i];
+            } else if (args[i].equals("--param") && i + 1 < args.length && args[i + 1].contains("=")) {
+                String[] param = args[++i].split("=", 2);
+                params.computeIfAbsent(param[0], ignored -> new ArrayList<>()).add(param[1]);
             } else if (args[i].equals("-h") || args[i].equals("--help")) {
-                System.out.println("usage: bench/run jmh [--result FILE] [REGEX...]   (benchmarks: SegmentCodecBench,"
+                System.out.println("usage: bench/run jmh [--result FILE] [--param NAME=VALUE]... [REGEX...]   (benchmarks: SegmentCodecBench,"
                         + " ChunkHashBench, ApplyBench, RestoreBench)");
                 return;
             } else {
@@ -54,6 +61,7 @@ public final class JmhMain {
         for (String include : includes) {
             options.include(include);
         }
+        params.forEach((name, values) -> options.param(name, values.toArray(String[]::new)));
         if (resultFile != null) {
             options.result(resultFile).resultFormat(ResultFormatType.JSON);
         }
