@@ -1,5 +1,7 @@
 package dev.secondsite.replication;
 
+import java.util.Arrays;
+
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
@@ -48,6 +50,24 @@ public final class Lz4Codec {
         }
         int compressed = COMPRESSOR.compress(src, offset, length, dst, 0, dst.length);
         return compressed < length ? compressed : -1;
+    }
+
+    /** Per-thread buffer for {@link #compress(byte[], int, int)}: chunk files are encoded by many threads at once. */
+    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
+
+    /**
+     * As {@link #compress(byte[], int, int, byte[])}, into a new array of exactly the compressed size, or null
+     * when the bytes are to be stored raw. Nothing is allocated for incompressible bytes (the chunk store's
+     * encoders allocated a worst-case buffer per chunk: most of the server's allocation).
+     */
+    public static byte[] compress(byte[] src, int offset, int length) {
+        byte[] scratch = SCRATCH.get();
+        if (scratch.length < compressedBytesMax(length)) {
+            scratch = new byte[compressedBytesMax(length)];
+            SCRATCH.set(scratch);
+        }
+        int compressed = compress(src, offset, length, scratch);
+        return compressed < 0 ? null : Arrays.copyOf(scratch, compressed);
     }
 
     /**

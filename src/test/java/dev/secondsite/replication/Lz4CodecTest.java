@@ -25,6 +25,20 @@ class Lz4CodecTest {
     }
 
     @Test
+    void compressingIntoAnExactArrayGivesTheSameBlockOrNullForRaw() {
+        byte[] content = new byte[CHUNK];
+        Arrays.fill(content, 1000, 2000, (byte) 9);
+        byte[] compressed = Lz4Codec.compress(content, 0, CHUNK);
+        byte[] buffer = new byte[Lz4Codec.compressedBytesMax(CHUNK)];
+        assertThat(compressed).isEqualTo(Arrays.copyOf(buffer, Lz4Codec.compress(content, 0, CHUNK, buffer)));
+        byte[] back = new byte[CHUNK];
+        assertThat(Lz4Codec.decompressExactly(compressed, 0, compressed.length, back, 0, CHUNK)).isTrue();
+        assertThat(back).isEqualTo(content);
+        assertThat(Lz4Codec.compress(random(CHUNK), 0, CHUNK)).isNull();
+        assertThat(Lz4Codec.compress(random(100), 0, 100)).isNull();
+    }
+
+    @Test
     void randomBlocksAreLeftRaw() {
         byte[] content = random(CHUNK);
         assertThat(Lz4Codec.compress(content, 0, CHUNK, new byte[Lz4Codec.compressedBytesMax(CHUNK)])).isEqualTo(-1);

@@ -59,17 +59,16 @@ final class ChunkFile {
 
     static byte[] encode(byte[] content, int offset, int length) {
         assert length >= 1 && length <= ChunkStore.CONTENT_BYTES_MAX;
-        byte[] compressed = new byte[Lz4Codec.compressedBytesMax(length)];
-        int storedBytes = Lz4Codec.compress(content, offset, length, compressed);
+        byte[] compressed = Lz4Codec.compress(content, offset, length);
         byte[] file;
-        if (storedBytes > 0) {
-            file = new byte[HEADER_BYTES + storedBytes];
-            System.arraycopy(compressed, 0, file, HEADER_BYTES, storedBytes);
+        if (compressed != null) {
+            file = new byte[HEADER_BYTES + compressed.length];
+            System.arraycopy(compressed, 0, file, HEADER_BYTES, compressed.length);
         } else {
             file = new byte[HEADER_BYTES + length];
             System.arraycopy(content, offset, file, HEADER_BYTES, length);
         }
-        writeHeader(file, storedBytes > 0 ? FLAG_LZ4 : 0, length, Crc32c.of(content, offset, length));
+        writeHeader(file, compressed != null ? FLAG_LZ4 : 0, length, Crc32c.of(content, offset, length));
         return file;
     }
 
@@ -96,19 +95,19 @@ final class ChunkFile {
             System.arraycopy(content, range[0], data, at, range[1]);
             at += range[1];
         }
-        byte[] compressed = new byte[Lz4Codec.compressedBytesMax(dataBytes)];
-        int compressedBytes = Lz4Codec.compress(data, 0, dataBytes, compressed);
+        byte[] compressed = Lz4Codec.compress(data, 0, dataBytes);
+        byte[] stored = compressed != null ? compressed : data;
         int headBytes = DELTA_HEAD_BYTES + RANGE_BYTES * ranges.size();
-        int storedBytes = headBytes + (compressedBytes > 0 ? compressedBytes : dataBytes);
+        int storedBytes = headBytes + stored.length;
         byte[] file = new byte[HEADER_BYTES + storedBytes];
         ByteBuffer payload = ByteBuffer.wrap(file, HEADER_BYTES, storedBytes).order(ByteOrder.LITTLE_ENDIAN);
         payload.put(base.toBytes()).putInt(ranges.size());
         for (int[] range : ranges) {
             payload.putInt(range[0]).putInt(range[1]);
         }
-        payload.put(compressedBytes > 0 ? compressed : data, 0, compressedBytes > 0 ? compressedBytes : dataBytes);
+        payload.put(stored);
         assert !payload.hasRemaining();
-        writeHeader(file, (byte) (FLAG_DELTA | (compressedBytes > 0 ? FLAG_LZ4 : 0)), content.length,
+        writeHeader(file, (byte) (FLAG_DELTA | (compressed != null ? FLAG_LZ4 : 0)), content.length,
                 Crc32c.of(content));
         return file;
     }
