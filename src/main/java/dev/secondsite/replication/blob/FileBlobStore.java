@@ -2,6 +2,7 @@ package dev.secondsite.replication.blob;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -39,8 +40,12 @@ public final class FileBlobStore implements BlobStore {
     /** Bytes copied per write when a blob is put from a stream. */
     private static final int COPY_BUFFER_BYTES = 1 << 20;
 
+    /** Unmaps a dropped store's files (the mappings outlive nothing but the store itself). */
+    private static final Cleaner CLEANER = Cleaner.create();
+
     private final Path root;
     private final SecureRandom random = new SecureRandom();
+    private final MappedRanges ranges = new MappedRanges();
 
     public FileBlobStore(Path root) throws IOException {
         this.root = root.toAbsolutePath().normalize();
@@ -49,6 +54,7 @@ public final class FileBlobStore implements BlobStore {
         } catch (IOException e) {
             throw failure("open", "root directory", e);
         }
+        CLEANER.register(this, ranges::dropAll);
     }
 
     public Path root() {
@@ -75,6 +81,7 @@ public final class FileBlobStore implements BlobStore {
             }
             publish(temp, target);
             temp = null;
+            ranges.drop(name);
         } catch (IOException e) {
             throw failure("put", name, e);
         } finally {
@@ -111,6 +118,7 @@ public final class FileBlobStore implements BlobStore {
             }
             publish(temp, target);
             temp = null;
+            ranges.drop(name);
         } catch (IOException e) {
             throw failure("put", name, e);
         } finally {
@@ -143,17 +151,11 @@ public final class FileBlobStore implements BlobStore {
     }
 
     @Override
+    /** Through a memory mapping of the file, kept for the next ranged reads of it ({@link MappedRanges}). */
     public Optional<byte[]> readRange(String name, long offset, int length) throws IOException {
         Path path = resolve(name);
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            ByteBuffer buffer = ByteBuffer.allocate(length);
-            while (buffer.hasRemaining() && channel.read(buffer, offset + buffer.position()) >= 0) {
-                // positional reads until full or at the end of the file
-            }
-            return Optional.of(buffer.position() == length ? buffer.array()
-                    : java.util.Arrays.copyOf(buffer.array(), buffer.position()));
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
+        try {
+            return ranges.read(name, path, offset, length);
         } catch (IOException e) {
             throw failure("readRange", name, e);
         }
@@ -216,6 +218,7 @@ public final class FileBlobStore implements BlobStore {
         Path path = resolve(name);
         try {
             boolean deleted = Files.deleteIfExists(path);
+            ranges.drop(name);
             if (deleted) {
                 fsyncDirectory(path.getParent());
             }
