@@ -2,7 +2,6 @@ package dev.secondsite.replication.blob;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -40,12 +39,8 @@ public final class FileBlobStore implements BlobStore {
     /** Bytes copied per write when a blob is put from a stream. */
     private static final int COPY_BUFFER_BYTES = 1 << 20;
 
-    /** Unmaps a dropped store's files (the mappings outlive nothing but the store itself). */
-    private static final Cleaner CLEANER = Cleaner.create();
-
     private final Path root;
     private final SecureRandom random = new SecureRandom();
-    private final MappedRanges ranges = new MappedRanges();
 
     public FileBlobStore(Path root) throws IOException {
         this.root = root.toAbsolutePath().normalize();
@@ -54,7 +49,6 @@ public final class FileBlobStore implements BlobStore {
         } catch (IOException e) {
             throw failure("open", "root directory", e);
         }
-        CLEANER.register(this, ranges::dropAll);
     }
 
     public Path root() {
@@ -81,7 +75,6 @@ public final class FileBlobStore implements BlobStore {
             }
             publish(temp, target);
             temp = null;
-            ranges.drop(name);
         } catch (IOException e) {
             throw failure("put", name, e);
         } finally {
@@ -118,7 +111,6 @@ public final class FileBlobStore implements BlobStore {
             }
             publish(temp, target);
             temp = null;
-            ranges.drop(name);
         } catch (IOException e) {
             throw failure("put", name, e);
         } finally {
@@ -151,11 +143,17 @@ public final class FileBlobStore implements BlobStore {
     }
 
     @Override
-    /** Through a memory mapping of the file, kept for the next ranged reads of it ({@link MappedRanges}). */
     public Optional<byte[]> readRange(String name, long offset, int length) throws IOException {
         Path path = resolve(name);
-        try {
-            return ranges.read(name, path, offset, length);
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer buffer = ByteBuffer.allocate(length);
+            while (buffer.hasRemaining() && channel.read(buffer, offset + buffer.position()) >= 0) {
+                // positional reads until full or at the end of the file
+            }
+            return Optional.of(buffer.position() == length ? buffer.array()
+                    : java.util.Arrays.copyOf(buffer.array(), buffer.position()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
         } catch (IOException e) {
             throw failure("readRange", name, e);
         }
@@ -218,7 +216,6 @@ public final class FileBlobStore implements BlobStore {
         Path path = resolve(name);
         try {
             boolean deleted = Files.deleteIfExists(path);
-            ranges.drop(name);
             if (deleted) {
                 fsyncDirectory(path.getParent());
             }

@@ -4,20 +4,9 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Optional;
-import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -54,68 +43,6 @@ class FileBlobStoreTest extends BlobStoreContractTest {
         try (Stream<Path> files = Files.list(root.resolve("x"))) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactly("y");
         }
-    }
-
-    @Test
-    void rangedReadsFollowTheFileAsItIsNowEvenWhenReplacedBehindTheStore() throws Exception {
-        FileBlobStore store = newStore();
-        store.put("packs/p", bytes("first version"));
-        assertThat(store.readRange("packs/p", 0, 5)).hasValueSatisfying(b -> assertThat(b).isEqualTo(bytes("first")));
-        // Replaced by a rename outside the store (another inode, same size), then grown: never the mapped bytes.
-        Path outside = root.resolve("outside");
-        Files.write(outside, bytes("FIRST VERSION"));
-        Files.move(outside, root.resolve("packs/p"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        assertThat(store.readRange("packs/p", 0, 5)).hasValueSatisfying(b -> assertThat(b).isEqualTo(bytes("FIRST")));
-        Files.write(root.resolve("packs/p"), bytes(" and more"), StandardOpenOption.APPEND);
-        assertThat(store.readRange("packs/p", 13, 9)).hasValueSatisfying(b -> assertThat(b).isEqualTo(bytes(" and more")));
-        // Deleted outside the store: absent, as an unmapped read would say.
-        Files.delete(root.resolve("packs/p"));
-        assertThat(store.readRange("packs/p", 0, 5)).isEmpty();
-    }
-
-    @Test
-    void rangedReadsOfManyFilesFromManyThreadsWhileTheyAreDeletedAndPut() throws Exception {
-        FileBlobStore store = newStore();
-        int files = MappedRanges.MAPPINGS_MAX * 2; // more than stay mapped: evictions while others read
-        for (int i = 0; i < files; i++) {
-            store.put("packs/" + i, content(i));
-        }
-        ExecutorService threads = Executors.newFixedThreadPool(4);
-        try {
-            List<Future<?>> done = new ArrayList<>();
-            for (int t = 0; t < 4; t++) {
-                int seed = t;
-                done.add(threads.submit(() -> {
-                    Random random = new Random(seed);
-                    for (int round = 0; round < 2000; round++) {
-                        int i = random.nextInt(files);
-                        if (seed == 0 && round % 10 == 0) {
-                            store.delete("packs/" + i);
-                            store.put("packs/" + i, content(i));
-                            continue;
-                        }
-                        int offset = random.nextInt(4000);
-                        Optional<byte[]> read = store.readRange("packs/" + i, offset, 96);
-                        // Absent only in the instant between the writer's delete and put; else the stored bytes.
-                        read.ifPresent(b -> assertThat(b).isEqualTo(Arrays.copyOfRange(content(i), offset, offset + 96)));
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> future : done) {
-                future.get(60, TimeUnit.SECONDS);
-            }
-        } finally {
-            threads.shutdownNow();
-        }
-        assertThat(store.readRange("packs/7", 10, 5)).hasValueSatisfying(b ->
-                assertThat(b).isEqualTo(Arrays.copyOfRange(content(7), 10, 15)));
-    }
-
-    private static byte[] content(int seed) {
-        byte[] bytes = new byte[4096];
-        new Random(seed).nextBytes(bytes);
-        return bytes;
     }
 
     @Test
