@@ -161,7 +161,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
                 .orElseThrow(() -> ArmException.conflict("ProtectedItemNotFound", "Protected item '" + itemId
                         + "' no longer exists. Remove it from the recovery plan's groups (PATCH) first."));
         ProtectionStore.Item row = requireRow(item);
-        ItemOperations.require(row, action.operation);
+        ItemOperations.require(row, item.properties(), action.operation);
         if (row.activeLocation().equals("Recovery") && row.state().equals(PROTECTED)) { // replicating back
             throw ArmException.conflict("PlanFailbackNotSupported", "'" + item.name() + "' runs on the recovery site and "
                     + "replicates back; a recovery plan does not fail back yet. Fail it back on its own "
@@ -220,7 +220,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     /** POST P/testFailover {properties: {failoverDirection, networkType, networkId, providerSpecificDetails}}. */
     public ArmResponse testFailover(ArmRequest request) {
         StoredResource item = items.requireItem(request);
-        ItemOperations.require(requireRow(item), ItemOperations.TEST_FAILOVER);
+        ItemOperations.require(requireRow(item), item.properties(), ItemOperations.TEST_FAILOVER);
         Fields props = Fields.of(request.bodyObject(), "").object("properties");
         direction(props);
         props.oneOf("networkType", List.of("VmNetworkAsInput")).orElse("VmNetworkAsInput");
@@ -263,7 +263,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     /** POST P/testFailoverCleanup {properties: {comments}}. */
     public ArmResponse testFailoverCleanup(ArmRequest request) {
         StoredResource item = items.requireItem(request);
-        ItemOperations.require(requireRow(item), ItemOperations.TEST_FAILOVER_CLEANUP);
+        ItemOperations.require(requireRow(item), item.properties(), ItemOperations.TEST_FAILOVER_CLEANUP);
         Fields props = Fields.of(request.bodyObject(), "").object("properties");
         String comments = props.string("comments").orElse("");
         if (comments.length() > 1024) {
@@ -285,7 +285,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     public ArmResponse plannedFailover(ArmRequest request) {
         StoredResource item = items.requireItem(request);
         ProtectionStore.Item row = requireRow(item);
-        ItemOperations.require(row, ItemOperations.PLANNED_FAILOVER);
+        ItemOperations.require(row, item.properties(), ItemOperations.PLANNED_FAILOVER);
         Fields props = Fields.of(request.bodyObject(), "").object("properties");
         if (row.activeLocation().equals("Recovery")) { // replicating back after reprotect: this is the failback
             String direction = props.string("failoverDirection").orElse("RecoveryToPrimary");
@@ -314,7 +314,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     public ArmResponse unplannedFailover(ArmRequest request) {
         StoredResource item = items.requireItem(request);
         ProtectionStore.Item row = requireRow(item);
-        ItemOperations.require(row, ItemOperations.UNPLANNED_FAILOVER);
+        ItemOperations.require(row, item.properties(), ItemOperations.UNPLANNED_FAILOVER);
         Fields props = Fields.of(request.bodyObject(), "").object("properties");
         direction(props);
         String siteOps = props.oneOf("sourceSiteOperations", List.of("Required", "NotRequired")).orElse("NotRequired");
@@ -328,7 +328,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     /** POST P/failoverCommit (no body). */
     public ArmResponse failoverCommit(ArmRequest request) {
         StoredResource item = items.requireItem(request);
-        ItemOperations.require(requireRow(item), ItemOperations.COMMIT);
+        ItemOperations.require(requireRow(item), item.properties(), ItemOperations.COMMIT);
         return submit(request, item, commit, baseInput(request.principal(), item));
     }
 
@@ -340,7 +340,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     public ArmResponse reprotect(ArmRequest request) {
         StoredResource item = items.requireItem(request);
         ProtectionStore.Item row = requireRow(item);
-        ItemOperations.require(row, ItemOperations.REVERSE_REPLICATE);
+        ItemOperations.require(row, item.properties(), ItemOperations.REVERSE_REPLICATE);
         if (row.activeLocation().equals("Recovery")) {
             judge(item, row).enforce(Operation.REPROTECT);
         }

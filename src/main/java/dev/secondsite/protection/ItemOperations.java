@@ -77,8 +77,18 @@ public final class ItemOperations {
 
     /** 409 OperationNotAllowedInCurrentState naming the state, unless the item allows {@code operation} now. */
     public static void require(ProtectionStore.Item item, String operation) {
-        List<String> allowed = allowed(item);
-        if (!allowed.contains(operation)) {
+        require(item, null, operation);
+    }
+
+    /**
+     * As {@link #require(ProtectionStore.Item, String)}; the operations the 409 lists as allowed are the item's
+     * {@code allowedOperations} ({@link #allowed(ProtectionStore.Item, JsonNode)}: no failovers without an Azure
+     * target). A failover asked for in a state that allows it still passes here, to be refused with the message
+     * that says how to give the item a target.
+     */
+    public static void require(ProtectionStore.Item item, JsonNode itemProperties, String operation) {
+        if (!allowed(item).contains(operation)) {
+            List<String> allowed = itemProperties == null ? allowed(item) : allowed(item, itemProperties);
             String name = item.itemId().substring(item.itemId().lastIndexOf('/') + 1);
             throw ArmException.conflict("OperationNotAllowedInCurrentState", operation + " is not allowed while '"
                     + name + "' is " + item.state() + " (active location " + item.activeLocation() + ", test failover "

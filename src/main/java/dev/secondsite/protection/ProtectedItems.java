@@ -409,7 +409,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     public ArmResponse repair(ArmRequest request) {
         StoredResource vault = scope.requireVault(request);
         StoredResource item = requireItem(request);
-        requireResyncable(item.id());
+        requireResyncable(item.id(), item.properties());
         ObjectNode input = Json.object();
         input.put("id", item.id());
         return jobs.accept(request, new JobStore.NewJob(vault.id(), resync, item.id(), item.name(), "ProtectionEntity",
@@ -420,7 +420,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     public ArmResponse remove(ArmRequest request) {
         StoredResource vault = scope.requireVault(request);
         StoredResource item = requireItem(request);
-        store.item(item.id()).ifPresent(row -> ItemOperations.require(row, ItemOperations.DISABLE));
+        store.item(item.id()).ifPresent(row -> ItemOperations.require(row, item.properties(), ItemOperations.DISABLE));
         return jobs.accept(request, removal(request, vault, item, disable));
     }
 
@@ -569,13 +569,14 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
 
     // ---- resync and update tasks ----
 
-    private void requireResyncable(String id) {
+    /** {@code properties}: the item's, for the operations a 409 lists (null at job time: the state's). */
+    private void requireResyncable(String id, JsonNode properties) {
         ProtectionStore.Item item = store.item(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id));
-        ItemOperations.require(item, ItemOperations.REPAIR);
+        ItemOperations.require(item, properties, ItemOperations.REPAIR);
     }
 
     private void checkResync(JobContext ctx) {
-        requireResyncable(ctx.input().path("id").asText());
+        requireResyncable(ctx.input().path("id").asText(), null);
     }
 
     private void startResync(JobContext ctx) {

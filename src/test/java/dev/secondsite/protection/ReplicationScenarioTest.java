@@ -450,6 +450,9 @@ class ReplicationScenarioTest {
                     "{\"properties\":{\"failoverDirection\":\"PrimaryToRecovery\"}}");
             assertError(failover, 409, "FailoverTargetNotConfigured");
             assertThat(failover.body()).contains("--target-resource-group").contains("exportDisk");
+            HttpResponse<String> commit = c.api.post(site.item("web02") + "/failoverCommit?" + RS, null);
+            assertError(commit, 409, "OperationNotAllowedInCurrentState");
+            assertThat(commit.body()).contains("Allowed now: DisableProtection, RepairReplication.");
 
             // Resync: the heartbeat asks for it until the tagged marker is applied.
             HttpResponse<String> repair = c.api.post(site.item("web02") + "/repairReplication?" + RS, null);

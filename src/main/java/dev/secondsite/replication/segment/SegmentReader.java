@@ -51,7 +51,6 @@ public final class SegmentReader {
     private final InputStream in;
     /** The whole segment when verifying an array ({@link #verify}): raw payloads are checked where they lie. */
     private final byte[] source;
-    private byte[] scratch = new byte[0];
     private final long diskBytes;
     private final CRC32C crc = new CRC32C();
     private final SegmentHeader header;
@@ -95,9 +94,9 @@ public final class SegmentReader {
 
     /**
      * Validates a whole segment exactly as reading it would (every record, the trailer, every CRC32C), without
-     * handing out records: raw DATA payloads are checked in place and compressed ones decompressed into one
-     * reused buffer, so verifying copies none of the payload bytes (the server verifies every upload before it
-     * stores it, and most of an upload is raw DATA payload). Returns the DATA bytes the segment changes.
+     * handing out records: raw DATA payloads are checked where they lie, so verifying copies none of them (the
+     * server verifies every upload before it stores it, and most of a busy disk's upload is raw payload: data that
+     * did not compress). Returns the DATA bytes the segment changes.
      */
     public static long verify(String name, byte[] segment, long diskBytes) throws IOException {
         if (diskBytes < 0) {
@@ -232,11 +231,9 @@ public final class SegmentReader {
         in.skipNBytes(storedBytes);
         position += storedBytes;
         if (lz4) {
-            if (scratch.length < length) {
-                scratch = new byte[RECORD_BYTES_MAX];
-            }
-            decompress(start, source, at, storedBytes, scratch, length);
-            checkContent(start, scratch, 0, length, contentCrc);
+            byte[] content = new byte[length]; // fresh, never a reused buffer (ADR 0005)
+            decompress(start, source, at, storedBytes, content, length);
+            checkContent(start, content, 0, length, contentCrc);
         } else {
             checkContent(start, source, at, length, contentCrc);
         }
