@@ -103,7 +103,7 @@ public final class SegmentReader {
             throw new IllegalArgumentException("disk size must be >= 0 bytes, got " + diskBytes);
         }
         SegmentReader reader = new SegmentReader(name, new ByteArrayInputStream(segment), segment, diskBytes);
-        while (reader.read() != null) {
+        while (reader.next() != null) {
             // each call validates one record
         }
         return reader.dataBytes;
@@ -135,16 +135,11 @@ public final class SegmentReader {
         return trailer;
     }
 
-    /** The next validated record, or null once the trailer has been read and the whole segment verified. */
-    public SegmentRecord next() throws IOException {
-        return read();
-    }
-
     /**
-     * The next validated record (null at the end). When verifying an array, DATA records come back with
-     * {@link #VERIFIED} in place of their payload.
+     * The next validated record, or null once the trailer has been read and the whole segment verified. (Inside
+     * {@link #verify}, DATA records come back as {@link #VERIFIED}.)
      */
-    private SegmentRecord read() throws IOException {
+    public SegmentRecord next() throws IOException {
         if (trailer != null) {
             return null;
         }

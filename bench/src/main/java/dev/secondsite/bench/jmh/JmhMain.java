@@ -39,8 +39,8 @@ public final class JmhMain {
                 String[] param = args[++i].split("=", 2);
                 params.computeIfAbsent(param[0], ignored -> new ArrayList<>()).add(param[1]);
             } else if (args[i].equals("-h") || args[i].equals("--help")) {
-                System.out.println("usage: bench/run jmh [--result FILE] [--param NAME=VALUE]... [REGEX...]   (benchmarks: SegmentCodecBench,"
-                        + " ChunkHashBench, ApplyBench, RestoreBench)");
+                System.out.println("usage: bench/run jmh [--result FILE] [--param NAME=VALUE]... [REGEX...]"
+                        + "   (benchmarks: SegmentCodecBench, ChunkHashBench, ApplyBench, RestoreBench)");
                 return;
             } else {
                 includes.add(args[i]);
