@@ -1,7 +1,5 @@
 package dev.secondsite.replication;
 
-import java.util.Arrays;
-
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
@@ -52,22 +50,29 @@ public final class Lz4Codec {
         return compressed < length ? compressed : -1;
     }
 
-    /** Per-thread buffer for {@link #compress(byte[], int, int)}: chunk files are encoded by many threads at once. */
+    /** Per-thread buffer for {@link #compressAfter}: chunk files are encoded by many threads at once. */
     private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
 
     /**
-     * As {@link #compress(byte[], int, int, byte[])}, into a new array of exactly the compressed size, or null
-     * when the bytes are to be stored raw. Nothing is allocated for incompressible bytes (the chunk store's
-     * encoders allocated a worst-case buffer per chunk: most of the server's allocation).
+     * As {@link #compress(byte[], int, int, byte[])}, into a new array that holds {@code prefixBytes} zero bytes
+     * (room for the caller's header) and then exactly the compressed bytes; or null when the bytes are to be
+     * stored raw. It compresses into a per-thread buffer, so incompressible bytes allocate nothing (the chunk
+     * store's encoders allocated a worst-case buffer per chunk: most of the server's allocation), and the
+     * caller fills in its header instead of copying the compressed bytes into a file once more.
      */
-    public static byte[] compress(byte[] src, int offset, int length) {
+    public static byte[] compressAfter(int prefixBytes, byte[] src, int offset, int length) {
         byte[] scratch = SCRATCH.get();
         if (scratch.length < compressedBytesMax(length)) {
             scratch = new byte[compressedBytesMax(length)];
             SCRATCH.set(scratch);
         }
         int compressed = compress(src, offset, length, scratch);
-        return compressed < 0 ? null : Arrays.copyOf(scratch, compressed);
+        if (compressed < 0) {
+            return null;
+        }
+        byte[] out = new byte[prefixBytes + compressed];
+        System.arraycopy(scratch, 0, out, prefixBytes, compressed);
+        return out;
     }
 
     /**

@@ -25,17 +25,20 @@ class Lz4CodecTest {
     }
 
     @Test
-    void compressingIntoAnExactArrayGivesTheSameBlockOrNullForRaw() {
+    void compressingAfterAPrefixGivesTheSameBlockOrNullForRaw() {
         byte[] content = new byte[CHUNK];
         Arrays.fill(content, 1000, 2000, (byte) 9);
-        byte[] compressed = Lz4Codec.compress(content, 0, CHUNK);
+        byte[] file = Lz4Codec.compressAfter(40, content, 0, CHUNK);
         byte[] buffer = new byte[Lz4Codec.compressedBytesMax(CHUNK)];
-        assertThat(compressed).isEqualTo(Arrays.copyOf(buffer, Lz4Codec.compress(content, 0, CHUNK, buffer)));
+        int stored = Lz4Codec.compress(content, 0, CHUNK, buffer);
+        assertThat(file).hasSize(40 + stored);
+        assertThat(Arrays.copyOf(file, 40)).containsOnly(0);
+        assertThat(Arrays.copyOfRange(file, 40, file.length)).isEqualTo(Arrays.copyOf(buffer, stored));
         byte[] back = new byte[CHUNK];
-        assertThat(Lz4Codec.decompressExactly(compressed, 0, compressed.length, back, 0, CHUNK)).isTrue();
+        assertThat(Lz4Codec.decompressExactly(file, 40, stored, back, 0, CHUNK)).isTrue();
         assertThat(back).isEqualTo(content);
-        assertThat(Lz4Codec.compress(random(CHUNK), 0, CHUNK)).isNull();
-        assertThat(Lz4Codec.compress(random(100), 0, 100)).isNull();
+        assertThat(Lz4Codec.compressAfter(40, random(CHUNK), 0, CHUNK)).isNull();
+        assertThat(Lz4Codec.compressAfter(0, random(100), 0, 100)).isNull();
     }
 
     @Test

@@ -59,16 +59,13 @@ final class ChunkFile {
 
     static byte[] encode(byte[] content, int offset, int length) {
         assert length >= 1 && length <= ChunkStore.CONTENT_BYTES_MAX;
-        byte[] compressed = Lz4Codec.compress(content, offset, length);
-        byte[] file;
-        if (compressed != null) {
-            file = new byte[HEADER_BYTES + compressed.length];
-            System.arraycopy(compressed, 0, file, HEADER_BYTES, compressed.length);
-        } else {
+        byte[] file = Lz4Codec.compressAfter(HEADER_BYTES, content, offset, length);
+        boolean lz4 = file != null;
+        if (!lz4) {
             file = new byte[HEADER_BYTES + length];
             System.arraycopy(content, offset, file, HEADER_BYTES, length);
         }
-        writeHeader(file, compressed != null ? FLAG_LZ4 : 0, length, Crc32c.of(content, offset, length));
+        writeHeader(file, lz4 ? FLAG_LZ4 : 0, length, Crc32c.of(content, offset, length));
         return file;
     }
 
@@ -95,19 +92,20 @@ final class ChunkFile {
             System.arraycopy(content, range[0], data, at, range[1]);
             at += range[1];
         }
-        byte[] compressed = Lz4Codec.compress(data, 0, dataBytes);
-        byte[] stored = compressed != null ? compressed : data;
         int headBytes = DELTA_HEAD_BYTES + RANGE_BYTES * ranges.size();
-        int storedBytes = headBytes + stored.length;
-        byte[] file = new byte[HEADER_BYTES + storedBytes];
-        ByteBuffer payload = ByteBuffer.wrap(file, HEADER_BYTES, storedBytes).order(ByteOrder.LITTLE_ENDIAN);
-        payload.put(base.toBytes()).putInt(ranges.size());
-        for (int[] range : ranges) {
-            payload.putInt(range[0]).putInt(range[1]);
+        byte[] file = Lz4Codec.compressAfter(HEADER_BYTES + headBytes, data, 0, dataBytes);
+        boolean lz4 = file != null;
+        if (!lz4) {
+            file = new byte[HEADER_BYTES + headBytes + dataBytes];
+            System.arraycopy(data, 0, file, HEADER_BYTES + headBytes, dataBytes);
         }
-        payload.put(stored);
-        assert !payload.hasRemaining();
-        writeHeader(file, (byte) (FLAG_DELTA | (compressed != null ? FLAG_LZ4 : 0)), content.length,
+        ByteBuffer head = ByteBuffer.wrap(file, HEADER_BYTES, headBytes).order(ByteOrder.LITTLE_ENDIAN);
+        head.put(base.toBytes()).putInt(ranges.size());
+        for (int[] range : ranges) {
+            head.putInt(range[0]).putInt(range[1]);
+        }
+        assert !head.hasRemaining();
+        writeHeader(file, (byte) (FLAG_DELTA | (lz4 ? FLAG_LZ4 : 0)), content.length,
                 Crc32c.of(content));
         return file;
     }
