@@ -62,6 +62,9 @@ public final class SegmentReader {
     private SegmentTrailer trailer;
 
     private SegmentReader(String name, InputStream in, byte[] source, long diskBytes) throws IOException {
+        if (diskBytes < 0) {
+            throw new IllegalArgumentException("disk size must be >= 0 bytes, got " + diskBytes);
+        }
         this.name = name;
         this.in = in;
         this.source = source;
@@ -86,9 +89,6 @@ public final class SegmentReader {
      * header; {@code diskBytes} bounds record offsets (or {@link SegmentFormat#DISK_BYTES_UNKNOWN}).
      */
     public static SegmentReader open(String name, InputStream in, long diskBytes) throws IOException {
-        if (diskBytes < 0) {
-            throw new IllegalArgumentException("disk size must be >= 0 bytes, got " + diskBytes);
-        }
         return new SegmentReader(name, in, null, diskBytes);
     }
 
@@ -99,9 +99,6 @@ public final class SegmentReader {
      * did not compress). Returns the DATA bytes the segment changes.
      */
     public static long verify(String name, byte[] segment, long diskBytes) throws IOException {
-        if (diskBytes < 0) {
-            throw new IllegalArgumentException("disk size must be >= 0 bytes, got " + diskBytes);
-        }
         SegmentReader reader = new SegmentReader(name, new ByteArrayInputStream(segment), segment, diskBytes);
         while (reader.next() != null) {
             // each call validates one record
