@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -53,7 +52,7 @@ import dev.secondsite.replication.chunk.DiskGeometry;
  *
  * <h2>Failures</h2>
  * Every disk is checked (known name, valid geometry, local disk at least {@code sizeBytes}, writable) before
- * anything is written, so those failures write nothing. A downloaded chunk whose SHA-256 is not its digest,
+ * anything is written, so those failures write nothing. A downloaded chunk whose content is not named by its digest,
  * a refusal by the server or a local I/O error stops the request at once: chunks before it stay written
  * (fsynced), nothing after it is written, later disks are not touched, and the outcome is Failed.
  *
@@ -278,8 +277,6 @@ final class FailbackWriter {
         long chunkCount = Math.ceilDiv(sizeBytes, (long) chunkBytes);
         DigestPages written = new DigestPages(chunkCount);
         byte[] buffer = new byte[chunkBytes];
-        byte[] digest = new byte[ChunkDigest.BYTES];
-        MessageDigest sha256 = ChunkDigest.sha256();
         long localBytes;
         try (DiskTarget target = DiskTarget.open(Path.of(plan.local().path()));
              DiskLedger ledger = forgetLedger(plan, target.sizeBytes())) {
@@ -294,11 +291,11 @@ final class FailbackWriter {
                     int length = (int) Math.min(chunkBytes, sizeBytes - offset);
                     target.read(offset, buffer, length);
                     Arrays.fill(buffer, length, chunkBytes, (byte) 0); // the last chunk hashes zero-padded
-                    if (!holds(buffer, expected, sha256, digest)) {
+                    if (!holds(buffer, expected)) {
                         if (Arrays.equals(expected, DiskLedger.ZERO)) {
                             Arrays.fill(buffer, (byte) 0);
                         } else {
-                            download(requestId, plan, index, length, expected, buffer, sha256, digest);
+                            download(requestId, plan, index, length, expected, buffer);
                         }
                         target.write(offset, buffer, length);
                         chunksWritten++;
@@ -366,17 +363,16 @@ final class FailbackWriter {
     }
 
     /** Whether the local chunk (zero-padded in {@code chunk}) already has the {@code expected} content. */
-    private static boolean holds(byte[] chunk, byte[] expected, MessageDigest sha256, byte[] digest) {
+    private static boolean holds(byte[] chunk, byte[] expected) {
         if (Arrays.equals(expected, DiskLedger.ZERO)) {
             return isZero(chunk);
         }
-        sha256(chunk, sha256, digest);
-        return Arrays.equals(digest, expected);
+        return Arrays.equals(ChunkDigest.of(chunk).toBytes(), expected);
     }
 
     /** Downloads chunk {@code index} into {@code buffer}, verified against {@code expected}. */
-    private void download(String requestId, Plan plan, long index, int length, byte[] expected, byte[] buffer,
-                          MessageDigest sha256, byte[] digest) throws IOException, FailedException {
+    private void download(String requestId, Plan plan, long index, int length, byte[] expected, byte[] buffer)
+            throws IOException, FailedException {
         byte[] content = call("chunk " + index + " of failback disk " + plan.disk().name(),
                 () -> client.failbackChunk(requestId, plan.diskId(), index));
         if (content.length != length) {
@@ -385,10 +381,10 @@ final class FailbackWriter {
         }
         System.arraycopy(content, 0, buffer, 0, length);
         Arrays.fill(buffer, length, buffer.length, (byte) 0);
-        sha256(buffer, sha256, digest);
+        byte[] digest = ChunkDigest.of(buffer).toBytes();
         if (!Arrays.equals(digest, expected)) {
             throw new FailedException("disk '" + plan.disk().name() + "' chunk " + index + ": downloaded content has"
-                    + " SHA-256 " + HexFormat.of().formatHex(digest) + ", the server's digest is "
+                    + " digest " + HexFormat.of().formatHex(digest) + ", the server's digest is "
                     + HexFormat.of().formatHex(expected) + "; not written, nor anything after it");
         }
     }
@@ -425,15 +421,6 @@ final class FailbackWriter {
             throw e;
         } catch (IOException e) {
             throw new ServerUnreachableException(what + ": " + Retry.describe(e), e);
-        }
-    }
-
-    private static void sha256(byte[] chunk, MessageDigest sha256, byte[] digest) {
-        sha256.update(chunk);
-        try {
-            sha256.digest(digest, 0, ChunkDigest.BYTES);
-        } catch (java.security.DigestException e) {
-            throw new AssertionError(e);
         }
     }
 

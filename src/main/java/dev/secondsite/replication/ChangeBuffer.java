@@ -3,7 +3,6 @@ package dev.secondsite.replication;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -12,6 +11,7 @@ import dev.secondsite.replication.chunk.ChunkDigest;
 import dev.secondsite.replication.chunk.ChunkStore;
 import dev.secondsite.replication.chunk.DiskGeometry;
 import dev.secondsite.replication.chunk.DiskTree;
+import dev.secondsite.replication.chunk.EditableChunk;
 import dev.secondsite.replication.chunk.Zeros;
 
 /**
@@ -20,7 +20,7 @@ import dev.secondsite.replication.chunk.Zeros;
  * <p>Three tiers, each bounded: {@code dirty} holds whole chunks being modified in memory (a partial
  * write reads the chunk's current content first: read-modify-write; the sectors changed since the chunk's
  * last full version are recorded, so that a chunk changed in small part is stored as a delta, see
- * {@link ChunkStore#prepare(ChunkStore.Editable)}); {@code staged} holds digests of
+ * {@link ChunkStore#prepare(EditableChunk)}); {@code staged} holds digests of
  * chunks already stored but not yet in a tree; {@link #commit()} folds staged digests into a new tree.
  * When dirty chunks exceed {@link #DIRTY_BYTES_MAX} they are stored and staged; when staged chunks exceed
  * {@link #STAGED_CHUNKS_MAX} they are folded into an intermediate tree. Intermediate trees are never
@@ -41,7 +41,7 @@ final class ChangeBuffer {
     private final long dirtyBytesMax;
     private final int stagedChunksMax;
     private DiskTree base;
-    private final TreeMap<Long, ChunkStore.Editable> dirty = new TreeMap<>();
+    private final TreeMap<Long, EditableChunk> dirty = new TreeMap<>();
     private final TreeMap<Long, ChunkDigest> staged = new TreeMap<>();
 
     ChangeBuffer(DiskTree base) {
@@ -70,9 +70,8 @@ final class ChangeBuffer {
             long index = position / chunkBytes;
             int within = (int) (position % chunkBytes);
             int length = Math.min(chunkBytes - within, data.length - done);
-            ChunkStore.Editable chunk = length == chunkBytes ? replace(index) : modify(index);
-            System.arraycopy(data, done, chunk.content(), within, length);
-            chunk.changed(within, within + length);
+            EditableChunk chunk = length == chunkBytes ? replace(index) : modify(index);
+            chunk.write(within, data, done, length);
             done += length;
         }
         bound();
@@ -95,10 +94,8 @@ final class ChangeBuffer {
                     fold();
                 }
             } else {
-                ChunkStore.Editable chunk = modify(index);
-                int to = (int) (Math.min(end, chunkEnd) - index * chunkBytes);
-                Arrays.fill(chunk.content(), within, to, (byte) 0);
-                chunk.changed(within, to);
+                EditableChunk chunk = modify(index);
+                chunk.zero(within, (int) (Math.min(end, chunkEnd) - index * chunkBytes));
             }
             position = Math.min(end, chunkEnd);
         }
@@ -114,22 +111,19 @@ final class ChangeBuffer {
     }
 
     /** The chunk's buffer for a write that covers it whole: no need to read the old content. */
-    private ChunkStore.Editable replace(long index) {
-        return dirty.computeIfAbsent(index, ignored -> ChunkStore.Editable.zeros(chunkBytes));
+    private EditableChunk replace(long index) {
+        return dirty.computeIfAbsent(index, ignored -> EditableChunk.zeros(chunkBytes));
     }
 
     /** The chunk's buffer for a partial change: its current content, read from wherever it is newest. */
-    private ChunkStore.Editable modify(long index) throws IOException {
-        ChunkStore.Editable chunk = dirty.get(index);
+    private EditableChunk modify(long index) throws IOException {
+        EditableChunk chunk = dirty.get(index);
         if (chunk == null) {
             ChunkDigest stagedDigest = staged.get(index);
             if (stagedDigest == null) {
                 chunk = base.editChunk(index);
-            } else if (stagedDigest.isZero()) {
-                chunk = ChunkStore.Editable.zeros(chunkBytes);
             } else {
-                chunk = chunks.edit(stagedDigest);
-                assert chunk.content().length == chunkBytes;
+                chunk = chunks.edit(stagedDigest, chunkBytes);
             }
             dirty.put(index, chunk);
         }
@@ -146,12 +140,12 @@ final class ChangeBuffer {
     }
 
     /**
-     * Stores the modified chunks: hashed and encoded in parallel (the apply's CPU cost: every changed chunk is
-     * hashed whole), then inserted in index order, so the store's writes stay the same from run to run (crash
+     * Stores the modified chunks: named and encoded in parallel (the apply's CPU cost: changed blocks hashed,
+     * and the bases of chunks now changed in more than half read), then inserted in index order, so the store's writes stay the same from run to run (crash
      * tests replay them by number).
      */
     private void storeDirty() throws IOException {
-        List<Map.Entry<Long, ChunkStore.Editable>> entries = new ArrayList<>(dirty.entrySet());
+        List<Map.Entry<Long, EditableChunk>> entries = new ArrayList<>(dirty.entrySet());
         List<ChunkStore.Prepared> prepared;
         try {
             prepared = entries.parallelStream().map(entry -> {

@@ -180,7 +180,7 @@ class FailbackWriterTest {
 
         AgentClient.FailbackReport report = writer.report();
         assertThat(report.status()).isEqualTo("Failed");
-        assertThat(report.message()).contains("disk0", "chunk 5", "SHA-256");
+        assertThat(report.message()).contains("disk0", "chunk 5", "downloaded content has digest");
         assertThat(report.chunksWritten()).isEqualTo(1);
         assertThat(report.bytesWritten()).isEqualTo(CHUNK);
         assertThat(server.chunkCalls).containsExactly(3L, 5L);

@@ -102,7 +102,7 @@ class RetentionGcTest {
         clock.advance(MARGIN);
         GcResult old = new GarbageCollector(store).collect();
         assertThat(old.deletedFiles()).isEqualTo(1);
-        assertThat(old.freedBytes()).isEqualTo(12 + 76 + 4 + 24 + 4096 + 8); // a pack of one raw chunk, trailer
+        assertThat(old.freedBytes()).isEqualTo(12 + 76 + 4 + 24 + 32 + 4096 + 8); // a pack of one raw chunk (header, its block digest), trailer
         assertThat(store.chunks().contains(orphan)).isFalse();
     }
 

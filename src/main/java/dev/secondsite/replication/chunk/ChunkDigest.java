@@ -6,7 +6,14 @@ import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
- * The SHA-256 of a chunk's (or tree node's) content: its address in the chunk store.
+ * The name of a chunk's (or tree node's) content: its address in the chunk store.
+ *
+ * <p>A name is the SHA-256 of a <em>block list</em>: {@code SHA-256("SSB1" || u32le(length) || d_0 || ... ||
+ * d_n-1)}, where {@code d_i = SHA-256(block i)} over the content cut into {@link #BLOCK_BYTES} blocks (the last
+ * one may be shorter). It depends on the content alone, like a plain SHA-256, but the name of a chunk changed in
+ * a few blocks can be computed from the old block digests and the new blocks, without the rest of the content:
+ * apply then reads neither the old chunk nor its base for a small write (ADR 0007, "Block digests"). Stores
+ * written before block digests named content by its plain SHA-256 ({@link #legacy}); their chunk files say so.
  *
  * <p>{@link #ZERO} (32 zero bytes) is reserved: it stands for "all zeros" - a chunk of zeros, or a whole
  * subtree of them - and is never stored. No real SHA-256 output is expected to equal it.
@@ -23,15 +30,89 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
         this.bytes = bytes;
     }
 
-    /** SHA-256 of {@code content[offset, offset + length)}. */
+    /** The unit of a name's block list: a 4 KiB file system block, the granularity of nearly every write. */
+    public static final int BLOCK_BYTES = 4096;
+    private static final byte[] TAG = {'S', 'S', 'B', '1'};
+    /** The digest of a whole block of zeros. */
+    private static final byte[] ZERO_BLOCK = sha256().digest(new byte[BLOCK_BYTES]);
+
+    /** The name of {@code content[offset, offset + length)}: SHA-256 over its block digests (above). */
     public static ChunkDigest of(byte[] content, int offset, int length) {
-        MessageDigest sha256 = sha256();
-        sha256.update(content, offset, length);
-        return new ChunkDigest(sha256.digest());
+        return ofBlocks(blockDigests(content, offset, length), length);
     }
 
     public static ChunkDigest of(byte[] content) {
         return of(content, 0, content.length);
+    }
+
+    /** How many blocks content of {@code length} bytes has. */
+    public static int blockCount(int length) {
+        return Math.ceilDiv(length, BLOCK_BYTES);
+    }
+
+    /** The digests of every block of {@code content[offset, offset + length)}, back to back. */
+    public static byte[] blockDigests(byte[] content, int offset, int length) {
+        byte[] digests = new byte[blockCount(length) * BYTES];
+        MessageDigest sha256 = sha256();
+        for (int block = 0; block * BLOCK_BYTES < length; block++) {
+            digestBlock(sha256, content, offset, length, block, digests);
+        }
+        return digests;
+    }
+
+    /** Writes the digest of block {@code block} of {@code content[offset, offset + length)} into {@code digests}. */
+    public static void digestBlock(MessageDigest sha256, byte[] content, int offset, int length, int block,
+                                   byte[] digests) {
+        int from = block * BLOCK_BYTES;
+        sha256.update(content, offset + from, Math.min(BLOCK_BYTES, length - from));
+        try {
+            sha256.digest(digests, block * BYTES, BYTES);
+        } catch (java.security.DigestException e) {
+            throw new AssertionError("a SHA-256 output fits 32 bytes", e);
+        }
+    }
+
+    /** The name of content of {@code length} bytes whose block digests are {@code digests}. */
+    public static ChunkDigest ofBlocks(byte[] digests, int length) {
+        assert digests.length == blockCount(length) * BYTES;
+        MessageDigest sha256 = sha256();
+        sha256.update(TAG);
+        sha256.update(new byte[] {(byte) length, (byte) (length >>> 8), (byte) (length >>> 16), (byte) (length >>> 24)});
+        sha256.update(digests);
+        return new ChunkDigest(sha256.digest());
+    }
+
+    /** The block digests of {@code length} zero bytes. */
+    public static byte[] zeroBlockDigests(int length) {
+        byte[] digests = new byte[blockCount(length) * BYTES];
+        for (int block = 0; block * BLOCK_BYTES < length; block++) {
+            byte[] zero = zeroBlock(length - block * BLOCK_BYTES);
+            System.arraycopy(zero, 0, digests, block * BYTES, BYTES);
+        }
+        return digests;
+    }
+
+    /** Whether block digests of content of {@code length} bytes say it is all zeros. */
+    public static boolean zeroBlocks(byte[] digests, int length) {
+        for (int block = 0; block * BLOCK_BYTES < length; block++) {
+            byte[] zero = zeroBlock(length - block * BLOCK_BYTES);
+            if (!Arrays.equals(digests, block * BYTES, (block + 1) * BYTES, zero, 0, BYTES)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The digest of a block of zeros that is {@code remaining} bytes or more before the content's end. */
+    private static byte[] zeroBlock(int remaining) {
+        return remaining >= BLOCK_BYTES ? ZERO_BLOCK : sha256().digest(new byte[remaining]);
+    }
+
+    /** The plain SHA-256 of content: how stores from before block digests named it (format 1 chunk files). */
+    public static ChunkDigest legacy(byte[] content, int offset, int length) {
+        MessageDigest sha256 = sha256();
+        sha256.update(content, offset, length);
+        return new ChunkDigest(sha256.digest());
     }
 
     /** Reads 32 digest bytes at {@code offset}. */

@@ -43,13 +43,15 @@ import dev.secondsite.replication.blob.BlobStore;
  * <p>Insert is insert-if-missing: content already stored is not written again; its pack (or legacy blob)
  * is {@linkplain BlobStore#touch touched} so garbage collection's safety margin covers it again. Content
  * of all zeros is never stored: it is {@link ChunkDigest#ZERO}. Every read is verified end to end: file
- * header CRC32C, decompression to the recorded length, content CRC32C, and SHA-256 equal to the digest.
+ * header CRC32C, decompression to the recorded length, content CRC32C, and the content named by the digest.
  *
- * <p>Deltas (ADR 0007, "Deltas"): a chunk changed in part by apply ({@link #edit}, {@link #prepare(Editable)})
- * is stored as its changed sectors over a full base chunk when that is at most half the chunk, which cuts
- * apply's writes for small random writes about threefold. The base is recorded in the pack index; a delta
- * counts as stored only while its base is, {@link #addDeltaBases} lets garbage collection keep live deltas'
- * bases, and a read of a delta reads its base too (never deeper: a base is always a full chunk).
+ * <p>Deltas (ADR 0007, "Deltas"): a chunk changed in part by apply ({@link #edit},
+ * {@link #prepare(EditableChunk)}) is stored as its changed blocks over a full base chunk when that is at most
+ * half the chunk, which cuts apply's writes for small random writes about threefold. The base is recorded in
+ * the pack index; a delta counts as stored only while its base is, {@link #addDeltaBases} lets garbage
+ * collection keep live deltas' bases, and a read of a delta reads its base too (never deeper: a base is always
+ * a full chunk). Names are made of block digests ({@link ChunkDigest}), so apply changes a chunk without
+ * reading its content: a full chunk's digests, or a delta without its base.
  *
  * <p>Thread-safe if the blob store is (one lock guards the index and the pending pack).
  */
@@ -65,7 +67,7 @@ public final class ChunkStore {
     /** The pending pack is written once its chunk files reach this many bytes. */
     public static final int PACK_BYTES_TARGET = 32 << 20;
 
-    /** Stored chunk changed in part and written as a delta only if its changed sectors are at most this share. */
+    /** Stored chunk changed in part and written as a delta only if its changed blocks are at most this share. */
     static final double DELTA_SHARE_MAX = 0.5;
 
     /**
@@ -134,31 +136,12 @@ public final class ChunkStore {
     }
 
     /**
-     * A chunk hashed and encoded for {@link #insert(Prepared)}: {@code file} is null for ZERO and for content
+     * A chunk named and encoded for {@link #insert(Prepared)}: {@code file} is null for ZERO and for content
      * already stored; {@code base} is the full chunk a delta file is made over (else null). The expensive half
      * of an insert (SHA-256, compression), safe to run for many chunks in parallel; the inserts themselves then
      * go in a fixed order, so what the store writes stays deterministic.
      */
     public record Prepared(ChunkDigest digest, byte[] file, ChunkDigest base) {
-    }
-
-    /**
-     * A stored chunk's content, read to be changed in part (apply's read-modify-write), and what a delta of
-     * the changed content can be made over: {@code base}, a full chunk or ZERO, whose content equals
-     * {@code content} outside the sectors set in {@code changed} ({@link ChunkFile#SECTOR_BYTES} each). Whoever
-     * changes {@code content} sets the sectors it changes; {@link #prepare(Editable)} then stores a delta
-     * when it pays. A whole-chunk replacement needs no Editable: {@link #prepare(byte[], int, int)}.
-     */
-    public record Editable(byte[] content, ChunkDigest base, BitSet changed) {
-        /** Marks {@code [from, to)} of the content as changed. */
-        public void changed(int from, int to) {
-            changed.set(from / ChunkFile.SECTOR_BYTES, Math.ceilDiv(to, ChunkFile.SECTOR_BYTES));
-        }
-
-        /** A chunk of zeros to change (the base of a sparse delta). */
-        public static Editable zeros(int chunkBytes) {
-            return new Editable(new byte[chunkBytes], ChunkDigest.ZERO, new BitSet());
-        }
     }
 
     public Prepared prepare(byte[] content, int offset, int length) throws IOException {
@@ -168,39 +151,47 @@ public final class ChunkStore {
         if (Zeros.isAllZero(content, offset, length)) {
             return new Prepared(ChunkDigest.ZERO, null, null);
         }
-        ChunkDigest digest = ChunkDigest.of(content, offset, length);
+        byte[] digests = ChunkDigest.blockDigests(content, offset, length);
+        ChunkDigest digest = ChunkDigest.ofBlocks(digests, length);
         if (alreadyStored(digest)) {
             return new Prepared(digest, null, null);
         }
-        byte[] file = ChunkFile.encode(content, offset, length); // outside the lock: compression is the slow part
+        // Outside the lock: compression is the slow part.
+        byte[] file = ChunkFile.encode(content, offset, length, digests);
         assert decodeForAssertion(file, digest, null); // paired: what we store reads back as the same content
         return new Prepared(digest, file, null);
     }
 
     /**
-     * As {@link #prepare(byte[], int, int)} for a chunk changed in part: a delta over the edit's base when the
-     * changed sectors are at most {@link #DELTA_SHARE_MAX} of the chunk and the base is still stored, else
-     * the whole chunk.
+     * As {@link #prepare(byte[], int, int)} for a chunk changed by apply: its name from its block digests, the
+     * changed blocks hashed anew (not the whole chunk); a delta over the edit's base when the changed blocks are
+     * at most {@link #DELTA_SHARE_MAX} of the chunk and the base is still stored, else the whole chunk (which
+     * reads the base if its content is not at hand).
      */
-    public Prepared prepare(Editable edited) throws IOException {
+    public Prepared prepare(EditableChunk edited) throws IOException {
         byte[] content = edited.content();
-        long changedBytes = (long) edited.changed().cardinality() * ChunkFile.SECTOR_BYTES;
-        boolean small = !edited.changed().isEmpty() && changedBytes <= DELTA_SHARE_MAX * content.length;
-        if (!small || Zeros.isAllZero(content, 0, content.length)) {
-            return prepare(content, 0, content.length);
+        byte[] digests = edited.refreshDigests();
+        if (ChunkDigest.zeroBlocks(digests, content.length)) {
+            return new Prepared(ChunkDigest.ZERO, null, null);
         }
-        ChunkDigest digest = ChunkDigest.of(content);
+        ChunkDigest digest = ChunkDigest.ofBlocks(digests, content.length);
         if (alreadyStored(digest)) {
             return new Prepared(digest, null, null);
         }
+        BitSet changed = edited.changedBlocks();
+        long changedBytes = (long) changed.cardinality() * ChunkDigest.BLOCK_BYTES;
         ChunkDigest base = edited.base();
-        if (!base.isZero() && !alreadyStored(base)) { // gone since it was read (collected elsewhere): store whole
-            return prepare(content, 0, content.length);
+        boolean small = !changed.isEmpty() && changedBytes <= DELTA_SHARE_MAX * content.length;
+        // A base gone since it was read (collected elsewhere) cannot carry a delta: store whole.
+        if (small && (base.isZero() || alreadyStored(base))) {
+            byte[] file = ChunkFile.encodeDelta(content, base, changed, digests);
+            assert decodeForAssertion(file, digest, edited);
+            return new Prepared(digest, file, base.isZero() ? null : base);
         }
-        byte[] file = ChunkFile.encodeDelta(content, base, edited.changed());
-        ChunkDigest recorded = base.isZero() ? null : base;
-        assert decodeForAssertion(file, digest, edited);
-        return new Prepared(digest, file, recorded);
+        edited.complete();
+        byte[] file = ChunkFile.encode(content, 0, content.length, digests);
+        assert decodeForAssertion(file, digest, null);
+        return new Prepared(digest, file, null);
     }
 
     /** Stores a prepared chunk unless already present (see {@link #prepare}); returns its digest. */
@@ -315,24 +306,100 @@ public final class ChunkStore {
     }
 
     /**
-     * A stored chunk's content for a read-modify-write in apply, and what a delta of the changed chunk can be
-     * made over (the chunk itself, or the base it is already a delta over, so a base is never a delta). The
-     * content is checked against its stored CRC32C (damage is caught and quarantined exactly as by
-     * {@code read}) but not hashed again against its name: the changed chunk is hashed anyway when it is
-     * stored, and restore and export verify every chunk against the recovery point's tree; this saves one
-     * SHA-256 of a whole chunk per chunk changed in part, which is most of the apply cost of small writes.
+     * Chunk {@code digest} of {@code chunkBytes}, to be changed by apply, with what a delta of it can be made over
+     * (the chunk itself, or the base it is already a delta over, so a base is never a delta). A full chunk is
+     * read only as far as its block digests, a delta without its base (ADR 0007, "Block digests"); the digests
+     * are checked against the name. Anything else (a chunk file from before block digests, or one whose digests
+     * do not match) is read whole and verified like {@link #read}, so damage is caught and quarantined.
      */
-    public Editable edit(ChunkDigest digest) throws IOException {
-        Contents contents = readContents(digest, false, false);
-        BitSet changed = new BitSet();
-        if (contents.delta() == null) {
-            return new Editable(contents.content(), digest, changed);
+    public EditableChunk edit(ChunkDigest digest, int chunkBytes) throws IOException {
+        if (digest.isZero()) {
+            return EditableChunk.zeros(chunkBytes);
         }
-        Editable editable = new Editable(contents.content(), contents.delta().base(), changed);
-        for (int i = 0; i < contents.delta().offsets().length; i++) {
-            editable.changed(contents.delta().offsets()[i], contents.delta().offsets()[i] + contents.delta().lengths()[i]);
+        byte[] file = fetch(digest, ChunkFile.HEADER_BYTES + ChunkFile.digestBytes(chunkBytes)).file();
+        String[] problem = new String[1];
+        ChunkFile.Header header = ChunkFile.decodeHeader(file, problem);
+        if (header != null && !header.legacy() && header.contentBytes() == chunkBytes) {
+            if (!header.delta()) {
+                byte[] digests = ChunkFile.blockDigests(file, problem);
+                if (digests != null && ChunkDigest.ofBlocks(digests, chunkBytes).equals(digest)) {
+                    return new EditableChunk(this, new byte[chunkBytes], digest, new BitSet(), digests, false);
+                }
+            } else {
+                ChunkFile.Decoded decoded = ChunkFile.decode(file, problem);
+                if (decoded != null && ChunkDigest.ofBlocks(decoded.blockDigests(), chunkBytes).equals(digest)) {
+                    byte[] content = new byte[chunkBytes];
+                    decoded.delta().writeOver(content);
+                    return new EditableChunk(this, content, decoded.delta().base(), blocksOf(decoded.delta()),
+                            decoded.blockDigests(), false);
+                }
+            }
         }
-        return editable;
+        Contents contents = readContents(digest, true, false);
+        byte[] content = contents.content();
+        if (content.length != chunkBytes) {
+            throw new CorruptChunkException(failure(digest, "it holds " + content.length + " bytes, expected "
+                    + chunkBytes), digest, false);
+        }
+        ChunkFile.Delta delta = contents.delta();
+        return new EditableChunk(this, content, delta == null ? digest : delta.base(),
+                delta == null ? new BitSet() : blocksOf(delta), ChunkDigest.blockDigests(content, 0, content.length),
+                true);
+    }
+
+    /** The blocks a delta's ranges touch. */
+    private static BitSet blocksOf(ChunkFile.Delta delta) {
+        BitSet blocks = new BitSet();
+        for (int i = 0; i < delta.offsets().length; i++) {
+            blocks.set(delta.offsets()[i] / ChunkDigest.BLOCK_BYTES,
+                    Math.ceilDiv(delta.offsets()[i] + delta.lengths()[i], ChunkDigest.BLOCK_BYTES));
+        }
+        return blocks;
+    }
+
+    /**
+     * The CRC-checked content of a full chunk: a delta's base, read when an edit needs bytes it does not have.
+     * A delta here is damage (a base is never a delta).
+     */
+    byte[] fullChunk(ChunkDigest base) throws IOException {
+        Contents contents = readContents(base, false, true);
+        if (contents.content() == null) {
+            throw new CorruptChunkException(failure(base, "a delta base is itself a delta"), base, false);
+        }
+        return contents.content();
+    }
+
+    /** A chunk file's bytes as stored (unverified), and where: pending (location null) or stored. */
+    private record Stored(byte[] file, Location location) {
+    }
+
+    /**
+     * A chunk file's bytes; of a full chunk in a pack, at most its first {@code fullChunkLimit} bytes. A chunk
+     * that is not there, or is deleted before it is read, is {@link CorruptChunkException}.
+     */
+    private Stored fetch(ChunkDigest digest, int fullChunkLimit) throws IOException {
+        Location location;
+        synchronized (lock) {
+            PendingFile pendingFile = pending.get(digest);
+            if (pendingFile != null) {
+                return new Stored(pendingFile.file(), null);
+            }
+            location = locate(digest);
+        }
+        if (location != null) {
+            Optional<byte[]> stored = readStored(digest, location, fullChunkLimit);
+            if (stored.isEmpty()) { // deleted since we looked (by a collector elsewhere): look once more
+                synchronized (lock) {
+                    index.remove(digest, location);
+                    location = locate(digest);
+                }
+                stored = location == null ? Optional.empty() : readStored(digest, location, fullChunkLimit);
+            }
+            if (stored.isPresent()) {
+                return new Stored(stored.get(), location);
+            }
+        }
+        throw new CorruptChunkException(failure(digest, "chunk is missing"), digest, false);
     }
 
     /** A chunk's verified content, and the delta it was stored as (null: stored whole). */
@@ -348,30 +415,9 @@ public final class ChunkStore {
         if (digest.isZero()) {
             throw new IllegalArgumentException("the ZERO digest has no stored content");
         }
-        byte[] file;
-        Location location;
-        synchronized (lock) {
-            PendingFile pendingFile = pending.get(digest);
-            file = pendingFile == null ? null : pendingFile.file();
-            location = file == null ? locate(digest) : null;
-        }
-        if (file == null) {
-            if (location == null) {
-                throw new CorruptChunkException(failure(digest, "chunk is missing"), digest, false);
-            }
-            Optional<byte[]> stored = readStored(digest, location);
-            if (stored.isEmpty()) { // deleted since we looked (by a collector elsewhere): look once more
-                synchronized (lock) {
-                    index.remove(digest, location);
-                    location = locate(digest);
-                }
-                stored = location == null ? Optional.empty() : readStored(digest, location);
-                if (stored.isEmpty()) {
-                    throw new CorruptChunkException(failure(digest, "chunk is missing"), digest, false);
-                }
-            }
-            file = stored.get();
-        }
+        Stored stored = fetch(digest, Integer.MAX_VALUE);
+        byte[] file = stored.file();
+        Location location = stored.location();
         String[] problem = new String[1];
         ChunkFile.Decoded decoded = ChunkFile.decode(file, problem);
         byte[] content = decoded == null ? null : decoded.content();
@@ -381,15 +427,33 @@ public final class ChunkStore {
             }
             content = ChunkFile.compose(decoded, baseContent(digest, decoded), problem);
         }
-        if (verifyName && content != null && !ChunkDigest.of(content).equals(digest)) {
-            problem[0] = "content hashes to " + ChunkDigest.of(content) + ", not to its name";
-            content = null;
+        if (verifyName && content != null) {
+            problem[0] = nameProblem(digest, decoded, content);
+            content = problem[0] == null ? content : null;
         }
         if (content == null) {
             String cause = problem[0] + "; quarantined as " + quarantine(digest, location, file);
             throw new CorruptChunkException(failure(digest, cause), digest, true);
         }
         return new Contents(content, decoded.delta());
+    }
+
+    /**
+     * Why a decoded file's content is not what {@code digest} names, or null if it is: the content must hash to
+     * the name and, in format 2, to the block digests stored with it (apply builds new names on those).
+     */
+    private static String nameProblem(ChunkDigest digest, ChunkFile.Decoded decoded, byte[] content) {
+        if (decoded.header().legacy()) {
+            ChunkDigest named = ChunkDigest.legacy(content, 0, content.length);
+            return named.equals(digest) ? null : "content hashes to " + named + ", not to its name";
+        }
+        byte[] digests = ChunkDigest.blockDigests(content, 0, content.length);
+        ChunkDigest named = ChunkDigest.ofBlocks(digests, content.length);
+        if (!named.equals(digest)) {
+            return "content hashes to " + named + ", not to its name";
+        }
+        return java.util.Arrays.equals(digests, decoded.blockDigests()) ? null
+                : "the block digests stored with it do not match its content";
     }
 
     /**
@@ -402,18 +466,12 @@ public final class ChunkStore {
         if (base.isZero()) {
             return new byte[decoded.header().contentBytes()];
         }
-        Contents contents;
         try {
-            contents = readContents(base, false, true);
+            return fullChunk(base);
         } catch (CorruptChunkException e) {
             throw new CorruptChunkException(failure(digest, "its delta base cannot be read: " + e.getMessage()), digest,
                     false);
         }
-        if (contents.content() == null) {
-            throw new CorruptChunkException(failure(digest, "its delta base " + base + " is itself a delta"), digest,
-                    false);
-        }
-        return contents.content();
     }
 
     /** Names of all packs, sorted. */
@@ -579,10 +637,14 @@ public final class ChunkStore {
         return location;
     }
 
-    /** The chunk file's bytes as stored (unverified), or empty if its blob is gone. */
-    private Optional<byte[]> readStored(ChunkDigest digest, Location location) throws IOException {
+    /**
+     * The chunk file's bytes as stored (unverified), of a full chunk in a pack at most {@code fullChunkLimit}, or
+     * empty if its blob is gone.
+     */
+    private Optional<byte[]> readStored(ChunkDigest digest, Location location, int fullChunkLimit) throws IOException {
         if (!location.legacy()) {
-            return blobs.readRange(location.pack(), location.offset(), location.length());
+            int length = location.base() == null ? Math.min(location.length(), fullChunkLimit) : location.length();
+            return blobs.readRange(location.pack(), location.offset(), length);
         }
         Optional<InputStream> opened = blobs.open(blobName(digest));
         if (opened.isEmpty()) {
@@ -715,19 +777,21 @@ public final class ChunkStore {
     }
 
     /**
-     * Whether a file decodes to the digest's content. A delta is composed over the edited content itself (the
-     * base's content is not at hand), which checks that its ranges carry every changed byte.
+     * Whether a file decodes to the digest's content: a full chunk hashes to it; a delta's block digests name
+     * it, and its ranges carry exactly the edited chunk's changed blocks (the base's content is not at hand).
      */
-    private static boolean decodeForAssertion(byte[] file, ChunkDigest digest, Editable edited) {
+    private static boolean decodeForAssertion(byte[] file, ChunkDigest digest, EditableChunk edited) {
         String[] problem = new String[1];
         ChunkFile.Decoded decoded = ChunkFile.decode(file, problem);
         if (decoded == null || (decoded.delta() == null) != (edited == null)) {
             return false;
         }
-        byte[] content = decoded.content();
-        if (edited != null) { // outside the changed sectors the edited content is the base's
-            content = ChunkFile.compose(decoded, edited.content().clone(), problem);
+        if (edited == null) {
+            return ChunkDigest.of(decoded.content()).equals(digest);
         }
-        return content != null && ChunkDigest.of(content).equals(digest);
+        byte[] composed = edited.content().clone();
+        decoded.delta().writeOver(composed);
+        return ChunkDigest.ofBlocks(decoded.blockDigests(), composed.length).equals(digest)
+                && java.util.Arrays.equals(composed, edited.content());
     }
 }

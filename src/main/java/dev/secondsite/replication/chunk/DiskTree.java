@@ -86,23 +86,17 @@ public final class DiskTree {
     }
 
     /**
-     * Chunk {@code index} for a read-modify-write in apply: the path from the root through the node cache, the
-     * chunk CRC-checked, not re-hashed ({@link ChunkStore#edit}). Reads for restore, export and digests take
-     * the verifying path ({@link #readChunk}, {@link #readNode}), so damage on disk is still found.
+     * Chunk {@code index} for a change by apply: the path from the root through the node cache, the chunk as
+     * far as its block digests ({@link ChunkStore#edit}). Reads for restore, export and digests take the
+     * verifying path ({@link #readChunk}, {@link #readNode}), so damage on disk is still found.
      */
-    public ChunkStore.Editable editChunk(long index) throws IOException {
+    public EditableChunk editChunk(long index) throws IOException {
         ChunkDigest digest = leaf(index, true);
-        if (digest.isZero()) {
-            return ChunkStore.Editable.zeros(geometry.chunkBytes());
-        }
-        ChunkStore.Editable editable;
         try {
-            editable = store.edit(digest);
+            return store.edit(digest, geometry.chunkBytes());
         } catch (CorruptChunkException e) {
             throw new CorruptChunkException(e.getMessage() + " (chunk " + index + ")", digest, e.quarantined());
         }
-        checkLength(index, digest, editable.content());
-        return editable;
     }
 
     private void checkLength(long index, ChunkDigest digest, byte[] content) throws CorruptChunkException {

@@ -15,7 +15,10 @@ import dev.secondsite.replication.MemoryBlobStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-/** Chunks changed in part are stored as deltas over a full base (ADR 0007, "Deltas"). */
+/**
+ * Chunks changed in part are stored as deltas over a full base (ADR 0007, "Deltas"), changed from their block
+ * digests without reading what a write does not need ("Block digests").
+ */
 class ChunkDeltaTest {
     private static final int CHUNK = 64 << 10;
 
@@ -29,25 +32,33 @@ class ChunkDeltaTest {
         store.flush();
 
         byte[] expected = original.clone();
-        ChunkDigest changed = change(base, 8 << 10, random(2, 4096), expected);
+        EditableChunk edit = store.edit(base, CHUNK);
+        edit.write(8 << 10, random(2, 4096), 0, 4096);
+        ChunkDigest changed = store.insert(store.prepare(edit));
+        store.flush();
+        System.arraycopy(random(2, 4096), 0, expected, 8 << 10, 4096);
+        assertThat(changed).as("named by content alone").isEqualTo(ChunkDigest.of(expected));
+        assertThat(edit.isComplete()).as("a whole-block write needs neither the chunk nor its base").isFalse();
 
         ChunkStore.Location location = store.location(changed).orElseThrow();
         assertThat(location.base()).isEqualTo(base);
-        assertThat(location.length()).as("a 4 KiB change costs about 4 KiB, not 64").isLessThan(4096 + 128);
+        assertThat(location.length()).as("a 4 KiB change costs about 4 KiB, not 64").isLessThan(4096 + 128 + 16 * 32);
         assertThat(store.read(changed)).isEqualTo(expected);
         ChunkStore reopened = new ChunkStore(blobs);
         assertThat(reopened.location(changed).orElseThrow().base()).as("the pack index records the base").isEqualTo(base);
         assertThat(reopened.read(changed)).isEqualTo(expected);
 
-        ChunkStore.Editable edit = store.edit(changed);
-        assertThat(edit.content()).isEqualTo(expected);
-        assertThat(edit.base()).isEqualTo(base);
-        assertThat(edit.changed().stream().toArray()).isEqualTo(sectors(8 << 10, 4096));
+        EditableChunk again = store.edit(changed, CHUNK);
+        assertThat(again.isComplete()).as("a delta is read without its base").isFalse();
+        assertThat(Arrays.copyOfRange(again.content(), 8 << 10, 12 << 10)).isEqualTo(random(2, 4096));
+        assertThat(again.base()).isEqualTo(base);
+        assertThat(again.changedBlocks().stream().toArray()).containsExactly(2);
 
-        // Changed again: still a delta over the same full chunk (never a delta over a delta), with both ranges.
-        ChunkDigest twice = change(changed, 40 << 10, random(3, 1000), expected);
+        // Changed again, in part of a block: the base is read for the rest of that block. Still a delta over the
+        // same full chunk (never a delta over a delta), with both ranges.
+        ChunkDigest twice = change(changed, (40 << 10) + 100, random(3, 1000), expected);
         assertThat(store.location(twice).orElseThrow().base()).isEqualTo(base);
-        assertThat(store.edit(twice).changed().cardinality()).isEqualTo(8 + 2);
+        assertThat(store.edit(twice, CHUNK).changedBlocks().stream().toArray()).containsExactly(2, 10);
         assertThat(new ChunkStore(blobs).read(twice)).isEqualTo(expected);
     }
 
@@ -57,28 +68,28 @@ class ChunkDeltaTest {
         ChunkDigest base = store.insert(original);
         byte[] expected = original.clone();
 
-        ChunkDigest changed = change(base, 0, random(5, CHUNK / 2 + 512), expected);
+        ChunkDigest changed = change(base, 0, random(5, CHUNK / 2 + 4096), expected);
 
         assertThat(store.location(changed).orElseThrow().base()).isNull();
         assertThat(store.location(changed).orElseThrow().length()).isGreaterThan(CHUNK);
-        assertThat(store.edit(changed).base()).isEqualTo(changed);
-        assertThat(store.edit(changed).changed().isEmpty()).isTrue();
+        assertThat(store.edit(changed, CHUNK).base()).isEqualTo(changed);
+        assertThat(store.edit(changed, CHUNK).changedBlocks().isEmpty()).isTrue();
         assertThat(store.read(changed)).isEqualTo(expected);
     }
 
     @Test
     void aSmallWriteIntoZerosIsStoredAsItsBytesAlone() throws IOException {
-        ChunkStore.Editable zeros = ChunkStore.Editable.zeros(CHUNK);
+        EditableChunk zeros = EditableChunk.zeros(CHUNK);
         byte[] data = random(6, 4096);
-        System.arraycopy(data, 0, zeros.content(), 12 << 10, data.length);
-        zeros.changed(12 << 10, (12 << 10) + data.length);
+        zeros.write(12 << 10, data, 0, data.length);
 
         ChunkDigest digest = store.insert(store.prepare(zeros));
         store.flush();
 
         assertThat(store.location(digest).orElseThrow().base()).as("zeros need no base to be kept").isNull();
-        assertThat(store.location(digest).orElseThrow().length()).isLessThan(4096 + 128);
+        assertThat(store.location(digest).orElseThrow().length()).isLessThan(4096 + 128 + 16 * 32);
         assertThat(new ChunkStore(blobs).read(digest)).isEqualTo(zeros.content());
+        assertThat(digest).isEqualTo(ChunkDigest.of(zeros.content()));
     }
 
     @Test
@@ -115,7 +126,7 @@ class ChunkDeltaTest {
         ChunkStore reopened = new ChunkStore(blobs);
         CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> reopened.read(changed));
         assertThat(e.quarantined()).isTrue();
-        assertThat(e.getMessage()).contains("CRC32C mismatch (delta over base " + base);
+        assertThat(e.getMessage()).contains("delta data CRC32C mismatch");
         assertThat(reopened.contains(changed)).isFalse();
         assertThat(reopened.read(base)).isEqualTo(original);
     }
@@ -126,37 +137,37 @@ class ChunkDeltaTest {
         BitSet changed = new BitSet();
         changed.set(2, 4);
         changed.set(10);
-        byte[] file = ChunkFile.encodeDelta(content, ChunkDigest.of(random(12, CHUNK)), changed);
+        byte[] file = ChunkFile.encodeDelta(content, ChunkDigest.of(random(12, CHUNK)), changed,
+                ChunkDigest.blockDigests(content, 0, CHUNK));
         String[] problem = new String[1];
-        assertThat(ChunkFile.decode(file, problem).delta().offsets()).containsExactly(1024, 5120);
+        assertThat(ChunkFile.decode(file, problem).delta().offsets()).containsExactly(8192, 40960);
 
-        int count = ChunkFile.HEADER_BYTES + ChunkDigest.BYTES;
+        int count = ChunkFile.HEADER_BYTES + ChunkFile.digestBytes(CHUNK) + ChunkDigest.BYTES;
         int ranges = count + 4;
         assertThat(problemOf(withInt(file, count, 0))).contains("delta range count 0 is out of range");
         assertThat(problemOf(withInt(file, count, 1 << 20))).contains("is out of range");
-        assertThat(problemOf(withInt(file, ranges + 8, 1024))).as("overlapping ranges").contains("out of order");
-        assertThat(problemOf(withInt(file, ranges + 8, 1536))).as("touching ranges").contains("out of order");
+        assertThat(problemOf(withInt(file, ranges + 8, 8192))).as("overlapping ranges").contains("out of order");
+        assertThat(problemOf(withInt(file, ranges + 8, 16384))).as("touching ranges").contains("out of order");
         assertThat(problemOf(withInt(file, ranges + 12, CHUNK))).as("past the chunk").contains("out of bounds");
-        assertThat(problemOf(withInt(file, ranges + 4, 0))).as("empty range").contains("out of order or out of bounds");
+        assertThat(problemOf(withInt(file, ranges + 4, 0))).as("empty range").contains("out of order, out of bounds");
+        assertThat(problemOf(withInt(file, ranges + 8, 40960 + 512))).as("within a block").contains("not block-aligned");
+        byte[] data = file.clone();
+        data[data.length - 1] ^= 1;
+        assertThat(problemOf(data)).contains("delta data CRC32C mismatch");
         byte[] truncated = Arrays.copyOf(file, file.length - 1);
         assertThat(problemOf(truncated)).contains("truncated payload");
     }
 
     /** Changes {@code digest}'s chunk at {@code at} through edit + prepare, as apply does; mirrors it in expected. */
     private ChunkDigest change(ChunkDigest digest, int at, byte[] data, byte[] expected) throws IOException {
-        ChunkStore.Editable edit = store.edit(digest);
-        System.arraycopy(data, 0, edit.content(), at, data.length);
-        edit.changed(at, at + data.length);
+        EditableChunk edit = store.edit(digest, CHUNK);
+        edit.write(at, data, 0, data.length);
         System.arraycopy(data, 0, expected, at, data.length);
         ChunkStore.Prepared prepared = store.prepare(edit);
         ChunkDigest changed = store.insert(prepared);
         store.flush();
         assertThat(changed).isEqualTo(ChunkDigest.of(expected));
         return changed;
-    }
-
-    private static int[] sectors(int from, int length) {
-        return java.util.stream.IntStream.range(from / 512, (from + length) / 512).toArray();
     }
 
     /** A copy of a chunk file with a little-endian int replaced in its payload (the header CRC does not cover it). */

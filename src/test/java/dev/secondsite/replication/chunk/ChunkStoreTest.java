@@ -97,7 +97,7 @@ class ChunkStoreTest {
         ChunkDigest noise = store.insert(random(2, 64 << 10));
         store.flush();
         assertThat(store.location(compressible).orElseThrow().length()).isLessThan(1024);
-        assertThat(store.location(noise).orElseThrow().length()).isEqualTo(ChunkFile.HEADER_BYTES + (64 << 10));
+        assertThat(store.location(noise).orElseThrow().length()).isEqualTo(ChunkFile.HEADER_BYTES + 16 * 32 + (64 << 10)); // header, block digests, content
         assertThat(store.read(compressible)).isEqualTo(text);
     }
 
@@ -148,7 +148,7 @@ class ChunkStoreTest {
         byte[] b = random(5, 4096);
         // A well-formed pack (valid CRCs) whose index names b's chunk file as a.
         blobs.put("packs/00/" + "0".repeat(32) + ".pack", PackFile.encode(List.of(ChunkDigest.of(a)),
-                List.of(ChunkFile.encode(b, 0, b.length))));
+                List.of(ChunkFiles.encode(b))));
 
         assertThatThrownBy(() -> store.read(ChunkDigest.of(a))).isInstanceOf(CorruptChunkException.class)
                 .hasMessageContaining("content hashes to " + ChunkDigest.of(b) + ", not to its name");
@@ -156,34 +156,51 @@ class ChunkStoreTest {
         assertThat(store.quarantinedCount()).isEqualTo(1);
     }
 
+    /**
+     * Edit reads a full chunk only as far as its block digests and checks them against the name: digests that
+     * do not name it fall back to a whole, verified read (which quarantines damage, in the digests too). The trade-off, stated:
+     * damage in the payload alone is found when the chunk is read (restore, export, a delta over it), not here.
+     */
     @Test
-    void editCatchesDamageByItsCrcButDoesNotRehashAgainstTheName() throws IOException {
+    void editChecksBlockDigestsAgainstTheNameAndLeavesThePayloadToReads() throws IOException {
         FileBlobStore blobs = new FileBlobStore(root);
         ChunkStore store = new ChunkStore(blobs);
         byte[] a = random(6, 16 << 10);
+        byte[] b = random(7, 16 << 10);
         ChunkDigest da = store.insert(a);
+        ChunkDigest db = store.insert(b);
         store.flush();
-        assertThat(store.edit(da).content()).isEqualTo(a);
-        ChunkStore.Location location = store.location(da).orElseThrow();
-        Path file = root.resolve(location.pack());
-        byte[] pack = Files.readAllBytes(file);
-        pack[(int) location.offset() + location.length() - 3] ^= 0x01;
-        Files.write(file, pack);
+        EditableChunk edit = store.edit(da, a.length);
+        assertThat(edit.isComplete()).as("content not read").isFalse();
+        assertThat(edit.base()).isEqualTo(da);
 
-        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> store.edit(da));
-        assertThat(e).isNotNull();
+        flip(store.location(db).orElseThrow(), ChunkFile.HEADER_BYTES + 5); // in b's block digests
+        CorruptChunkException digests = catchThrowableOfType(CorruptChunkException.class, () -> store.edit(db, b.length));
+        assertThat(digests.quarantined()).as("read whole, verified and quarantined").isTrue();
+        assertThat(digests.getMessage()).contains("the block digests stored with it do not match its content");
+
+        ChunkStore.Location location = store.location(da).orElseThrow();
+        flip(location, location.length() - 3); // in a's payload
+        assertThat(store.edit(da, a.length).isComplete()).isFalse();
+        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> store.read(da));
         assertThat(e.quarantined()).isTrue();
         assertThat(e.getMessage()).contains("CRC32C mismatch");
 
-        // The trade-off, stated: a well-formed entry filed under another name passes edit (the new
-        // chunk it becomes is hashed when stored, and restore checks the tree); read() catches it.
+        // A well-formed entry filed under another name: its digests do not name it, and the verified read refuses.
         MemoryBlobStore memory = new MemoryBlobStore();
-        byte[] b = random(7, 4096);
         byte[] c = random(8, 4096);
-        memory.put("packs/00/" + "0".repeat(32) + ".pack", PackFile.encode(List.of(ChunkDigest.of(b)),
-                List.of(ChunkFile.encode(c, 0, c.length))));
-        assertThat(new ChunkStore(memory).edit(ChunkDigest.of(b)).content()).isEqualTo(c);
-        assertThatThrownBy(() -> new ChunkStore(memory).read(ChunkDigest.of(b))).isInstanceOf(CorruptChunkException.class);
+        byte[] d = random(9, 4096);
+        memory.put("packs/00/" + "0".repeat(32) + ".pack", PackFile.encode(List.of(ChunkDigest.of(c)),
+                List.of(ChunkFiles.encode(d))));
+        assertThatThrownBy(() -> new ChunkStore(memory).edit(ChunkDigest.of(c), 4096))
+                .isInstanceOf(CorruptChunkException.class).hasMessageContaining("not to its name");
+    }
+
+    private void flip(ChunkStore.Location location, int at) throws IOException {
+        Path file = root.resolve(location.pack());
+        byte[] pack = Files.readAllBytes(file);
+        pack[(int) location.offset() + at] ^= 0x01;
+        Files.write(file, pack);
     }
 
     /** A pack cut short by a crash (its trailer is gone or garbage) is quarantined whole; a re-insert heals. */
@@ -231,13 +248,13 @@ class ChunkStoreTest {
         String pack = "packs/00/" + "0".repeat(32) + ".pack";
         blobs.put(pack, v1);
         ChunkStore store = new ChunkStore(blobs);
-        assertThat(store.read(ChunkDigest.of(a))).isEqualTo(a);
-        assertThat(store.read(ChunkDigest.of(b))).isEqualTo(b);
+        assertThat(store.read(ChunkFiles.legacyName(a))).isEqualTo(a);
+        assertThat(store.read(ChunkFiles.legacyName(b))).isEqualTo(b);
 
         blobs.put(pack, Arrays.copyOf(v1, v1.length - 1));
         ChunkStore reopened = new ChunkStore(blobs);
-        assertThatThrownBy(() -> reopened.read(ChunkDigest.of(b))).hasMessageContaining("truncated payload");
-        assertThat(reopened.read(ChunkDigest.of(a))).isEqualTo(a);
+        assertThatThrownBy(() -> reopened.read(ChunkFiles.legacyName(b))).hasMessageContaining("truncated payload");
+        assertThat(reopened.read(ChunkFiles.legacyName(a))).isEqualTo(a);
     }
 
     /** Version 2 packs (a trailer, no delta bases in the index) are still read and checked for tears. */
@@ -250,23 +267,26 @@ class ChunkStoreTest {
         String pack = "packs/00/" + "0".repeat(32) + ".pack";
         blobs.put(pack, v2);
         ChunkStore store = new ChunkStore(blobs);
-        assertThat(store.read(ChunkDigest.of(b))).isEqualTo(b);
-        assertThat(store.location(ChunkDigest.of(a)).orElseThrow().base()).isNull();
+        assertThat(store.read(ChunkFiles.legacyName(b))).isEqualTo(b);
+        assertThat(store.location(ChunkFiles.legacyName(a)).orElseThrow().base()).isNull();
 
         blobs.put(pack, Arrays.copyOf(v2, v2.length - 1));
-        assertThat(new ChunkStore(blobs).contains(ChunkDigest.of(a))).as("torn: quarantined whole").isFalse();
+        assertThat(new ChunkStore(blobs).contains(ChunkFiles.legacyName(a))).as("torn: quarantined whole").isFalse();
     }
 
-    /** A pack as versions 1 and 2 wrote it: 44-byte index entries (no base), a trailer from version 2. */
+    /**
+     * A pack as versions 1 and 2 wrote it: 44-byte index entries (no base), a trailer from version 2; its chunk
+     * files as they were then (format 1, named by their plain SHA-256).
+     */
     private static byte[] packWithoutBases(int version, byte[] a, byte[] b) {
-        List<byte[]> files = List.of(ChunkFile.encode(a, 0, a.length), ChunkFile.encode(b, 0, b.length));
+        List<byte[]> files = List.of(ChunkFiles.legacy(a), ChunkFiles.legacy(b));
         int indexBytes = PackFile.indexBytes(version, 2);
         boolean trailer = version != PackFile.FORMAT_VERSION_NO_TRAILER;
         java.nio.ByteBuffer pack = java.nio.ByteBuffer.allocate(indexBytes + files.get(0).length + files.get(1).length
                 + (trailer ? PackFile.TRAILER_BYTES : 0)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         pack.putInt(PackFile.MAGIC).put((byte) version).put((byte) 0).putShort((short) 0).putInt(2);
-        pack.put(ChunkDigest.of(a).toBytes()).putLong(indexBytes).putInt(files.get(0).length);
-        pack.put(ChunkDigest.of(b).toBytes()).putLong(indexBytes + files.get(0).length).putInt(files.get(1).length);
+        pack.put(ChunkFiles.legacyName(a).toBytes()).putLong(indexBytes).putInt(files.get(0).length);
+        pack.put(ChunkFiles.legacyName(b).toBytes()).putLong(indexBytes + files.get(0).length).putInt(files.get(1).length);
         int crc = dev.secondsite.replication.Crc32c.of(pack.array(), 0, pack.position());
         pack.putInt(crc).put(files.get(0)).put(files.get(1));
         if (trailer) {
@@ -285,32 +305,34 @@ class ChunkStoreTest {
         assertThat(store.quarantinedCount()).isZero();
     }
 
-    /** Stores written before packs hold one blob per chunk: still read, deduplicated against and quarantined. */
+    /**
+     * Stores written before packs hold one blob per chunk, in format 1 (named by plain SHA-256): still read,
+     * edited and quarantined; their content is stored again, under its block-digest name, when sent again.
+     */
     @Test
     void legacyPerChunkBlobsStayReadable() throws IOException {
         MemoryBlobStore blobs = new MemoryBlobStore();
         byte[] content = random(10, 4096);
-        ChunkDigest digest = ChunkDigest.of(content);
-        blobs.put(ChunkStore.blobName(digest), ChunkFile.encode(content, 0, content.length));
+        ChunkDigest digest = ChunkFiles.legacyName(content);
+        blobs.put(ChunkStore.blobName(digest), ChunkFiles.legacy(content));
         ChunkStore store = new ChunkStore(blobs);
 
         assertThat(store.read(digest)).isEqualTo(content);
-        assertThat(store.insert(content)).isEqualTo(digest);
-        store.flush();
-        assertThat(store.packNames()).as("found, not written again").isEmpty();
+        assertThat(store.edit(digest, content.length).content()).as("edited whole: no block digests").isEqualTo(content);
         assertThat(store.listShard(Integer.parseInt(digest.hex().substring(0, 2), 16))).containsExactly(digest);
 
         byte[] damaged = random(11, 4096);
-        ChunkDigest damagedDigest = ChunkDigest.of(damaged);
-        byte[] file = ChunkFile.encode(damaged, 0, damaged.length);
+        ChunkDigest damagedDigest = ChunkFiles.legacyName(damaged);
+        byte[] file = ChunkFiles.legacy(damaged);
         blobs.put(ChunkStore.blobName(damagedDigest), Arrays.copyOf(file, file.length + 1));
         ChunkStore reopened = new ChunkStore(blobs);
         assertThatThrownBy(() -> reopened.read(damagedDigest)).hasMessageContaining("bytes follow the payload");
         assertThat(blobs.exists(ChunkStore.blobName(damagedDigest))).isFalse();
         assertThat(reopened.quarantinedCount()).isEqualTo(1);
-        assertThat(reopened.insert(damaged)).isEqualTo(damagedDigest);
+        ChunkDigest healed = reopened.insert(damaged);
         reopened.flush();
-        assertThat(new ChunkStore(blobs).read(damagedDigest)).isEqualTo(damaged);
+        assertThat(healed).as("content is stored again under its block-digest name").isEqualTo(ChunkDigest.of(damaged));
+        assertThat(new ChunkStore(blobs).read(healed)).isEqualTo(damaged);
     }
 
     private static byte[] random(long seed, int length) {

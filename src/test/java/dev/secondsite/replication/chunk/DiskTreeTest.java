@@ -174,8 +174,8 @@ class DiskTreeTest {
         DiskTree after = before.withChanges(changes);
 
         int height = geometry.height();
-        long chunkFileMax = ChunkFile.HEADER_BYTES + 4096;
-        long nodeFileMax = ChunkFile.HEADER_BYTES + TreeNode.NODE_BYTES_MAX;
+        long chunkFileMax = ChunkFile.HEADER_BYTES + ChunkFile.digestBytes(4096) + 4096;
+        long nodeFileMax = ChunkFile.HEADER_BYTES + ChunkFile.digestBytes(TreeNode.NODE_BYTES_MAX) + TreeNode.NODE_BYTES_MAX;
         long newNodesMax = (long) changed * (height - 1) + 1; // per changed path below the root, plus the root
         assertThat(blobs.list("").size() - filesBefore).isLessThanOrEqualTo((int) (changed + newNodesMax));
         assertThat(blobs.usedBytes() - usedBefore).isLessThanOrEqualTo(changed * chunkFileMax + newNodesMax * nodeFileMax)
