@@ -25,7 +25,7 @@ import java.util.zip.CRC32C;
 import dev.secondsite.replication.chunk.ChunkDigest;
 
 /**
- * What the agent believes the server holds for one disk: the SHA-256 of every chunk as last
+ * What the agent believes the server holds for one disk: the digest (name) of every chunk as last
  * <em>acknowledged</em> by the server (the "hash map"), and the last acknowledged segment sequence.
  *
  * <h2>Files (in the disk's state directory)</h2>
@@ -48,8 +48,9 @@ import dev.secondsite.replication.chunk.ChunkDigest;
  * outgrows half the snapshot.
  *
  * <h2>Digest values</h2>
- * A digest is the chunk's {@link ChunkDigest} as the server's recovery store computes it: SHA-256 of the
- * chunk padded with zeros to the chunk size, or {@link ChunkDigest#ZERO} for an all-zero chunk. The
+ * A digest is the chunk's {@link ChunkDigest} as the server's recovery store computes it, of the chunk
+ * padded with zeros to the chunk size, or {@link ChunkDigest#ZERO} for an all-zero chunk. (Ledgers from before
+ * block digests hold plain SHA-256 values, which match nothing: each chunk is sent once more.) The
  * reserved value {@link #UNKNOWN} (32 x 0xFF, never a real SHA-256 in practice) means "the server may hold
  * anything here": such a chunk always differs from the disk, so the next pass sends it (as DATA, or as a
  * ZERO record if it now reads as zeros).

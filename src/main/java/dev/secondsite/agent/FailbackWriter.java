@@ -36,7 +36,7 @@ import dev.secondsite.replication.chunk.DiskGeometry;
  * usually still right).
  *
  * <p>For each disk of a request the server's chunk digests are fetched in batches and compared with the
- * SHA-256 of the local chunk <em>as read now</em> (not with the {@link DiskLedger}: that records what the
+ * digest of the local chunk <em>as read now</em> (not with the {@link DiskLedger}: that records what the
  * server's replica held, and the disk may have changed since). A differing chunk is downloaded, checked
  * against its digest and written; a chunk the server says is zero is written as zeros without a download.
  * Then the disk is fsynced and its ledger is rewritten to the written digests, so forward replication

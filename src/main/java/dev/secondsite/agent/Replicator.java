@@ -466,9 +466,9 @@ final class Replicator implements Closeable {
         }
 
         /**
-         * Sets {@code digests[i]} to the SHA-256 of chunk i of {@code buffer[0, padded)}, or null when it is all
-         * zeros. The chunks are hashed in parallel: hashing is most of a full pass's CPU (a resync or a scan
-         * reads the whole disk), and one core hashes slower than a disk reads.
+         * Sets {@code digests[i]} to the name ({@link ChunkDigest}) of chunk i of {@code buffer[0, padded)}, or
+         * null when it is all zeros. The chunks are hashed in parallel: hashing is most of a full pass's CPU (a
+         * resync or a scan reads the whole disk), and one core hashes slower than a disk reads.
          */
         private void hashChunks(byte[] buffer, int padded, byte[][] digests) {
             IntStream.range(0, padded / chunkBytes).parallel().forEach(i -> {

@@ -26,7 +26,7 @@ import java.util.UUID;
  * Reverse replication after a failover (reprotect): the recovered VM's managed disk, a file in the local cloud,
  * replicated back into the item's recovery store so a failback can write it onto the primary machine.
  *
- * <p>A pass is a scan of the disk file: each chunk's SHA-256 is compared with the replica's newest point, and only
+ * <p>A pass is a scan of the disk file: each chunk's digest is compared with the replica's newest point, and only
  * the chunks that differ travel, as ordinary sealed segments through the same intake and ordered apply as an
  * agent's ({@link ProtectionModule#intake()}), ending in a crash-consistent marker, so every pass is a recovery
  * point. The first pass after a failover compares with the failover's point, so reprotect is a delta sync: it sends

@@ -644,8 +644,9 @@ public final class ReplicationEngine implements AutoCloseable {
                 "The server moved the segment to quarantine and asked the agent for a full resync of the disk; "
                         + "replication resumes when the resync's marker is applied. Check the cache storage's health.",
                 rt.diskId.toString(), now);
-        store.setHealthError(rt.diskId, error);
+        // The resync is requested before the disk shows Critical, so whoever sees the error also sees the resync.
         store.requestResync(rt.diskId, UUID.randomUUID().toString(), true, now);
+        store.setHealthError(rt.diskId, error);
         store.syncMirrors(rt.diskId, rt.lastApplied, rt.expectedNext(), millis(rt.lastPoint), millis(rt.lastAppPoint));
         listener.healthChanged(rt.itemId);
     }

@@ -299,7 +299,7 @@ class FailoverScenarioTest {
         for (int i = 0; i < digests.path("digests").size(); i++) {
             JsonNode d = digests.path("digests").get(i);
             byte[] local = Arrays.copyOfRange(primary, i * 65536, (i + 1) * 65536);
-            String mine = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(local));
+            String mine = dev.secondsite.replication.chunk.ChunkDigest.of(local).hex();
             boolean localZero = Arrays.equals(local, new byte[65536]);
             if (d.isNull() ? localZero : d.asText().equals(mine)) {
                 continue;
