@@ -319,6 +319,9 @@ public final class ChunkStore {
         byte[] file = fetch(digest, ChunkFile.HEADER_BYTES + ChunkFile.digestBytes(chunkBytes)).file();
         String[] problem = new String[1];
         ChunkFile.Header header = ChunkFile.decodeHeader(file, problem);
+        if (header != null && header.delta() && file.length < ChunkFile.HEADER_BYTES + header.storedBytes()) {
+            file = fetch(digest, Integer.MAX_VALUE).file(); // a delta over zeros: the index records no base
+        }
         if (header != null && !header.legacy() && header.contentBytes() == chunkBytes) {
             if (!header.delta()) {
                 byte[] digests = ChunkFile.blockDigests(file, problem);
@@ -374,7 +377,8 @@ public final class ChunkStore {
     }
 
     /**
-     * A chunk file's bytes; of a full chunk in a pack, at most its first {@code fullChunkLimit} bytes. A chunk
+     * A chunk file's bytes; of a pack entry without a recorded base (a full chunk, or a delta over zeros), at most
+     * its first {@code fullChunkLimit} bytes. A chunk
      * that is not there, or is deleted before it is read, is {@link CorruptChunkException}.
      */
     private Stored fetch(ChunkDigest digest, int fullChunkLimit) throws IOException {
@@ -638,8 +642,8 @@ public final class ChunkStore {
     }
 
     /**
-     * The chunk file's bytes as stored (unverified), of a full chunk in a pack at most {@code fullChunkLimit}, or
-     * empty if its blob is gone.
+     * The chunk file's bytes as stored (unverified), of a pack entry without a recorded base at most
+     * {@code fullChunkLimit}, or empty if its blob is gone.
      */
     private Optional<byte[]> readStored(ChunkDigest digest, Location location, int fullChunkLimit) throws IOException {
         if (!location.legacy()) {

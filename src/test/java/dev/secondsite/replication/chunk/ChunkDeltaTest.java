@@ -90,6 +90,10 @@ class ChunkDeltaTest {
         assertThat(store.location(digest).orElseThrow().length()).isLessThan(4096 + 128 + 16 * 32);
         assertThat(new ChunkStore(blobs).read(digest)).isEqualTo(zeros.content());
         assertThat(digest).isEqualTo(ChunkDigest.of(zeros.content()));
+        EditableChunk again = new ChunkStore(blobs).edit(digest, CHUNK);
+        assertThat(again.isComplete()).as("read as a delta, not whole").isFalse();
+        assertThat(again.changedBlocks().stream().toArray()).containsExactly(3);
+        assertThat(again.content()).isEqualTo(zeros.content());
     }
 
     @Test
