@@ -38,7 +38,8 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
 
     /** The name of {@code content[offset, offset + length)}: SHA-256 over its block digests (above). */
     public static ChunkDigest of(byte[] content, int offset, int length) {
-        return ofBlocks(blockDigests(content, offset, length), length);
+        MessageDigest sha256 = sha256(); // one instance for the blocks and the list: getInstance is not free
+        return ofBlocks(sha256, blockDigests(sha256, content, offset, length), length);
     }
 
     public static ChunkDigest of(byte[] content) {
@@ -52,8 +53,11 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
 
     /** The digests of every block of {@code content[offset, offset + length)}, back to back. */
     public static byte[] blockDigests(byte[] content, int offset, int length) {
+        return blockDigests(sha256(), content, offset, length);
+    }
+
+    private static byte[] blockDigests(MessageDigest sha256, byte[] content, int offset, int length) {
         byte[] digests = new byte[blockCount(length) * BYTES];
-        MessageDigest sha256 = sha256();
         for (int block = 0; block * BLOCK_BYTES < length; block++) {
             digestBlock(sha256, content, offset, length, block, digests);
         }
@@ -74,8 +78,11 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
 
     /** The name of content of {@code length} bytes whose block digests are {@code digests}. */
     public static ChunkDigest ofBlocks(byte[] digests, int length) {
+        return ofBlocks(sha256(), digests, length);
+    }
+
+    private static ChunkDigest ofBlocks(MessageDigest sha256, byte[] digests, int length) {
         assert digests.length == blockCount(length) * BYTES;
-        MessageDigest sha256 = sha256();
         sha256.update(TAG);
         sha256.update(new byte[] {(byte) length, (byte) (length >>> 8), (byte) (length >>> 16), (byte) (length >>> 24)});
         sha256.update(digests);
