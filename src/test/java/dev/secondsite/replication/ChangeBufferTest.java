@@ -43,15 +43,7 @@ class ChangeBufferTest {
         for (int i = 0; i < 300; i++) {
             int offset = random.nextInt(size);
             int length = 1 + random.nextInt(Math.min(size - offset, random.nextBoolean() ? 20 : 12_000));
-            if (random.nextInt(3) == 0) {
-                buffer.zero(offset, length);
-                Arrays.fill(model.bytes, offset, offset + length, (byte) 0);
-            } else {
-                byte[] data = new byte[length];
-                random.nextBytes(data);
-                buffer.write(offset, data);
-                System.arraycopy(data, 0, model.bytes, offset, length);
-            }
+            change(buffer, model, random, offset, length, random.nextInt(3) == 0);
             if (i % 100 == 99) {
                 DiskTree tree = buffer.commit();
                 assertThat(DiskModel.contentOf(tree)).isEqualTo(model.bytes);
@@ -92,15 +84,7 @@ class ChangeBufferTest {
                     offset = random.nextInt(size);
                     length = 1 + random.nextInt(Math.min(size - offset, 9000));
                 }
-                if (kind == 3) {
-                    buffer.zero(offset, length);
-                    Arrays.fill(model.bytes, offset, offset + length, (byte) 0);
-                } else {
-                    byte[] data = new byte[length];
-                    random.nextBytes(data);
-                    buffer.write(offset, data);
-                    System.arraycopy(data, 0, model.bytes, offset, length);
-                }
+                change(buffer, model, random, offset, length, kind == 3);
             }
             tree = buffer.commit();
             assertThat(DiskModel.contentOf(tree)).as("round " + round).isEqualTo(model.bytes);
@@ -108,6 +92,20 @@ class ChangeBufferTest {
         assertThat(tree.root()).isEqualTo(TreeBuilder.scan(new ChunkStore(new MemoryBlobStore()), model.geometry,
                 new ByteArrayInputStream(model.bytes)).root());
         assertThat(store.writtenCount()).isPositive();
+    }
+
+    /** Zeros or random bytes at {@code [offset, offset + length)}, in the buffer and in the model alike. */
+    private static void change(ChangeBuffer buffer, DiskModel model, Random random, int offset, int length,
+                               boolean zero) throws IOException {
+        if (zero) {
+            buffer.zero(offset, length);
+            Arrays.fill(model.bytes, offset, offset + length, (byte) 0);
+        } else {
+            byte[] data = new byte[length];
+            random.nextBytes(data);
+            buffer.write(offset, data);
+            System.arraycopy(data, 0, model.bytes, offset, length);
+        }
     }
 
     /** A discard of a whole large disk goes through several intermediate folds and ends at the ZERO root. */
