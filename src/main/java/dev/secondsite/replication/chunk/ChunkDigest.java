@@ -47,12 +47,12 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
     }
 
     /** How many blocks content of {@code length} bytes has. */
-    public static int blockCount(int length) {
+    static int blockCount(int length) {
         return Math.ceilDiv(length, BLOCK_BYTES);
     }
 
     /** The digests of every block of {@code content[offset, offset + length)}, back to back. */
-    public static byte[] blockDigests(byte[] content, int offset, int length) {
+    static byte[] blockDigests(byte[] content, int offset, int length) {
         return blockDigests(sha256(), content, offset, length);
     }
 
@@ -65,8 +65,8 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
     }
 
     /** Writes the digest of block {@code block} of {@code content[offset, offset + length)} into {@code digests}. */
-    public static void digestBlock(MessageDigest sha256, byte[] content, int offset, int length, int block,
-                                   byte[] digests) {
+    static void digestBlock(MessageDigest sha256, byte[] content, int offset, int length, int block,
+                            byte[] digests) {
         int from = block * BLOCK_BYTES;
         sha256.update(content, offset + from, Math.min(BLOCK_BYTES, length - from));
         try {
@@ -77,7 +77,7 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
     }
 
     /** The name of content of {@code length} bytes whose block digests are {@code digests}. */
-    public static ChunkDigest ofBlocks(byte[] digests, int length) {
+    static ChunkDigest ofBlocks(byte[] digests, int length) {
         return ofBlocks(sha256(), digests, length);
     }
 
@@ -90,7 +90,7 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
     }
 
     /** The block digests of {@code length} zero bytes. */
-    public static byte[] zeroBlockDigests(int length) {
+    static byte[] zeroBlockDigests(int length) {
         byte[] digests = new byte[blockCount(length) * BYTES];
         for (int block = 0; block * BLOCK_BYTES < length; block++) {
             byte[] zero = zeroBlock(length - block * BLOCK_BYTES);
@@ -100,7 +100,7 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
     }
 
     /** Whether block digests of content of {@code length} bytes say it is all zeros. */
-    public static boolean zeroBlocks(byte[] digests, int length) {
+    static boolean zeroBlocks(byte[] digests, int length) {
         for (int block = 0; block * BLOCK_BYTES < length; block++) {
             byte[] zero = zeroBlock(length - block * BLOCK_BYTES);
             if (!Arrays.equals(digests, block * BYTES, (block + 1) * BYTES, zero, 0, BYTES)) {
@@ -116,7 +116,7 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
     }
 
     /** The plain SHA-256 of content: how stores from before block digests named it (format 1 chunk files). */
-    public static ChunkDigest legacy(byte[] content, int offset, int length) {
+    static ChunkDigest legacy(byte[] content, int offset, int length) {
         MessageDigest sha256 = sha256();
         sha256.update(content, offset, length);
         return new ChunkDigest(sha256.digest());

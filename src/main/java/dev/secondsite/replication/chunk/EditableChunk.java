@@ -120,7 +120,7 @@ public final class EditableChunk {
         }
         int first = from / BLOCK_BYTES;
         int last = (to - 1) / BLOCK_BYTES;
-        boolean partFirst = from % BLOCK_BYTES != 0 || (first == last && to % BLOCK_BYTES != 0 && to != content.length);
+        boolean partFirst = from % BLOCK_BYTES != 0;
         boolean partLast = to % BLOCK_BYTES != 0 && to != content.length;
         if ((partFirst && !changed.get(first)) || (partLast && !changed.get(last))) {
             complete();
