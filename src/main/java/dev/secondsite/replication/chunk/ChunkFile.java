@@ -41,7 +41,7 @@ import dev.secondsite.replication.Lz4Codec;
  *
  * <pre>
  *   0     32  base digest (all zeros: the base is a chunk of zeros)
- *   32     4  range count n, 1..content bytes / {@link #SECTOR_BYTES}
+ *   32     4  range count n, 1..content bytes / {@link ChunkDigest#BLOCK_BYTES} (format 1: / {@link #SECTOR_BYTES})
  *   36    8n  ranges, sorted, not overlapping or touching: offset in the chunk (4), length (4); format 2:
  *             whole blocks (the last may end with the content)
  *   36+8n     the ranges' bytes back to back (LZ4-compressed if flag bit 0 is set)
