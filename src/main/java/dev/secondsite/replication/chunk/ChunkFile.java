@@ -212,20 +212,13 @@ final class ChunkFile {
     }
 
     /**
-     * The block digests of a format 2 file from its first bytes (at least its header and digests), without its
-     * payload: what apply needs of a full chunk it changes in part. Null with {@code problem[0]} set if the
-     * header is damaged, or the file is format 1 (no digests: {@code problem[0]} stays null).
+     * The block digests of a format 2 file, whose validated header is {@code header}, from its first bytes
+     * ({@code prefix}), without its payload: what apply needs of a full chunk it changes in part. Null if the
+     * prefix ends before them.
      */
-    static byte[] blockDigests(byte[] prefix, String[] problem) {
-        Header header = decodeHeader(prefix, problem);
-        if (header == null || header.legacy()) {
-            return null;
-        }
-        if (prefix.length < header.payloadAt()) {
-            problem[0] = "truncated block digests (" + (prefix.length - HEADER_BYTES) + " bytes)";
-            return null;
-        }
-        return Arrays.copyOfRange(prefix, HEADER_BYTES, header.payloadAt());
+    static byte[] blockDigests(Header header, byte[] prefix) {
+        assert !header.legacy();
+        return prefix.length < header.payloadAt() ? null : Arrays.copyOfRange(prefix, HEADER_BYTES, header.payloadAt());
     }
 
     /** Decodes a whole chunk file; null with {@code problem[0]} set if it is damaged. */

@@ -324,7 +324,7 @@ public final class ChunkStore {
         }
         if (header != null && !header.legacy() && header.contentBytes() == chunkBytes) {
             if (!header.delta()) {
-                byte[] digests = ChunkFile.blockDigests(file, problem);
+                byte[] digests = ChunkFile.blockDigests(header, file); // the header is decoded once
                 if (digests != null && ChunkDigest.ofBlocks(digests, chunkBytes).equals(digest)) {
                     return new EditableChunk(this, new byte[chunkBytes], digest, new BitSet(), digests, false);
                 }
