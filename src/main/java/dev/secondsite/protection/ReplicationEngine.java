@@ -119,6 +119,13 @@ public final class ReplicationEngine implements AutoCloseable {
         final long capacityBytes;
         /** Serializes applies of this disk with discard/deactivate. */
         final ReentrantLock applyLock = new ReentrantLock();
+        /**
+         * Serializes uploads of this disk with each other and with deactivate, discard and dropping its segments:
+         * an upload holds it from its last checks through the cache put (a write and fsync of up to 64 MiB), so a
+         * stopping disk waits for the put in flight. It is not the monitor, which guards the bookkeeping below and
+         * is taken by the apply thread, metrics and heartbeats: none of them waits for an fsync.
+         */
+        final ReentrantLock intakeLock = new ReentrantLock();
         /** Stored, not yet applied segments: sequence to stored bytes. Guarded by this. */
         private final TreeMap<Long, Long> pending = new TreeMap<>();
         /** Uncompressed DATA bytes of pending segments, when known (uploaded since the start). Guarded by this. */
@@ -316,8 +323,11 @@ public final class ReplicationEngine implements AutoCloseable {
         for (UUID id : diskIds) {
             DiskRuntime rt = disks.get(id);
             if (rt != null) {
-                synchronized (rt) { // an upload in flight (which holds the monitor) finishes first
+                rt.intakeLock.lock(); // an upload in flight finishes first
+                try {
                     rt.active = active;
+                } finally {
+                    rt.intakeLock.unlock();
                 }
                 if (!active) {
                     rt.applyLock.lock(); // waits for the apply in flight, if any
@@ -345,6 +355,7 @@ public final class ReplicationEngine implements AutoCloseable {
             if (rt == null) {
                 continue;
             }
+            rt.intakeLock.lock(); // an upload in flight is stored first, then dropped with the rest
             rt.applyLock.lock();
             try {
                 for (long sequence : rt.clearPending()) {
@@ -355,6 +366,7 @@ public final class ReplicationEngine implements AutoCloseable {
                         millis(rt.lastAppPoint));
             } finally {
                 rt.applyLock.unlock();
+                rt.intakeLock.unlock();
             }
         }
         return dropped;
@@ -369,8 +381,11 @@ public final class ReplicationEngine implements AutoCloseable {
         for (UUID id : diskIds) {
             DiskRuntime rt = disks.remove(id);
             if (rt != null) {
-                synchronized (rt) { // an upload in flight (which holds the monitor) finishes first
+                rt.intakeLock.lock(); // an upload in flight finishes first
+                try {
                     rt.active = false;
+                } finally {
+                    rt.intakeLock.unlock();
                 }
                 rt.applyLock.lock();
                 stopped.add(rt);

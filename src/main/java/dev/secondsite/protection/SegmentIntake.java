@@ -99,9 +99,10 @@ public final class SegmentIntake {
             byte[] segment = readBody(body, contentLength);
             long dataBytes = verify(diskId, sequence, segment, rt.capacityBytes);
             long now = clock.millis();
-            synchronized (rt) {
-                // Checked again under the disk's monitor: a concurrent upload may have stored it, or the disk may
-                // have been disabled, meanwhile. The put happens under the monitor too, so disabling waits for it.
+            rt.intakeLock.lock();
+            try {
+                // Checked again under the disk's intake lock: a concurrent upload may have stored it, or the disk
+                // may have been disabled, meanwhile. The put happens under the lock too, so disabling waits for it.
                 if (!rt.active()) {
                     throw unknownDisk(diskIdText);
                 }
@@ -122,6 +123,8 @@ public final class SegmentIntake {
                             + sequence + " of disk " + diskId + " (" + e.getMessage() + "); retry the upload.");
                 }
                 rt.addPending(sequence, segment.length, dataBytes);
+            } finally {
+                rt.intakeLock.unlock();
             }
             rt.uploaded.add(now, segment.length);
             rt.churn.add(now, dataBytes);

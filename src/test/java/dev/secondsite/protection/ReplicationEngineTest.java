@@ -23,6 +23,11 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -32,7 +37,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The engine and the upload path without HTTP, over stores that can be made to fail: a full cache
  * (507, nothing stored), a failing recovery store (Warning, the segment waits in cache, applied once the
- * store works again), and the leftover of a crash between an apply's commit and its cache delete.
+ * store works again), the leftover of a crash between an apply's commit and its cache delete, and a slow cache put
+ * (it holds back disabling the disk, not the apply thread or metrics).
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class ReplicationEngineTest {
@@ -105,6 +111,35 @@ class ReplicationEngineTest {
     }
 
     @Test
+    void aSlowCachePutHoldsBackDisablingButNotTheDisksBookkeeping() throws Exception {
+        ReplicationEngine.DiskRuntime rt = engine.runtime(diskId).orElseThrow();
+        byte[] seg = segment(1, 1, Instant.now());
+        CountDownLatch gate = new CountDownLatch(1);
+        cacheBlobs.putGate = gate;
+        // Own threads: the common pool may have a single one, taken by the blocked upload.
+        ExecutorService threads = Executors.newCachedThreadPool();
+        Future<SegmentIntake.Outcome> upload = threads.submit(() -> upload(1, seg));
+        assertThat(cacheBlobs.putEntered.tryAcquire(10, TimeUnit.SECONDS)).isTrue();
+
+        // The apply thread, metrics and heartbeats read the disk's state while the put (write + fsync) runs.
+        assertThat(threads.submit(rt::pendingApplyBytes).get(5, TimeUnit.SECONDS)).isZero();
+        assertThat(threads.submit(rt::expectedNext).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        // Disabling waits for the put in flight, so no segment lands in cache after the disk stopped.
+        Future<?> disable = threads.submit(() -> engine.setActive(List.of(diskId), false));
+        Thread.sleep(300);
+        assertThat(disable.isDone()).as("disabling waited for the put in flight").isFalse();
+
+        cacheBlobs.putGate = null;
+        gate.countDown();
+        disable.get(10, TimeUnit.SECONDS);
+        assertThat(upload.get(10, TimeUnit.SECONDS).status()).isEqualTo(201);
+        assertThat(rt.expectedNext()).isEqualTo(2);
+        assertThatThrownBy(() -> upload(2, segment(2, 2, Instant.now()))).isInstanceOfSatisfying(ArmException.class,
+                e -> assertThat(e.code()).isEqualTo("UnknownDisk"));
+        threads.shutdown();
+    }
+
+    @Test
     void failingRecoveryStoreWarnsAndRetriesWithoutLosingTheSegment() throws Exception {
         recoveryBlobs.failPuts = "No space left on device";
         assertThat(upload(1, segment(1, 1, Instant.now())).status()).isEqualTo(201);
@@ -165,12 +200,24 @@ class ReplicationEngineTest {
     static final class FailingBlobStore implements BlobStore {
         private final BlobStore delegate;
         volatile String failPuts;
+        /** While set, a put announces itself on {@link #putEntered} and waits for the gate to open. */
+        volatile CountDownLatch putGate;
+        final Semaphore putEntered = new Semaphore(0);
 
         FailingBlobStore(BlobStore delegate) {
             this.delegate = delegate;
         }
 
         private void check(String name) throws IOException {
+            CountDownLatch gate = putGate;
+            if (gate != null) {
+                putEntered.release();
+                try {
+                    gate.await();
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            }
             String message = failPuts;
             if (message != null) {
                 throw new IOException("put on failing store failed for " + name + ": java.io.IOException: " + message);
