@@ -26,14 +26,15 @@ import dev.secondsite.replication.segment.SegmentHeader;
 import dev.secondsite.replication.segment.SegmentWriter;
 
 /**
- * ReplicaDisk.apply - the server's apply path (master target) - of segments of {@link #CHANGES} changes of
- * 64 KiB (chunk-aligned, new random content, LZ4 as the agent writes them) at random places of a 4 GiB
+ * ReplicaDisk.apply - the server's apply path (master target) - of segments of {@link #segmentMib} MiB of
+ * changes of 64 KiB (chunk-aligned, new random content, LZ4 as the agent writes them) at random places of a 4 GiB
  * replica, into a RecoveryStore on a FileBlobStore in a temporary directory: per chunk SHA-256, LZ4 attempt,
  * temp file + fsync + rename + directory fsync, then the Merkle tree path, a recovery point manifest and
- * the disk state. One operation = one segment = {@link #BYTES} changed bytes. The segment for the next
- * operation is built outside the measurement (Level.Invocation setup).
+ * the disk state. One operation = one segment = {@link #segmentMib} MiB of changed bytes (8 by default; the
+ * agent's CDP segments are up to 32, enough to fill a pack, which is then written while apply goes on). The
+ * segment for the next operation is built outside the measurement (Level.Invocation setup).
  *
- * <p>{@code writes=partial} is what CDP sends: the same 8 MiB as {@link #CHANGES} writes of 4 to 64 KiB
+ * <p>{@code writes=partial} is what CDP sends: the same bytes as writes of 4 to 64 KiB
  * (4 KiB-aligned, random places) into a replica whose every chunk already holds data, so most writes
  * read, modify and rewrite one or two stored chunks. {@code writes=chunks} is the scan mode's whole 64 KiB
  * chunks into an empty replica.
@@ -46,10 +47,11 @@ import dev.secondsite.replication.segment.SegmentWriter;
 @State(Scope.Benchmark)
 public class ApplyBench {
     static final int CHANGE_BYTES = 64 * BenchData.KIB;
-    static final int CHANGES = 128;
-    /** Changed bytes per operation: 8 MiB. */
-    public static final long BYTES = (long) CHANGE_BYTES * CHANGES;
     static final long DISK_BYTES = 4L << 30;
+
+    /** Changed bytes per operation (one segment), in MiB. */
+    @Param({"8"})
+    public int segmentMib;
 
     @Param({"file", "memory"})
     public String store;
@@ -64,25 +66,31 @@ public class ApplyBench {
     private RecoveryStore recovery;
     private ReplicaDisk replica;
     private final SplittableRandom random = new SplittableRandom(11);
-    private final byte[] content = new byte[(int) BYTES];
-    private final ByteArrayOutputStream segment = new ByteArrayOutputStream((int) BYTES + (1 << 20));
+    private byte[] content;
+    private final ByteArrayOutputStream segment = new ByteArrayOutputStream();
     private String name;
     private long clock = 1;
 
+    /** Changed bytes per operation of a run with this segment size. */
+    public static long bytes(int segmentMib) {
+        return (long) segmentMib << 20;
+    }
+
     @Setup(Level.Iteration)
     public void open() throws Exception {
+        content = new byte[(int) bytes(segmentMib)];
         BenchData.deleteTree(dir);
         dir = BenchData.tempDir("apply-bench");
         recovery = new RecoveryStore(store.equals("memory") ? new MemoryBlobStore() : new FileBlobStore(dir));
         replica = ReplicaDisk.create(recovery, UUID.randomUUID(), DiskGeometry.withDefaultChunks(diskBytes()));
         if (writes.equals("partial")) {
-            for (long offset = 0; offset < diskBytes(); offset += BYTES) { // every chunk holds data
+            for (long offset = 0; offset < diskBytes(); offset += content.length) { // every chunk holds data
                 BenchData.fillRandom(content, 0, content.length, random);
                 segment.reset();
                 SegmentHeader header = new SegmentHeader(replica.diskId(), replica.lastSequence() + 1,
                         Instant.ofEpochMilli(clock++));
                 SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, diskBytes());
-                for (int at = 0; at < BYTES; at += 1 << 20) { // records of at most RECORD_BYTES_MAX
+                for (int at = 0; at < content.length; at += 1 << 20) { // records of at most RECORD_BYTES_MAX
                     writer.data(offset + at, content, at, 1 << 20);
                 }
                 writer.seal();
@@ -103,14 +111,14 @@ public class ApplyBench {
         SegmentHeader header = new SegmentHeader(replica.diskId(), sequence, Instant.ofEpochMilli(clock++));
         SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, diskBytes());
         if (writes.equals("partial")) {
-            for (int done = 0; done < BYTES; ) { // 4..64 KiB, 4 KiB-aligned, as the e2e churn writes
-                int length = (int) Math.min(BYTES - done, 4096L * (1 + random.nextInt(16)));
+            for (int done = 0; done < content.length; ) { // 4..64 KiB, 4 KiB-aligned, as the e2e churn writes
+                int length = (int) Math.min(content.length - done, 4096L * (1 + random.nextInt(16)));
                 long offset = random.nextLong((diskBytes() - length) / 4096 + 1) * 4096;
                 writer.data(offset, content, done, length);
                 done += length;
             }
         } else {
-            for (int i = 0; i < CHANGES; i++) {
+            for (int i = 0; i < content.length / CHANGE_BYTES; i++) {
                 long offset = random.nextLong(DISK_BYTES / CHANGE_BYTES) * CHANGE_BYTES;
                 writer.data(offset, content, i * CHANGE_BYTES, CHANGE_BYTES);
             }
