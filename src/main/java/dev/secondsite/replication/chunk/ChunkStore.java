@@ -14,9 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
-import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
@@ -37,11 +34,7 @@ import dev.secondsite.replication.blob.BlobStore;
  * <em>pending pack</em>) and {@link #flush()} writes them as one pack with one put. Until then they are
  * not durable, so <b>nothing may name a pending chunk durably</b>: the recovery store's manifest and
  * disk-state writers call {@link #flush()} before every put (and {@link TreeBuilder#finish} flushes).
- * When the pending pack reaches {@link #PACK_BYTES_TARGET} it is <em>sealed</em> and written by a background
- * thread while inserts go on into a new pending pack (apply's hashing overlaps the pack's write and fsync); a
- * sealed pack is read from memory until its write has finished and it is indexed. One sealed pack at most is in
- * flight, bounding memory, and {@link #flush()} waits for it, so the puts happen in the order the packs were
- * sealed and durability means what it did.
+ * The pending pack is also flushed when it reaches {@link #PACK_BYTES_TARGET}, bounding memory.
  *
  * <p>Lookup: an in-memory index maps every stored digest to its pack entry (or legacy blob). It is built
  * on first use from the packs' indexes (the head of each pack) and the legacy blob names, and refreshed
@@ -60,7 +53,7 @@ import dev.secondsite.replication.blob.BlobStore;
  * a full chunk). Names are made of block digests ({@link ChunkDigest}), so apply changes a chunk without
  * reading its content: a full chunk's digests, or a delta without its base.
  *
- * <p>Thread-safe if the blob store is (one lock guards the index, the pending pack and the sealed one).
+ * <p>Thread-safe if the blob store is (one lock guards the index and the pending pack).
  */
 public final class ChunkStore {
     /** Largest content of one stored object: a chunk of the largest chunk size (tree nodes are far smaller). */
@@ -104,15 +97,8 @@ public final class ChunkStore {
     }
 
     /** Chunk files inserted but not yet written (insertion order). Guarded by lock. */
-    private LinkedHashMap<ChunkDigest, PendingFile> pending = new LinkedHashMap<>();
+    private final LinkedHashMap<ChunkDigest, PendingFile> pending = new LinkedHashMap<>();
     private long pendingBytes;
-
-    /** A full pending pack handed to a background write; its files are read from memory until it is indexed. */
-    private record SealedPack(String name, Map<ChunkDigest, PendingFile> files, Future<?> write) {
-    }
-
-    /** The sealed pack being written, if any. Guarded by lock. */
-    private SealedPack sealed;
     /** Decoded tree nodes, shared by every tree over this store. */
     private final NodeCache nodes = new NodeCache();
 
@@ -220,119 +206,39 @@ public final class ChunkStore {
             return digest;
         }
         synchronized (lock) {
-            if (unwritten(digest) == null) {
-                pending.put(digest, new PendingFile(file, prepared.base()));
+            if (pending.putIfAbsent(digest, new PendingFile(file, prepared.base())) == null) {
                 pendingBytes += file.length;
                 written.incrementAndGet();
                 if (pendingBytes >= packBytesTarget) {
-                    seal();
+                    flush();
                 }
             }
         }
         return digest;
     }
 
-    /**
-     * Makes every inserted chunk durable: waits for the sealed pack's write, if any, and writes the pending
-     * pack, if any, with one put. A sealed pack whose write failed is written again here (or the failure thrown).
-     */
+    /** Makes every inserted chunk durable: writes the pending pack, if any, with one put. */
     public void flush() throws IOException {
         synchronized (lock) {
-            settleSealed();
             if (pending.isEmpty()) {
                 return;
             }
             ensureIndex();
+            List<ChunkDigest> digests = new ArrayList<>(pending.keySet());
+            List<byte[]> files = pending.values().stream().map(PendingFile::file).toList();
+            List<ChunkDigest> bases = pending.values().stream().map(PendingFile::base).toList();
             String name = newPackName();
-            blobs.put(name, encode(pending)); // if this fails, the chunks stay pending
-            indexPack(name, pending);
-            pending = new LinkedHashMap<>();
-            pendingBytes = 0;
-        }
-    }
-
-    /** Hands the pending pack to a background write, after the one in flight has finished. Caller holds the lock. */
-    private void seal() throws IOException {
-        settleSealed();
-        ensureIndex();
-        String name = newPackName();
-        Map<ChunkDigest, PendingFile> files = pending;
-        // A virtual thread per pack: no pool to own and close, and the put blocks on I/O.
-        FutureTask<Void> write = new FutureTask<>(() -> {
-            blobs.put(name, encode(files));
-            return null;
-        });
-        Thread.ofVirtual().name("pack-writer").start(write);
-        sealed = new SealedPack(name, files, write);
-        pending = new LinkedHashMap<>();
-        pendingBytes = 0;
-    }
-
-    /**
-     * Waits for the sealed pack's write and indexes it. If the write failed, its files go back to the pending
-     * pack (ahead of newer ones, so a later flush writes them) and the failure is thrown here, as the put's own
-     * would have been. Caller holds the lock (the write itself never takes it).
-     */
-    private void settleSealed() throws IOException {
-        SealedPack pack = sealed;
-        if (pack == null) {
-            return;
-        }
-        sealed = null;
-        Throwable failure = null;
-        boolean interrupted = false;
-        while (true) {
-            try {
-                pack.write().get();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // the write goes on regardless; its outcome decides what is durable
-            } catch (ExecutionException e) {
-                failure = e.getCause();
-                break;
+            blobs.put(name, PackFile.encode(digests, files, bases)); // if this fails, the chunks stay pending
+            long offset = PackFile.indexBytes(digests.size());
+            for (int i = 0; i < digests.size(); i++) {
+                index.put(digests.get(i), new Location(name, offset, files.get(i).length, bases.get(i)));
+                offset += files.get(i).length;
             }
+            indexedPacks.add(name);
+            pending.clear();
+            pendingBytes = 0;
+            packsWritten.incrementAndGet();
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        if (failure == null) {
-            indexPack(pack.name(), pack.files());
-            return;
-        }
-        LinkedHashMap<ChunkDigest, PendingFile> requeued = new LinkedHashMap<>(pack.files());
-        pack.files().values().forEach(file -> pendingBytes += file.file().length);
-        requeued.putAll(pending);
-        pending = requeued;
-        switch (failure) {
-            case IOException e -> throw e;
-            case RuntimeException e -> throw e;
-            case Error e -> throw e;
-            default -> throw new IOException(failure);
-        }
-    }
-
-    /** A pack of these chunk files, in their order. */
-    private static byte[] encode(Map<ChunkDigest, PendingFile> files) {
-        return PackFile.encode(new ArrayList<>(files.keySet()), files.values().stream().map(PendingFile::file).toList(),
-                files.values().stream().map(PendingFile::base).toList());
-    }
-
-    /** Records a pack just written in the index. Caller holds the lock. */
-    private void indexPack(String name, Map<ChunkDigest, PendingFile> files) {
-        long offset = PackFile.indexBytes(files.size());
-        for (var entry : files.entrySet()) {
-            int length = entry.getValue().file().length;
-            index.put(entry.getKey(), new Location(name, offset, length, entry.getValue().base()));
-            offset += length;
-        }
-        indexedPacks.add(name);
-        packsWritten.incrementAndGet();
-    }
-
-    /** The chunk file of a digest inserted but not yet indexed: pending or sealed. Caller holds the lock. */
-    private PendingFile unwritten(ChunkDigest digest) {
-        PendingFile file = pending.get(digest);
-        return file != null || sealed == null ? file : sealed.files().get(digest);
     }
 
     /**
@@ -345,11 +251,11 @@ public final class ChunkStore {
         }
         synchronized (lock) {
             ensureIndex();
-            if (unwritten(digest) != null) {
+            if (pending.containsKey(digest)) {
                 return true; // a pending delta's base was stored or pending when it was inserted
             }
             Location location = index.get(digest);
-            return location != null && (location.base() == null || unwritten(location.base()) != null
+            return location != null && (location.base() == null || pending.containsKey(location.base())
                     || index.containsKey(location.base()));
         }
     }
@@ -363,7 +269,7 @@ public final class ChunkStore {
         synchronized (lock) {
             ensureIndex();
             for (ChunkDigest digest : live) {
-                PendingFile pendingFile = unwritten(digest);
+                PendingFile pendingFile = pending.get(digest);
                 Location location = index.get(digest);
                 ChunkDigest base = pendingFile != null ? pendingFile.base() : location != null ? location.base() : null;
                 if (base != null) {
@@ -478,7 +384,7 @@ public final class ChunkStore {
     private Stored fetch(ChunkDigest digest, int fullChunkLimit) throws IOException {
         Location location;
         synchronized (lock) {
-            PendingFile pendingFile = unwritten(digest);
+            PendingFile pendingFile = pending.get(digest);
             if (pendingFile != null) {
                 return new Stored(pendingFile.file(), null);
             }
@@ -708,7 +614,7 @@ public final class ChunkStore {
      */
     private boolean alreadyStored(ChunkDigest digest) throws IOException {
         synchronized (lock) {
-            if (unwritten(digest) != null) {
+            if (pending.containsKey(digest)) {
                 return true;
             }
             ensureIndex();

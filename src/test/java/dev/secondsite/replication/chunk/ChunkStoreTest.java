@@ -1,29 +1,18 @@
 package dev.secondsite.replication.chunk;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.secondsite.replication.CrashingBlobStore;
 import dev.secondsite.replication.MemoryBlobStore;
-import dev.secondsite.replication.blob.BlobInfo;
-import dev.secondsite.replication.blob.BlobStore;
 import dev.secondsite.replication.blob.FileBlobStore;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -75,118 +64,16 @@ class ChunkStoreTest {
         assertThat(counting.writes()).isEqualTo(1);
 
         MemoryBlobStore small = new MemoryBlobStore();
-        ChunkStore bounded = new ChunkStore(small, Clock.systemUTC(), 10 * 4096);
+        ChunkStore bounded = new ChunkStore(small, java.time.Clock.systemUTC(), 10 * 4096);
         for (int i = 0; i < 100; i++) {
             bounded.insert(random(100 + i, 4096));
         }
-        // Raw 4 KiB chunk files are 4120 bytes: every tenth insert fills a pack, which is written in the background
-        // (the one before it written by then: one sealed pack in flight at most).
-        assertThat(bounded.packNames().size()).as("packs written without a flush once full").isBetween(9, 10);
+        // Raw 4 KiB chunk files are 4120 bytes: every tenth insert fills a pack, which is written at once.
+        assertThat(bounded.packNames()).as("packs written without a flush once full").hasSize(10);
         bounded.flush();
-        assertThat(bounded.packNames()).hasSize(10);
         for (ChunkDigest digest : digests) {
             assertThat(bounded.read(digest)).isEqualTo(store.read(digest));
         }
-    }
-
-    @Test
-    void aSealedPackIsReadFromMemoryUntilItsWriteHasFinished() throws Exception {
-        GatedBlobStore gated = new GatedBlobStore(new MemoryBlobStore());
-        ChunkStore store = new ChunkStore(gated, Clock.systemUTC(), 10 * 4096);
-        List<byte[]> contents = new ArrayList<>();
-        List<ChunkDigest> digests = new ArrayList<>();
-        for (int i = 0; i < 10; i++) { // the tenth fills the pack: sealed, its write waits at the gate
-            contents.add(random(300 + i, 4096));
-            digests.add(store.insert(contents.get(i)));
-        }
-        assertThat(gated.putEntered.tryAcquire(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(gated.delegate.list(ChunkStore.PACKS_PREFIX)).isEmpty();
-        for (int i = 0; i < 10; i++) {
-            assertThat(store.contains(digests.get(i))).isTrue();
-            assertThat(store.read(digests.get(i))).isEqualTo(contents.get(i));
-            assertThat(store.insert(contents.get(i))).as("already there: not inserted again").isEqualTo(digests.get(i));
-        }
-        assertThat(store.writtenCount()).isEqualTo(10);
-
-        Future<?> flush = ForkJoinPool.commonPool().submit(() -> {
-            store.flush();
-            return null;
-        });
-        Thread.sleep(200);
-        assertThat(flush.isDone()).as("flush waits for the sealed pack's write").isFalse();
-        gated.gate.countDown();
-        flush.get(10, TimeUnit.SECONDS);
-        assertThat(gated.delegate.list(ChunkStore.PACKS_PREFIX)).hasSize(1);
-        ChunkStore reopened = new ChunkStore(gated.delegate);
-        for (int i = 0; i < 10; i++) {
-            assertThat(reopened.read(digests.get(i))).isEqualTo(contents.get(i));
-        }
-    }
-
-    @Test
-    void aFailedBackgroundWriteIsReportedAndItsChunksWrittenByTheNextFlush() throws Exception {
-        GatedBlobStore failing = new GatedBlobStore(new MemoryBlobStore());
-        failing.gate.countDown();
-        failing.failPuts = true;
-        ChunkStore store = new ChunkStore(failing, Clock.systemUTC(), 10 * 4096);
-        List<ChunkDigest> digests = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            digests.add(store.insert(random(400 + i, 4096)));
-        }
-        assertThat(failing.putEntered.tryAcquire(10, TimeUnit.SECONDS)).isTrue();
-        assertThatThrownBy(store::flush).isInstanceOf(IOException.class).hasMessageContaining("disk on fire");
-        assertThat(store.read(digests.getFirst())).as("still readable: pending again").isEqualTo(random(400, 4096));
-
-        failing.failPuts = false;
-        store.flush();
-        ChunkStore reopened = new ChunkStore(failing.delegate);
-        for (int i = 0; i < 10; i++) {
-            assertThat(reopened.read(digests.get(i))).isEqualTo(random(400 + i, 4096));
-        }
-    }
-
-    /** Puts wait for {@link #gate} and announce themselves on {@link #putEntered}; they fail while {@link #failPuts}. */
-    private static final class GatedBlobStore implements BlobStore {
-        final MemoryBlobStore delegate;
-        final CountDownLatch gate = new CountDownLatch(1);
-        final Semaphore putEntered = new Semaphore(0);
-        volatile boolean failPuts;
-
-        GatedBlobStore(MemoryBlobStore delegate) {
-            this.delegate = delegate;
-        }
-
-        private void enter(String name) throws IOException {
-            putEntered.release();
-            try {
-                gate.await();
-            } catch (InterruptedException e) {
-                throw new InterruptedIOException();
-            }
-            if (failPuts) {
-                throw new IOException("put on gated store failed for " + name + ": disk on fire");
-            }
-        }
-
-        @Override public void put(String name, byte[] data) throws IOException {
-            enter(name);
-            delegate.put(name, data);
-        }
-        @Override public void put(String name, InputStream data, long lengthBytes) throws IOException {
-            enter(name);
-            delegate.put(name, data, lengthBytes);
-        }
-        @Override public Optional<byte[]> get(String name) throws IOException { return delegate.get(name); }
-        @Override public Optional<InputStream> open(String name) throws IOException {
-            return delegate.open(name);
-        }
-        @Override public List<String> list(String prefix) throws IOException { return delegate.list(prefix); }
-        @Override public Optional<BlobInfo> stat(String name) throws IOException {
-            return delegate.stat(name);
-        }
-        @Override public boolean touch(String name) throws IOException { return delegate.touch(name); }
-        @Override public boolean delete(String name) throws IOException { return delegate.delete(name); }
-        @Override public long usedBytes() throws IOException { return delegate.usedBytes(); }
     }
 
     @Test
