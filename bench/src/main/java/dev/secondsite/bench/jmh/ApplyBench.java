@@ -31,8 +31,8 @@ import dev.secondsite.replication.segment.SegmentWriter;
  * replica, into a RecoveryStore on a FileBlobStore in a temporary directory: per chunk SHA-256, LZ4 attempt,
  * temp file + fsync + rename + directory fsync, then the Merkle tree path, a recovery point manifest and
  * the disk state. One operation = one segment = {@link #segmentMib} MiB of changed bytes (8 by default; the
- * agent's CDP segments are up to 32, enough to fill a pack, which is then written while apply goes on). The
- * segment for the next operation is built outside the measurement (Level.Invocation setup).
+ * agent's CDP segments are up to 32, which fills a pack). The segment for the next operation is built outside the
+ * measurement (Level.Invocation setup).
  *
  * <p>{@code writes=partial} is what CDP sends: the same bytes as writes of 4 to 64 KiB
  * (4 KiB-aligned, random places) into a replica whose every chunk already holds data, so most writes
