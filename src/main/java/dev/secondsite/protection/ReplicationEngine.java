@@ -162,6 +162,16 @@ public final class ReplicationEngine implements AutoCloseable {
         public double uploadBytesPerSecond(long now) { return uploaded.perSecond(now); }
         public double churnBytesPerSecond(long now) { return churn.perSecond(now); }
 
+        /** Starts or stops accepting uploads; stopping waits for the upload in flight, if any, to be stored. */
+        private void setActive(boolean active) {
+            intakeLock.lock();
+            try {
+                this.active = active;
+            } finally {
+                intakeLock.unlock();
+            }
+        }
+
         /** The sequence the server expects next: one past the highest stored or applied. */
         public synchronized long expectedNext() {
             return Math.max(lastApplied, pending.isEmpty() ? 0 : pending.lastKey()) + 1;
@@ -270,7 +280,7 @@ public final class ReplicationEngine implements AutoCloseable {
     public DiskRuntime track(ProtectionStore.Disk disk) throws IOException {
         DiskRuntime existing = disks.get(disk.diskId());
         if (existing != null) {
-            existing.active = disk.replicating();
+            existing.setActive(disk.replicating());
             return existing;
         }
         if (recovery.states().read(disk.diskId()).isEmpty()) {
@@ -323,12 +333,7 @@ public final class ReplicationEngine implements AutoCloseable {
         for (UUID id : diskIds) {
             DiskRuntime rt = disks.get(id);
             if (rt != null) {
-                rt.intakeLock.lock(); // an upload in flight finishes first
-                try {
-                    rt.active = active;
-                } finally {
-                    rt.intakeLock.unlock();
-                }
+                rt.setActive(active);
                 if (!active) {
                     rt.applyLock.lock(); // waits for the apply in flight, if any
                     rt.applyLock.unlock();
@@ -381,12 +386,7 @@ public final class ReplicationEngine implements AutoCloseable {
         for (UUID id : diskIds) {
             DiskRuntime rt = disks.remove(id);
             if (rt != null) {
-                rt.intakeLock.lock(); // an upload in flight finishes first
-                try {
-                    rt.active = false;
-                } finally {
-                    rt.intakeLock.unlock();
-                }
+                rt.setActive(false);
                 rt.applyLock.lock();
                 stopped.add(rt);
             }
