@@ -43,9 +43,38 @@ public class ArmException extends RuntimeException {
                 "Field '" + field + "' is required.", field, List.of());
     }
 
+    /** A resource of this type and name was not found; a name that is a resource id is reported as {@link #notFound(String)}. */
     public static ArmException notFound(String type, String name) {
+        if (name.startsWith("/")) {
+            return notFound(name);
+        }
         return new ArmException(404, "ResourceNotFound",
                 "The Resource '" + type + "/" + name + "' was not found.");
+    }
+
+    /**
+     * The resource with this id was not found, worded as ARM words it: "The Resource
+     * 'Microsoft.RecoveryServices/vaults/v1/replicationFabrics/f1' under resource group 'rg' was not found." The
+     * path names every parent (the vault, the fabric), so the user sees where it was looked for.
+     */
+    public static ArmException notFound(String resourceId) {
+        String what = resourceId;
+        String group = null;
+        try {
+            ArmPath path = ArmPath.parse("GET", resourceId);
+            if (path.kind() == ArmPath.Kind.RESOURCE) {
+                StringBuilder named = new StringBuilder(path.namespace());
+                for (int i = 0; i < path.names().size(); i++) {
+                    named.append('/').append(path.types().get(i)).append('/').append(path.names().get(i));
+                }
+                what = named.toString();
+                group = path.resourceGroup();
+            }
+        } catch (ArmException notAnId) {
+            // named as given
+        }
+        return new ArmException(404, "ResourceNotFound", "The Resource '" + what + "'"
+                + (group == null ? "" : " under resource group '" + group + "'") + " was not found.");
     }
 
     public static ArmException conflict(String code, String message) {

@@ -636,7 +636,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
             drain(id);
         }
         MachinePoint point = choose(id, ctx.input().path("recoveryPointName").asText(null), type);
-        StoredResource item = resources.find(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id));
+        StoredResource item = resources.require(id);
         JsonNode target = item.properties().path("providerSpecificDetails");
         AgentStore.Agent agent = agents.find(row.agentId()).orElseThrow(() -> ArmException.conflict(
                 "ConfigurationServerNotRegistered", "The machine's agent is no longer registered."));
@@ -741,7 +741,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     static boolean begin(ProtectionStore store, ItemView view, Clock clock, JobContext ctx, String scenario, String from,
                          String fromTfo, String to, String toTfo, boolean quiet) {
         String id = itemId(ctx);
-        ProtectionStore.Item row = store.item(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id));
+        ProtectionStore.Item row = store.item(id).orElseThrow(() -> ArmException.notFound(id));
         if (ownedBy(row, ctx)) {
             return true;
         }
@@ -771,7 +771,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
     }
 
     private ProtectionStore.Item row(String id) {
-        return store.item(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id));
+        return store.item(id).orElseThrow(() -> ArmException.notFound(id));
     }
 
     private ProtectionStore.Item requireRow(StoredResource item) {
@@ -834,7 +834,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
 
     private StoredResource vaultOf(StoredResource item) {
         String vaultId = VaultScope.vaultIdOf(item.id());
-        return resources.find(vaultId).orElseThrow(() -> ArmException.notFound("Microsoft.RecoveryServices/vaults", vaultId));
+        return resources.require(vaultId);
     }
 
 

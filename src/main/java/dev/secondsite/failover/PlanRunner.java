@@ -271,8 +271,7 @@ final class PlanRunner {
     /** First task: the plan records this job as its current scenario; another running plan job is a 409. */
     private void begin(JobContext ctx, ItemAction action) {
         String planId = ctx.input().path("planId").asText();
-        var plan = plans.find(planId).orElseThrow(() -> ArmException.notFound(PlanState.TYPE,
-                ctx.input().path("planName").asText()));
+        var plan = plans.find(planId).orElseThrow(() -> ArmException.notFound(planId));
         JsonNode current = plan.properties().path("currentScenario");
         boolean ours = ctx.job().armId().equals(current.path("jobId").asText());
         if (!ours && PlanState.inProgress(plan.properties())) {

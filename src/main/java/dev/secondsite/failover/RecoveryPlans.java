@@ -247,8 +247,8 @@ public final class RecoveryPlans {
     }
 
     private StoredResource require(StoredResource vault, String name) {
-        return plans.find(vault.id() + "/replicationRecoveryPlans/" + name)
-                .orElseThrow(() -> ArmException.notFound(PlanState.TYPE, name));
+        String id = vault.id() + "/replicationRecoveryPlans/" + name;
+        return plans.find(id).orElseThrow(() -> ArmException.notFound(id));
     }
 
     private void requireIdle(StoredResource plan) {

@@ -414,7 +414,7 @@ public final class Reprotection {
     // =========================================================================== helpers
 
     private ProtectionStore.Item row(String id) {
-        return store.item(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id));
+        return store.item(id).orElseThrow(() -> ArmException.notFound(id));
     }
 
     private static String itemId(JobContext ctx) {

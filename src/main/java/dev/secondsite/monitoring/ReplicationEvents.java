@@ -112,7 +112,7 @@ public final class ReplicationEvents {
         String name = request.path().name();
         JsonNode body = jdbi.withHandle(h -> h.createQuery("SELECT body FROM replication_events WHERE vault_key = :v "
                         + "AND id = :id").bind("v", vaultKey).bind("id", name).mapTo(String.class).findOne())
-                .map(Json::parse).orElseThrow(() -> ArmException.notFound(TYPE, name));
+                .map(Json::parse).orElseThrow(() -> ArmException.notFound(request.path().resourceId()));
         return ArmResponse.ok(body);
     }
 

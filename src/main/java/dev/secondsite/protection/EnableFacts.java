@@ -156,8 +156,7 @@ public final class EnableFacts {
     public Judged judge(StoredResource vault, StoredResource policy, AgentStore.Agent agent, ArrayNode selectedDisks,
                         Target target) {
         Region vaultRegion = Regions.require(vault.body().path("location").asText(), "location");
-        StoredResource fabric = resources.find(agent.fabricId())
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.FABRIC, agent.fabricId()));
+        StoredResource fabric = resources.require(agent.fabricId());
         // A machine that is an Azure VM (it reports its region) is replicated as a physical server (seed 001),
         // whatever the configuration-server fabric is called.
         Scenario scenario = agent.azureRegion() == null

@@ -448,10 +448,8 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
 
     private void checkEnable(JobContext ctx) {
         ObjectNode in = ctx.input();
-        StoredResource container = resources.find(in.path("containerId").asText())
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.CONTAINER, in.path("containerId").asText()));
-        StoredResource vault = resources.find(ctx.job().vaultId())
-                .orElseThrow(() -> ArmException.notFound(VaultScope.VAULT_TYPE, ctx.job().vaultId()));
+        StoredResource container = resources.require(in.path("containerId").asText());
+        StoredResource vault = resources.require(ctx.job().vaultId());
         requirePolicy(vault, container, in.path("policyId").asText());
         if (agents.find(in.path("agentId").asText()).isEmpty()) {
             throw new ArmException(409, "ConfigurationServerNotRegistered", "The machine's agent is no longer registered.");
@@ -571,7 +569,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
 
     /** {@code properties}: the item's, for the operations a 409 lists (null at job time: the state's). */
     private void requireResyncable(String id, JsonNode properties) {
-        ProtectionStore.Item item = store.item(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id));
+        ProtectionStore.Item item = store.item(id).orElseThrow(() -> ArmException.notFound(id));
         ItemOperations.require(item, properties, ItemOperations.REPAIR);
     }
 
@@ -598,7 +596,7 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     private void applyUpdate(JobContext ctx) {
         String id = ctx.input().path("id").asText();
         if (store.item(id).isEmpty()) {
-            throw ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, id);
+            throw ArmException.notFound(id);
         }
         String churnMode = ctx.input().path("churnMode").asText(null);
         if (churnMode != null) {
@@ -659,17 +657,14 @@ public final class ProtectedItems implements ReplicationEngine.Listener {
     StoredResource requireContainer(ArmRequest request) {
         StoredResource vault = scope.requireVault(request);
         String fabricName = request.path().name(1);
-        StoredResource fabric = resources.find(vault.id() + "/replicationFabrics/" + fabricName)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.FABRIC, fabricName));
+        StoredResource fabric = resources.require(vault.id() + "/replicationFabrics/" + fabricName);
         String name = request.path().name(2);
-        return resources.find(fabric.id() + "/replicationProtectionContainers/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.CONTAINER, name));
+        return resources.require(fabric.id() + "/replicationProtectionContainers/" + name);
     }
 
     public StoredResource requireItem(ArmRequest request) {
         StoredResource container = requireContainer(request);
         String name = request.path().name(3);
-        return resources.find(container.id() + "/replicationProtectedItems/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTED_ITEM, name));
+        return resources.require(container.id() + "/replicationProtectedItems/" + name);
     }
 }

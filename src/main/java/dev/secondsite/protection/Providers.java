@@ -78,7 +78,7 @@ public final class Providers {
             if (request.method().equals("DELETE")) {
                 return ArmResponse.noContent();
             }
-            throw ArmException.notFound(ReplicationTypes.PROVIDER, request.path().name(2));
+            throw ArmException.notFound(request.path().resourceId());
         }
         ensureUnused(provider.get());
         ObjectNode input = Json.object();
@@ -133,8 +133,7 @@ public final class Providers {
     public ArmResponse getProtectable(ArmRequest request) {
         StoredResource container = requireContainer(request);
         String name = request.path().name(3);
-        StoredResource item = resources.find(container.id() + "/replicationProtectableItems/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROTECTABLE_ITEM, name));
+        StoredResource item = resources.require(container.id() + "/replicationProtectableItems/" + name);
         return ArmResponse.ok(renderProtectable(item));
     }
 
@@ -192,22 +191,19 @@ public final class Providers {
     private StoredResource requireFabric(ArmRequest request) {
         StoredResource vault = scope.requireVault(request);
         String name = request.path().name(1);
-        return resources.find(vault.id() + "/replicationFabrics/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.FABRIC, name));
+        return resources.require(vault.id() + "/replicationFabrics/" + name);
     }
 
     private StoredResource requireContainer(ArmRequest request) {
         StoredResource fabric = requireFabric(request);
         String name = request.path().name(2);
-        return resources.find(fabric.id() + "/replicationProtectionContainers/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.CONTAINER, name));
+        return resources.require(fabric.id() + "/replicationProtectionContainers/" + name);
     }
 
     private StoredResource requireProvider(ArmRequest request) {
         StoredResource fabric = requireFabric(request);
         String name = request.path().name(2);
-        return resources.find(fabric.id() + "/replicationRecoveryServicesProviders/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.PROVIDER, name));
+        return resources.require(fabric.id() + "/replicationRecoveryServicesProviders/" + name);
     }
 
     private ObjectNode collection(List<StoredResource> rows, boolean providers) {

@@ -67,8 +67,7 @@ public final class Registrations {
     public ArmResponse generateKey(ArmRequest request) {
         StoredResource vault = scope.requireVault(request);
         String fabricName = request.path().name(1);
-        StoredResource fabric = resources.find(vault.id() + "/replicationFabrics/" + fabricName)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.FABRIC, fabricName));
+        StoredResource fabric = resources.require(vault.id() + "/replicationFabrics/" + fabricName);
         String type = fabric.properties().path("customDetails").path("instanceType").asText();
         if (!AGENT_FABRICS.contains(type)) {
             throw ArmException.badRequest("FabricTypeNotSupportedForRegistration", "Fabric '" + fabric.name()

@@ -1,6 +1,7 @@
 package dev.secondsite.resource;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.secondsite.arm.ArmException;
 import dev.secondsite.arm.Json;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -29,6 +30,11 @@ public final class ResourceStore {
 
     public Optional<StoredResource> find(String id) {
         return jdbi.withHandle(h -> find(h, id));
+    }
+
+    /** The resource with this id, or ARM's 404 ResourceNotFound naming it with its parents. */
+    public StoredResource require(String id) {
+        return find(id).orElseThrow(() -> ArmException.notFound(id));
     }
 
     private static Optional<StoredResource> find(Handle h, String id) {

@@ -141,7 +141,7 @@ public final class ContainerMappings {
             if (request.method().equals("DELETE")) {
                 return ArmResponse.noContent();
             }
-            throw ArmException.notFound(ReplicationTypes.MAPPING, request.path().name(3));
+            throw ArmException.notFound(request.path().resourceId());
         }
         ensureUnused(mapping.get());
         ObjectNode input = Json.object();
@@ -156,7 +156,7 @@ public final class ContainerMappings {
     }
 
     private StoredResource require(ArmRequest request) {
-        return find(request).orElseThrow(() -> ArmException.notFound(ReplicationTypes.MAPPING, request.path().name(3)));
+        return find(request).orElseThrow(() -> ArmException.notFound(request.path().resourceId()));
     }
 
     /** Checks the policy, the target and their fit with the source; returns nothing, throws ARM errors. */
@@ -167,8 +167,7 @@ public final class ContainerMappings {
                 .filter(p -> ResourceStore.key(p.id()).startsWith(vaultKey + "/"))
                 .orElseThrow(() -> new ArmException(400, "PolicyNotFound", "Policy '" + policyId
                         + "' does not exist in this vault. Create it first.", "properties.policyId", List.of()));
-        StoredResource source = resources.find(input.path("sourceId").asText())
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.CONTAINER, input.path("sourceId").asText()));
+        StoredResource source = resources.require(input.path("sourceId").asText());
         String targetId = input.path("targetId").asText();
         String policyType = policy.properties().path("providerSpecificDetails").path("instanceType").asText();
         String sourceFabricType = source.properties().path("fabricType").asText();
@@ -259,7 +258,7 @@ public final class ContainerMappings {
 
     private void applyUpdate(JobContext ctx) {
         String id = ctx.input().path("id").asText();
-        StoredResource mapping = resources.find(id).orElseThrow(() -> ArmException.notFound(ReplicationTypes.MAPPING, id));
+        StoredResource mapping = resources.require(id);
         ObjectNode body = mapping.bodyCopy();
         ((ObjectNode) body.path("properties")).set("providerSpecificDetails", ctx.input().path("details"));
         resources.put(id, null, ReplicationTypes.MAPPING, mapping.name(), id.split("/")[2], body);

@@ -97,8 +97,7 @@ public final class Containers {
     StoredResource require(ArmRequest request) {
         StoredResource fabric = fabrics.require(request);
         String name = request.path().name(2);
-        return resources.find(fabric.id() + "/replicationProtectionContainers/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.CONTAINER, name));
+        return resources.require(fabric.id() + "/replicationProtectionContainers/" + name);
     }
 
     private void ensureEmpty(StoredResource container) {
@@ -116,8 +115,7 @@ public final class Containers {
     private void applyCreate(JobContext ctx) {
         ObjectNode in = ctx.input();
         String id = in.path("id").asText();
-        StoredResource fabric = resources.find(in.path("fabricId").asText())
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.FABRIC, in.path("fabricId").asText()));
+        StoredResource fabric = resources.require(in.path("fabricId").asText());
         Optional<StoredResource> existing = resources.find(id);
         ObjectNode body = existing.map(StoredResource::bodyCopy).orElseGet(() -> {
             ObjectNode b = AsrResource.body(id, in.path("name").asText(), ReplicationTypes.CONTAINER,

@@ -156,8 +156,7 @@ public final class Fabrics {
     StoredResource require(ArmRequest request) {
         StoredResource vault = scope.requireVault(request);
         String name = request.path().name(1);
-        return resources.find(vault.id() + "/replicationFabrics/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.FABRIC, name));
+        return resources.require(vault.id() + "/replicationFabrics/" + name);
     }
 
     private void ensureEmpty(StoredResource fabric) {
@@ -175,7 +174,7 @@ public final class Fabrics {
     private void applyCreate(JobContext ctx) {
         ObjectNode in = ctx.input();
         String vaultId = ctx.job().vaultId();
-        StoredResource vault = resources.find(vaultId).orElseThrow(() -> ArmException.notFound(VaultScope.VAULT_TYPE, vaultId));
+        StoredResource vault = resources.require(vaultId);
         String id = in.path("id").asText();
         Optional<StoredResource> existing = resources.find(id);
         ObjectNode body = existing.map(StoredResource::bodyCopy).orElseGet(() -> {

@@ -110,8 +110,7 @@ public final class Policies {
     }
 
     private StoredResource require(StoredResource vault, String name) {
-        return resources.find(vault.id() + "/replicationPolicies/" + name)
-                .orElseThrow(() -> ArmException.notFound(ReplicationTypes.POLICY, name));
+        return resources.require(vault.id() + "/replicationPolicies/" + name);
     }
 
     // ---- job steps ----
@@ -119,14 +118,14 @@ public final class Policies {
     private void checkCreate(dev.secondsite.jobs.JobContext ctx) {
         String vaultId = ctx.job().vaultId();
         if (resources.find(vaultId).isEmpty()) {
-            throw ArmException.notFound(VaultScope.VAULT_TYPE, vaultId);
+            throw ArmException.notFound(vaultId);
         }
     }
 
     private void applyCreate(dev.secondsite.jobs.JobContext ctx) {
         ObjectNode in = ctx.input();
         String vaultId = ctx.job().vaultId();
-        StoredResource vault = resources.find(vaultId).orElseThrow(() -> ArmException.notFound(VaultScope.VAULT_TYPE, vaultId));
+        StoredResource vault = resources.require(vaultId);
         ObjectNode details = (ObjectNode) in.path("details");
         save(vault, in.path("id").asText(), in.path("name").asText(), details);
         failbackDetails(details).ifPresent(fb -> save(vault, in.path("id").asText() + FAILBACK_SUFFIX,

@@ -96,8 +96,7 @@ public final class Vaults {
         Fields body = Fields.of(request.bodyObject(), "");
         return Transactions.run(jdbi, h -> {
             Transactions.lock(h, found.id()); // as in put: read under the lock connection syncs take
-            StoredResource current = resources.find(found.id()).orElseThrow(() -> ArmException.notFound(
-                    VaultScope.VAULT_TYPE, found.name()));
+            StoredResource current = resources.require(found.id());
             return patch(request, body, current);
         });
     }

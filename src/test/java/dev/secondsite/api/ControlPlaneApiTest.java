@@ -399,6 +399,21 @@ class ControlPlaneApiTest {
         }
 
         @Test
+        void aMissingResourceIsNamedWithItsVaultAndResourceGroup() throws Exception {
+            String sub = UUID.randomUUID().toString();
+            createGroup(sub, "rg-nf", "westus");
+            String vaultPath = vault(sub, "rg-nf", "vault-nf");
+            createVault(sub, "rg-nf", "vault-nf", "westus");
+            JsonNode error = assertError(api.get(vaultPath + "/replicationPolicies/nope?" + RS), 404, "ResourceNotFound");
+            assertThat(error.path("message").asText()).isEqualTo("The Resource 'Microsoft.RecoveryServices/vaults/"
+                    + "vault-nf/replicationPolicies/nope' under resource group 'rg-nf' was not found.");
+            error = assertError(api.get(vaultPath + "/replicationFabrics/fab/replicationProtectionContainers/c?" + RS),
+                    404, "ResourceNotFound");
+            assertThat(error.path("message").asText()).isEqualTo("The Resource 'Microsoft.RecoveryServices/vaults/"
+                    + "vault-nf/replicationFabrics/fab' under resource group 'rg-nf' was not found.");
+        }
+
+        @Test
         void invalidPolicySettingsAreRefusedBeforeAnyJob() throws Exception {
             String sub = UUID.randomUUID().toString();
             createGroup(sub, "rg-pol", "westus");

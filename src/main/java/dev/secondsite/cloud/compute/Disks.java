@@ -165,7 +165,7 @@ public final class Disks {
         }
         String location = target.body().path("location").asText();
         String url = locks.inRegion(request.path().subscriptionId(), location, () -> {
-            StoredResource current = resources.find(target.id()).orElseThrow(() -> notFound(target.id()));
+            StoredResource current = resources.require(target.id());
             ObjectNode disk = settle(current);
             String state = DiskModel.state(disk);
             String next;
@@ -200,7 +200,7 @@ public final class Disks {
     ArmResponse endAccess(ArmRequest request, StoredResource target) {
         String location = target.body().path("location").asText();
         locks.inRegion(request.path().subscriptionId(), location, () -> {
-            StoredResource current = resources.find(target.id()).orElseThrow(() -> notFound(target.id()));
+            StoredResource current = resources.require(target.id());
             ObjectNode disk = current.bodyCopy();
             String state = DiskModel.state(disk);
             String next = state;
@@ -687,9 +687,5 @@ public final class Disks {
                 .orElseThrow(() -> new ArmException(404, "ResourceNotFound", "The Resource '" + ComputeTypes.DISK + "/"
                         + request.path().name() + "' under resource group '" + request.path().resourceGroup()
                         + "' was not found."));
-    }
-
-    private static ArmException notFound(String id) {
-        return new ArmException(404, "ResourceNotFound", "The Resource '" + id + "' was not found.");
     }
 }

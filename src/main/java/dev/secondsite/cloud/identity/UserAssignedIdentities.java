@@ -101,8 +101,7 @@ public final class UserAssignedIdentities {
 
     private StoredResource require(ArmRequest request) {
         scope.requireGroup(request.path());
-        return resources.find(request.path().resourceId())
-                .orElseThrow(() -> ArmException.notFound(TYPE, request.path().name()));
+        return resources.require(request.path().resourceId());
     }
 
     /** The identity a vault names in identity.userAssignedIdentities (its ARM id), or 400 naming the field. */

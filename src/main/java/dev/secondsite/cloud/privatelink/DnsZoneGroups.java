@@ -71,8 +71,7 @@ public final class DnsZoneGroups {
             // The endpoint's network lock, then its FQDNs: links added at enable replication take the same lock, so
             // they are either read here or see this group and add their records to it.
             Transactions.lock(h, NetworkTypes.vnetOfSubnet(found.properties().path("subnet").path("id").asText()));
-            StoredResource pe = resources.find(found.id()).orElseThrow(() -> ArmException.notFound(
-                    PrivateLinkTypes.PRIVATE_ENDPOINT, found.id()));
+            StoredResource pe = resources.require(found.id());
             List<StoredResource> zones = new ArrayList<>();
             for (ConfigRequest c : configs) {
                 zones.add(resources.find(c.zoneId()).filter(z -> z.typeKey().equalsIgnoreCase(PrivateLinkTypes.DNS_ZONE))
