@@ -43,15 +43,6 @@ public class ArmException extends RuntimeException {
                 "Field '" + field + "' is required.", field, List.of());
     }
 
-    /** A resource of this type and name was not found; a name that is a resource id is reported as {@link #notFound(String)}. */
-    public static ArmException notFound(String type, String name) {
-        if (name.startsWith("/")) {
-            return notFound(name);
-        }
-        return new ArmException(404, "ResourceNotFound",
-                "The Resource '" + type + "/" + name + "' was not found.");
-    }
-
     /**
      * The resource with this id was not found, worded as ARM words it: "The Resource
      * 'Microsoft.RecoveryServices/vaults/v1/replicationFabrics/f1' under resource group 'rg' was not found." The

@@ -45,9 +45,7 @@ public final class VaultScope {
     public StoredResource requireVault(ArmRequest request) {
         StoredResource group = requireGroup(request.path());
         String vaultName = request.path().name(0);
-        return resources.find(group.id() + "/providers/" + VAULT_TYPE + "/" + vaultName)
-                .orElseThrow(() -> new ArmException(404, "ResourceNotFound", "The Resource '" + VAULT_TYPE + "/"
-                        + vaultName + "' under resource group '" + group.name() + "' was not found."));
+        return resources.require(group.id() + "/providers/" + VAULT_TYPE + "/" + vaultName);
     }
 
     /** The vault a Site Recovery resource (fabric, container, protected item…) belongs to: its id up to the fabric. */

@@ -684,8 +684,6 @@ public final class Disks {
         scope.requireGroup(request.path());
         return resources.find(request.path().resourceId())
                 .filter(r -> r.typeKey().equalsIgnoreCase(ComputeTypes.DISK))
-                .orElseThrow(() -> new ArmException(404, "ResourceNotFound", "The Resource '" + ComputeTypes.DISK + "/"
-                        + request.path().name() + "' under resource group '" + request.path().resourceGroup()
-                        + "' was not found."));
+                .orElseThrow(() -> ArmException.notFound(request.path().resourceId()));
     }
 }

@@ -189,8 +189,6 @@ public final class Snapshots {
         scope.requireGroup(request.path());
         return resources.find(request.path().resourceId())
                 .filter(r -> r.typeKey().equalsIgnoreCase(ComputeTypes.SNAPSHOT))
-                .orElseThrow(() -> new ArmException(404, "ResourceNotFound", "The Resource '" + ComputeTypes.SNAPSHOT
-                        + "/" + request.path().name() + "' under resource group '" + request.path().resourceGroup()
-                        + "' was not found."));
+                .orElseThrow(() -> ArmException.notFound(request.path().resourceId()));
     }
 }

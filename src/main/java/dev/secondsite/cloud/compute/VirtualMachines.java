@@ -1019,10 +1019,9 @@ public final class VirtualMachines {
 
     private StoredResource requireByName(ArmRequest request, String name) {
         StoredResource group = scope.requireGroup(request.path());
-        return resources.find(group.id() + "/providers/" + ComputeTypes.VM + "/" + name)
-                .filter(r -> r.typeKey().equalsIgnoreCase(ComputeTypes.VM))
-                .orElseThrow(() -> new ArmException(404, "ResourceNotFound", "The Resource '" + ComputeTypes.VM + "/"
-                        + name + "' under resource group '" + group.name() + "' was not found."));
+        String id = group.id() + "/providers/" + ComputeTypes.VM + "/" + name;
+        return resources.find(id).filter(r -> r.typeKey().equalsIgnoreCase(ComputeTypes.VM))
+                .orElseThrow(() -> ArmException.notFound(id));
     }
 
     private static String hex() {

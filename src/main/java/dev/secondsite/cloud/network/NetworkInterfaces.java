@@ -415,9 +415,7 @@ public final class NetworkInterfaces {
     private StoredResource require(ArmRequest request) {
         StoredResource group = scope.requireGroup(request.path());
         String name = request.path().name(0);
-        return resources.find(group.id() + "/providers/" + NetworkTypes.NIC + "/" + name)
-                .orElseThrow(() -> new ArmException(404, "ResourceNotFound", "The Resource '" + NetworkTypes.NIC + "/"
-                        + name + "' under resource group '" + group.name() + "' was not found."));
+        return resources.require(group.id() + "/providers/" + NetworkTypes.NIC + "/" + name);
     }
 
     private static ObjectNode newNic(String id, String name, Region region) {

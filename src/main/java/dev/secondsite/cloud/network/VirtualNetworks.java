@@ -212,8 +212,7 @@ public final class VirtualNetworks {
     StoredResource require(ArmPath path) {
         StoredResource group = scope.requireGroup(path);
         String name = path.name(0);
-        return resources.find(group.id() + "/providers/" + NetworkTypes.VNET + "/" + name)
-                .orElseThrow(() -> notFound(group, name));
+        return resources.require(group.id() + "/providers/" + NetworkTypes.VNET + "/" + name);
     }
 
     /** Like {@link #require}, and locks the network's row for the rest of the transaction. */
@@ -221,14 +220,9 @@ public final class VirtualNetworks {
         StoredResource group = scope.requireGroup(path);
         String id = group.id() + "/providers/" + NetworkTypes.VNET + "/" + path.name(0);
         if (!Transactions.lock(h, id)) {
-            throw notFound(group, path.name(0));
+            throw ArmException.notFound(id);
         }
-        return resources.find(id).orElseThrow(() -> notFound(group, path.name(0)));
-    }
-
-    private static ArmException notFound(StoredResource group, String name) {
-        return new ArmException(404, "ResourceNotFound", "The Resource '" + NetworkTypes.VNET + "/" + name
-                + "' under resource group '" + group.name() + "' was not found.");
+        return resources.require(id);
     }
 
     ObjectNode render(StoredResource vnet) {

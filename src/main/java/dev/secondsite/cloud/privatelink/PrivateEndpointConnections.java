@@ -186,8 +186,7 @@ public final class PrivateEndpointConnections {
     }
 
     private StoredResource requireParent(ArmRequest request) {
-        return resources.find(request.path().parentId()).orElseThrow(() -> new ArmException(404, "ResourceNotFound",
-                "The resource '" + request.path().parentId() + "' was not found."));
+        return resources.require(request.path().parentId());
     }
 
     private StoredResource require(ArmRequest request) {

@@ -223,10 +223,7 @@ public final class PrivateEndpoints {
     StoredResource require(ArmRequest request) {
         StoredResource group = scope.requireGroup(request.path());
         String name = request.path().name(0);
-        return resources.find(group.id() + "/providers/" + PrivateLinkTypes.PRIVATE_ENDPOINT + "/" + name)
-                .orElseThrow(() -> new ArmException(404, "ResourceNotFound", "The Resource '"
-                        + PrivateLinkTypes.PRIVATE_ENDPOINT + "/" + name + "' under resource group '" + group.name()
-                        + "' was not found."));
+        return resources.require(group.id() + "/providers/" + PrivateLinkTypes.PRIVATE_ENDPOINT + "/" + name);
     }
 
     /** The endpoint's one connection entry (automatic or manual). */

@@ -251,9 +251,7 @@ public final class StorageAccounts {
     private StoredResource require(ArmRequest request) {
         StoredResource group = scope.requireGroup(request.path());
         String name = request.path().name(0);
-        return resources.find(group.id() + "/providers/" + TYPE + "/" + name)
-                .orElseThrow(() -> new ArmException(404, "ResourceNotFound", "The Resource '" + TYPE + "/" + name
-                        + "' under resource group '" + group.name() + "' was not found."));
+        return resources.require(group.id() + "/providers/" + TYPE + "/" + name);
     }
 
     private StoredResource save(ObjectNode account, String groupId) {
