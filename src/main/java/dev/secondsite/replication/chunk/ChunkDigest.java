@@ -1,5 +1,8 @@
 package dev.secondsite.replication.chunk;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -22,7 +25,11 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
     public static final int BYTES = 32;
     public static final ChunkDigest ZERO = new ChunkDigest(new byte[BYTES]);
 
+    /** How many longs a digest is ({@link #word}, {@link #ofWords}): the chunk index keeps digests in a long[]. */
+    static final int WORDS = BYTES / Long.BYTES;
+
     private static final HexFormat HEX = HexFormat.of();
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
     private final byte[] bytes;
 
     private ChunkDigest(byte[] bytes) {
@@ -145,6 +152,20 @@ public final class ChunkDigest implements Comparable<ChunkDigest> {
 
     public boolean isZero() {
         return equals(ZERO);
+    }
+
+    /** Bytes {@code [8i, 8i + 8)} as a big-endian long, {@code i} in [0, {@link #WORDS}). */
+    long word(int i) {
+        return (long) LONGS.get(bytes, i * Long.BYTES);
+    }
+
+    /** The digest whose {@link #word}s are {@code words[from, from + WORDS)}. */
+    static ChunkDigest ofWords(long[] words, int from) {
+        byte[] bytes = new byte[BYTES];
+        for (int i = 0; i < WORDS; i++) {
+            LONGS.set(bytes, i * Long.BYTES, words[from + i]);
+        }
+        return new ChunkDigest(bytes);
     }
 
     public void writeTo(byte[] target, int offset) {

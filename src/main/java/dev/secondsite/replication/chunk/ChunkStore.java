@@ -6,12 +6,10 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,9 +34,9 @@ import dev.secondsite.replication.blob.BlobStore;
  * disk-state writers call {@link #flush()} before every put (and {@link TreeBuilder#finish} flushes).
  * The pending pack is also flushed when it reaches {@link #PACK_BYTES_TARGET}, bounding memory.
  *
- * <p>Lookup: an in-memory index maps every stored digest to its pack entry (or legacy blob). It is built
- * on first use from the packs' indexes (the head of each pack) and the legacy blob names, and refreshed
- * when a read misses (another process may have added packs).
+ * <p>Lookup: an in-memory index ({@link ChunkIndex}, about 100 bytes per entry) maps every stored digest to its
+ * pack entry (or legacy blob). It is built on first use from the packs' indexes (the head of each pack) and the
+ * legacy blob names, and refreshed when a read misses (another process may have added packs).
  *
  * <p>Insert is insert-if-missing: content already stored is not written again; its pack (or legacy blob)
  * is {@linkplain BlobStore#touch touched} so garbage collection's safety margin covers it again. Content
@@ -90,7 +88,7 @@ public final class ChunkStore {
 
     private final Object lock = new Object();
     /** Digest to location of everything stored; null until first used. Guarded by lock. */
-    private Map<ChunkDigest, Location> index;
+    private ChunkIndex index;
     private final Set<String> indexedPacks = new HashSet<>();
     /** A chunk file inserted but not yet written, and its delta base (null: none). */
     private record PendingFile(byte[] file, ChunkDigest base) {
@@ -496,10 +494,10 @@ public final class ChunkStore {
             boolean deleted = blobs.delete(pack);
             if (entries.isPresent()) { // forget its entries, unless a newer pack holds the same digest
                 for (PackFile.Entry entry : entries.get()) {
-                    index.computeIfPresent(entry.digest(), (digest, at) -> pack.equals(at.pack()) ? null : at);
+                    index.removeIfIn(entry.digest(), pack);
                 }
             } else if (index != null) {
-                index.values().removeIf(location -> pack.equals(location.pack()));
+                index.removePack(pack);
             }
             indexedPacks.remove(pack);
             return deleted;
@@ -661,7 +659,7 @@ public final class ChunkStore {
 
     private void ensureIndex() throws IOException {
         if (index == null) {
-            index = new HashMap<>();
+            index = new ChunkIndex();
             loadIndex();
         }
     }
@@ -681,8 +679,10 @@ public final class ChunkStore {
             }
             for (PackFile.Entry entry : entries.get()) {
                 // The same content in two packs: a whole copy (written when a delta's base was lost) wins.
-                index.merge(entry.digest(), new Location(pack, entry.offset(), entry.length(), entry.base()),
-                        (known, found) -> found.base() != null && known.base() == null ? known : found);
+                Location known = index.get(entry.digest());
+                if (known == null || known.base() != null || entry.base() == null) {
+                    index.put(entry.digest(), new Location(pack, entry.offset(), entry.length(), entry.base()));
+                }
             }
             indexedPacks.add(pack);
         }
@@ -726,7 +726,7 @@ public final class ChunkStore {
             synchronized (lock) {
                 indexedPacks.remove(pack);
                 if (index != null) {
-                    index.values().removeIf(location -> pack.equals(location.pack()));
+                    index.removePack(pack);
                 }
             }
             return Optional.empty();

@@ -88,6 +88,7 @@ public final class JmhMain {
             case "ApplyBench" -> ApplyBench.bytes(Integer.parseInt(params.getParam("segmentMib")));
             case "RestoreBench" -> RestoreBench.BYTES;
             case "ChunkHashBench" -> method.equals("scanBlock") ? ChunkHashBench.BLOCK_BYTES : ChunkHashBench.CHUNK_BYTES;
+            case "ChunkIndexBench" -> 0; // lookups: ops/s is the figure
             default -> throw new IllegalArgumentException("unknown benchmark " + benchmark);
         };
     }
@@ -113,8 +114,8 @@ public final class JmhMain {
             double bytes = bytesPerOp(benchmark, result.getParams());
             String shortName = benchmark.substring(benchmark.lastIndexOf('.', benchmark.lastIndexOf('.') - 1) + 1);
             System.out.printf(Locale.ROOT, format, shortName, params.isEmpty() ? "-" : params,
-                    String.format(Locale.ROOT, "%.1f", ops * bytes / 1e6),
-                    Double.isNaN(error) ? "n/a" : String.format(Locale.ROOT, "%.1f", error * bytes / 1e6),
+                    bytes == 0 ? "-" : String.format(Locale.ROOT, "%.1f", ops * bytes / 1e6),
+                    bytes == 0 || Double.isNaN(error) ? "-" : String.format(Locale.ROOT, "%.1f", error * bytes / 1e6),
                     String.format(Locale.ROOT, "%.2f", ops));
         }
     }
