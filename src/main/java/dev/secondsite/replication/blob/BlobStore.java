@@ -31,6 +31,25 @@ public interface BlobStore {
     /** Stores {@code data} under {@code name}, durably, replacing any previous blob. */
     void put(String name, byte[] data) throws IOException;
 
+    /**
+     * Stores the concatenation of {@code parts} under {@code name}, as {@link #put(String, byte[])} does, without
+     * the caller building it in one array (a pack is tens of MB of chunk files). By default the parts are copied
+     * into one array; stores that write in pieces anyway write them as they are.
+     */
+    default void put(String name, List<byte[]> parts) throws IOException {
+        int length = 0;
+        for (byte[] part : parts) {
+            length = Math.addExact(length, part.length);
+        }
+        byte[] data = new byte[length];
+        int at = 0;
+        for (byte[] part : parts) {
+            System.arraycopy(part, 0, data, at, part.length);
+            at += part.length;
+        }
+        put(name, data);
+    }
+
     /** Stores exactly {@code lengthBytes} read from {@code data}; fails (storing nothing) if it ends sooner. */
     void put(String name, InputStream data, long lengthBytes) throws IOException;
 

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A blob store in a local directory: blob "a/b/c" is the file {@code root/a/b/c}.
@@ -39,8 +40,12 @@ public final class FileBlobStore implements BlobStore {
     /** Bytes copied per write when a blob is put from a stream. */
     private static final int COPY_BUFFER_BYTES = 1 << 20;
 
+    /** Direct write buffers kept for reuse: about as many as puts run at once (the apply thread and uploads). */
+    private static final int WRITE_BUFFERS_KEPT = 4;
+
     private final Path root;
     private final SecureRandom random = new SecureRandom();
+    private final ConcurrentLinkedQueue<ByteBuffer> writeBuffers = new ConcurrentLinkedQueue<>();
 
     public FileBlobStore(Path root) throws IOException {
         this.root = root.toAbsolutePath().normalize();
@@ -57,19 +62,35 @@ public final class FileBlobStore implements BlobStore {
 
     @Override
     public void put(String name, byte[] data) throws IOException {
+        put(name, List.of(data));
+    }
+
+    @Override
+    public void put(String name, List<byte[]> parts) throws IOException {
         Path target = resolve(name);
         Path temp = null;
         try {
             ensureDirectory(target.getParent());
             temp = tempFileFor(target);
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                // In slices: the JDK copies a heap buffer into a temporary direct buffer of the same size first,
-                // and a 1 MiB one stays in the CPU cache for the kernel's copy (a segment or pack is tens of MB).
-                for (int at = 0; at < data.length; at += COPY_BUFFER_BYTES) {
-                    ByteBuffer slice = ByteBuffer.wrap(data, at, Math.min(COPY_BUFFER_BYTES, data.length - at));
-                    while (slice.hasRemaining()) {
-                        channel.write(slice);
+                // Through a direct buffer of 1 MiB: the JDK would copy each heap array into a temporary direct
+                // buffer anyway, and this one gathers a pack's many small chunk files into few writes and stays
+                // in the CPU cache for the kernel's copy (a segment or pack is tens of MB).
+                ByteBuffer buffer = takeBuffer();
+                try {
+                    for (byte[] part : parts) {
+                        for (int at = 0; at < part.length; ) {
+                            int length = Math.min(buffer.remaining(), part.length - at);
+                            buffer.put(part, at, length);
+                            at += length;
+                            if (!buffer.hasRemaining()) {
+                                writeFully(channel, buffer);
+                            }
+                        }
                     }
+                    writeFully(channel, buffer);
+                } finally {
+                    returnBuffer(buffer);
                 }
                 channel.force(true);
             }
@@ -80,6 +101,28 @@ public final class FileBlobStore implements BlobStore {
         } finally {
             deleteQuietly(temp);
         }
+    }
+
+    /** A write buffer from the pool, or a new one (allocating and zeroing native memory per put costs too much). */
+    private ByteBuffer takeBuffer() {
+        ByteBuffer buffer = writeBuffers.poll();
+        return buffer != null ? buffer : ByteBuffer.allocateDirect(COPY_BUFFER_BYTES);
+    }
+
+    private void returnBuffer(ByteBuffer buffer) {
+        buffer.clear();
+        if (writeBuffers.size() < WRITE_BUFFERS_KEPT) {
+            writeBuffers.offer(buffer);
+        }
+    }
+
+    /** Writes what the buffer holds and empties it. */
+    private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
+        buffer.flip();
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
+        }
+        buffer.clear();
     }
 
     @Override

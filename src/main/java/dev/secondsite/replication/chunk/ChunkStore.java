@@ -226,7 +226,7 @@ public final class ChunkStore {
             List<byte[]> files = pending.values().stream().map(PendingFile::file).toList();
             List<ChunkDigest> bases = pending.values().stream().map(PendingFile::base).toList();
             String name = newPackName();
-            blobs.put(name, PackFile.encode(digests, files, bases)); // if this fails, the chunks stay pending
+            blobs.put(name, PackFile.encodeParts(digests, files, bases)); // if this fails, the chunks stay pending
             long offset = PackFile.indexBytes(digests.size());
             for (int i = 0; i < digests.size(); i++) {
                 index.put(digests.get(i), new Location(name, offset, files.get(i).length, bases.get(i)));

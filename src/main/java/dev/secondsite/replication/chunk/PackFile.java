@@ -84,11 +84,21 @@ final class PackFile {
         return encode(digests, files, java.util.Collections.nCopies(digests.size(), null));
     }
 
+    /** {@link #encodeParts} as one array. */
+    static byte[] encode(List<ChunkDigest> digests, List<byte[]> files, List<ChunkDigest> bases) {
+        List<byte[]> parts = encodeParts(digests, files, bases);
+        ByteBuffer pack = ByteBuffer.allocate(parts.stream().mapToInt(part -> part.length).sum());
+        parts.forEach(pack::put);
+        return pack.array();
+    }
+
     /**
      * Encodes a pack holding {@code files.get(i)} as the chunk file of {@code digests.get(i)}, a delta over
-     * {@code bases.get(i)} when that is not null.
+     * {@code bases.get(i)} when that is not null, as parts to write one after the other
+     * ({@link dev.secondsite.replication.blob.BlobStore#put(String, List)}): header and index, the chunk files
+     * themselves (not copied), and the trailer.
      */
-    static byte[] encode(List<ChunkDigest> digests, List<byte[]> files, List<ChunkDigest> bases) {
+    static List<byte[]> encodeParts(List<ChunkDigest> digests, List<byte[]> files, List<ChunkDigest> bases) {
         assert digests.size() == files.size() && digests.size() == bases.size() && !digests.isEmpty()
                 && digests.size() <= ENTRIES_MAX;
         int count = digests.size();
@@ -99,22 +109,22 @@ final class PackFile {
         if (total > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("pack of " + total + " bytes is too large");
         }
-        ByteBuffer pack = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
-        pack.putInt(MAGIC).put((byte) FORMAT_VERSION).put((byte) 0).putShort((short) 0).putInt(count);
+        ByteBuffer head = ByteBuffer.allocate(indexBytes(count)).order(ByteOrder.LITTLE_ENDIAN);
+        head.putInt(MAGIC).put((byte) FORMAT_VERSION).put((byte) 0).putShort((short) 0).putInt(count);
         long offset = indexBytes(count);
         for (int i = 0; i < count; i++) {
             ChunkDigest base = bases.get(i) == null ? ChunkDigest.ZERO : bases.get(i);
-            pack.put(digests.get(i).toBytes()).putLong(offset).putInt(files.get(i).length).put(base.toBytes());
+            head.put(digests.get(i).toBytes()).putLong(offset).putInt(files.get(i).length).put(base.toBytes());
             offset += files.get(i).length;
         }
-        int indexCrc = Crc32c.of(pack.array(), 0, pack.position());
-        pack.putInt(indexCrc);
-        for (byte[] file : files) {
-            pack.put(file);
-        }
-        pack.put(trailer(indexCrc));
-        assert !pack.hasRemaining();
-        return pack.array();
+        int indexCrc = Crc32c.of(head.array(), 0, head.position());
+        head.putInt(indexCrc);
+        assert !head.hasRemaining();
+        List<byte[]> parts = new ArrayList<>(count + 2);
+        parts.add(head.array());
+        parts.addAll(files);
+        parts.add(trailer(indexCrc));
+        return parts;
     }
 
     /** The entry count from a pack's first {@link #HEADER_BYTES}; -1 with {@code problem[0]} set if damaged. */

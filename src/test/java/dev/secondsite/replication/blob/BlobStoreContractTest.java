@@ -68,6 +68,28 @@ abstract class BlobStoreContractTest {
     }
 
     @Test
+    void aPutOfPartsStoresThemOneAfterTheOther() throws IOException {
+        BlobStore store = newStore();
+        Random random = new Random(11);
+        // Empty parts, many small ones, one across the file store's 1 MiB write buffer, one larger than it.
+        List<byte[]> parts = new ArrayList<>(List.of(new byte[0], new byte[700_000], new byte[0], new byte[2_500_001]));
+        for (int i = 0; i < 300; i++) {
+            parts.add(new byte[random.nextInt(5000)]);
+        }
+        parts.forEach(random::nextBytes);
+        ByteArrayOutputStream whole = new ByteArrayOutputStream();
+        parts.forEach(whole::writeBytes);
+
+        store.put("packs/parts", parts);
+        store.put("packs/nothing", List.of(new byte[0]));
+
+        assertThat(store.get("packs/parts")).hasValueSatisfying(data -> assertThat(data).isEqualTo(whole.toByteArray()));
+        assertThat(store.get("packs/nothing")).hasValueSatisfying(data -> assertThat(data).isEmpty());
+        store.put("packs/parts", List.of(bytes("re"), bytes("placed")));
+        assertThat(store.get("packs/parts")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("replaced")));
+    }
+
+    @Test
     void readRangeReturnsThePartAskedForAndLessAtTheEnd() throws IOException {
         BlobStore store = newStore();
         byte[] data = new byte[10_000];
