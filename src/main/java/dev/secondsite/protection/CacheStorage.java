@@ -8,6 +8,8 @@ import dev.secondsite.replication.segment.SegmentName;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -51,8 +53,9 @@ public final class CacheStorage {
     }
 
     /** Stores a verified segment durably: when this returns the segment is acknowledged. */
-    public void put(UUID diskId, long sequence, byte[] segment) throws IOException {
-        blobs.put(SegmentName.of(diskId, sequence), segment);
+    /** Stores the segment's remaining bytes. */
+    public void put(UUID diskId, long sequence, ByteBuffer segment) throws IOException {
+        blobs.put(SegmentName.of(diskId, sequence), List.of(segment));
     }
 
     /** A buffered stream over a stored segment, or empty when it is gone. */

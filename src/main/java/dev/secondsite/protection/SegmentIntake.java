@@ -10,8 +10,9 @@ import dev.secondsite.replication.segment.SegmentReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Clock;
-import java.util.Arrays;
+import java.nio.ByteBuffer;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
@@ -43,6 +44,13 @@ public final class SegmentIntake {
     private final ProtectionStore store;
     private final Clock clock;
     private final Semaphore uploads = new Semaphore(CONCURRENT_UPLOADS, true);
+    /**
+     * Body arrays of earlier uploads, kept for the next ones (at most one per upload the semaphore lets in): a new
+     * array of tens of MB per upload is a humongous allocation for G1, zeroed before the body is read into it.
+     * Only {@code [0, length)} of an array is ever the current body. Holds what the semaphore bounds anyway (up to
+     * CONCURRENT_UPLOADS x SEGMENT_BYTES_MAX), kept instead of allocated again.
+     */
+    private final ConcurrentLinkedQueue<byte[]> bodyBuffers = new ConcurrentLinkedQueue<>();
 
     public SegmentIntake(ReplicationEngine engine, ProtectionStore store, Clock clock) {
         this.engine = engine;
@@ -95,8 +103,10 @@ public final class SegmentIntake {
             throw new ArmException(503, "ServerBusy", "The server is verifying " + CONCURRENT_UPLOADS
                     + " other segments; retry the upload.");
         }
+        byte[] buffer = null;
         try {
-            byte[] segment = readBody(body, contentLength);
+            buffer = contentLength < 0 ? null : takeBodyBuffer((int) contentLength);
+            ByteBuffer segment = readBody(body, contentLength, buffer);
             long dataBytes = verify(diskId, sequence, segment, rt.capacityBytes);
             long now = clock.millis();
             rt.intakeLock.lock();
@@ -122,19 +132,28 @@ public final class SegmentIntake {
                     throw new ArmException(503, "CacheStorageUnavailable", "Cache storage could not store segment "
                             + sequence + " of disk " + diskId + " (" + e.getMessage() + "); retry the upload.");
                 }
-                rt.addPending(sequence, segment.length, dataBytes);
+                rt.addPending(sequence, segment.remaining(), dataBytes);
             } finally {
                 rt.intakeLock.unlock();
             }
-            rt.uploaded.add(now, segment.length);
+            rt.uploaded.add(now, segment.remaining());
             rt.churn.add(now, dataBytes);
             long next = rt.expectedNext();
-            store.recordUpload(diskId, segment.length, next, now);
+            store.recordUpload(diskId, segment.remaining(), next, now);
             engine.signal();
             return new Outcome(201, "Stored", diskId, sequence, next);
         } finally {
+            if (buffer != null) {
+                bodyBuffers.offer(buffer); // at most CONCURRENT_UPLOADS: each was taken by an upload holding a permit
+            }
             uploads.release();
         }
+    }
+
+    /** A kept body array of at least {@code length} bytes, or a new one (a kept one too small is dropped). */
+    private byte[] takeBodyBuffer(int length) {
+        byte[] buffer = bodyBuffers.poll();
+        return buffer != null && buffer.length >= length ? buffer : new byte[length];
     }
 
     private static Outcome duplicate(ReplicationEngine.DiskRuntime rt, long sequence) {
@@ -150,24 +169,24 @@ public final class SegmentIntake {
     }
 
     /**
-     * The request body, at most {@link #SEGMENT_BYTES_MAX} bytes. With a Content-Length the bytes are read into one
-     * array of that size (no gathering and second copy of a segment of tens of MB); a body longer than it said is
-     * refused, a shorter one is returned as it is and fails verification as truncated.
+     * The request body, at most {@link #SEGMENT_BYTES_MAX} bytes, as {@code [0, length)} of an array. With a
+     * Content-Length the bytes are read into {@code buffer} (no gathering and second copy of a segment of tens of
+     * MB); a body longer than it said is refused, a shorter one is returned as it is and fails verification as
+     * truncated.
      */
-    private static byte[] readBody(InputStream body, long contentLength) throws IOException {
+    private static ByteBuffer readBody(InputStream body, long contentLength, byte[] buffer) throws IOException {
         if (contentLength < 0) {
             byte[] segment = body.readNBytes(SEGMENT_BYTES_MAX + 1);
             if (segment.length > SEGMENT_BYTES_MAX) {
                 throw tooLarge(-1);
             }
-            return segment;
+            return ByteBuffer.wrap(segment);
         }
-        byte[] segment = new byte[(int) contentLength];
-        int read = body.readNBytes(segment, 0, segment.length);
-        if (read == segment.length && body.read() >= 0) {
+        int read = body.readNBytes(buffer, 0, (int) contentLength);
+        if (read == contentLength && body.read() >= 0) {
             throw tooLarge(-1);
         }
-        return read == segment.length ? segment : Arrays.copyOf(segment, read);
+        return ByteBuffer.wrap(buffer, 0, read);
     }
 
     private static void checkSequence(ReplicationEngine.DiskRuntime rt, long sequence) {
@@ -180,10 +199,10 @@ public final class SegmentIntake {
     }
 
     /** Reads the whole segment; returns its DATA bytes (uncompressed). 400 MalformedSegment when it does not verify. */
-    private static long verify(UUID diskId, long sequence, byte[] segment, long diskBytes) {
+    private static long verify(UUID diskId, long sequence, ByteBuffer segment, long diskBytes) {
         String name = SegmentName.of(diskId, sequence);
         try {
-            return SegmentReader.verify(name, segment, diskBytes);
+            return SegmentReader.verify(name, segment.array(), segment.remaining(), diskBytes);
         } catch (SegmentFormatException e) {
             throw new ArmException(400, "MalformedSegment", "Segment " + sequence + " of disk " + diskId
                     + " was refused and not stored: " + e.getMessage());

@@ -2,6 +2,7 @@ package dev.secondsite.replication.blob;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
 
@@ -32,20 +33,22 @@ public interface BlobStore {
     void put(String name, byte[] data) throws IOException;
 
     /**
-     * Stores the concatenation of {@code parts} under {@code name}, as {@link #put(String, byte[])} does, without
-     * the caller building it in one array (a pack is tens of MB of chunk files). By default the parts are copied
-     * into one array; stores that write in pieces anyway write them as they are.
+     * Stores the remaining bytes of {@code parts}, one after the other, under {@code name}, as
+     * {@link #put(String, byte[])} does, without the caller building them in one array of the exact size (a pack
+     * is tens of MB of chunk files; an upload's body is read into a reused array). The buffers' positions are
+     * left as they are. By default the parts are copied into one array; stores that write in pieces anyway write
+     * them as they are.
      */
-    default void put(String name, List<byte[]> parts) throws IOException {
+    default void put(String name, List<ByteBuffer> parts) throws IOException {
         int length = 0;
-        for (byte[] part : parts) {
-            length = Math.addExact(length, part.length);
+        for (ByteBuffer part : parts) {
+            length = Math.addExact(length, part.remaining());
         }
         byte[] data = new byte[length];
         int at = 0;
-        for (byte[] part : parts) {
-            System.arraycopy(part, 0, data, at, part.length);
-            at += part.length;
+        for (ByteBuffer part : parts) {
+            part.get(part.position(), data, at, part.remaining());
+            at += part.remaining();
         }
         put(name, data);
     }

@@ -62,11 +62,11 @@ public final class FileBlobStore implements BlobStore {
 
     @Override
     public void put(String name, byte[] data) throws IOException {
-        put(name, List.of(data));
+        put(name, List.of(ByteBuffer.wrap(data)));
     }
 
     @Override
-    public void put(String name, List<byte[]> parts) throws IOException {
+    public void put(String name, List<ByteBuffer> parts) throws IOException {
         Path target = resolve(name);
         Path temp = null;
         try {
@@ -78,10 +78,10 @@ public final class FileBlobStore implements BlobStore {
                 // in the CPU cache for the kernel's copy (a segment or pack is tens of MB).
                 ByteBuffer buffer = takeBuffer();
                 try {
-                    for (byte[] part : parts) {
-                        for (int at = 0; at < part.length; ) {
-                            int length = Math.min(buffer.remaining(), part.length - at);
-                            buffer.put(part, at, length);
+                    for (ByteBuffer part : parts) {
+                        for (int at = part.position(); at < part.limit(); ) {
+                            int length = Math.min(buffer.remaining(), part.limit() - at);
+                            buffer.put(buffer.position(), part, at, length).position(buffer.position() + length);
                             at += length;
                             if (!buffer.hasRemaining()) {
                                 writeFully(channel, buffer);

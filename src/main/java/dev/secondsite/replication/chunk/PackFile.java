@@ -86,8 +86,8 @@ final class PackFile {
 
     /** {@link #encodeParts} as one array. */
     static byte[] encode(List<ChunkDigest> digests, List<byte[]> files, List<ChunkDigest> bases) {
-        List<byte[]> parts = encodeParts(digests, files, bases);
-        ByteBuffer pack = ByteBuffer.allocate(parts.stream().mapToInt(part -> part.length).sum());
+        List<ByteBuffer> parts = encodeParts(digests, files, bases);
+        ByteBuffer pack = ByteBuffer.allocate(parts.stream().mapToInt(ByteBuffer::remaining).sum());
         parts.forEach(pack::put);
         return pack.array();
     }
@@ -98,7 +98,7 @@ final class PackFile {
      * ({@link dev.secondsite.replication.blob.BlobStore#put(String, List)}): header and index, the chunk files
      * themselves (not copied), and the trailer.
      */
-    static List<byte[]> encodeParts(List<ChunkDigest> digests, List<byte[]> files, List<ChunkDigest> bases) {
+    static List<ByteBuffer> encodeParts(List<ChunkDigest> digests, List<byte[]> files, List<ChunkDigest> bases) {
         assert digests.size() == files.size() && digests.size() == bases.size() && !digests.isEmpty()
                 && digests.size() <= ENTRIES_MAX;
         int count = digests.size();
@@ -120,10 +120,10 @@ final class PackFile {
         int indexCrc = Crc32c.of(head.array(), 0, head.position());
         head.putInt(indexCrc);
         assert !head.hasRemaining();
-        List<byte[]> parts = new ArrayList<>(count + 2);
-        parts.add(head.array());
-        parts.addAll(files);
-        parts.add(trailer(indexCrc));
+        List<ByteBuffer> parts = new ArrayList<>(count + 2);
+        parts.add(head.flip());
+        files.forEach(file -> parts.add(ByteBuffer.wrap(file)));
+        parts.add(ByteBuffer.wrap(trailer(indexCrc)));
         return parts;
     }
 

@@ -51,6 +51,8 @@ public final class SegmentReader {
     private final InputStream in;
     /** The whole segment when verifying an array ({@link #verify}): raw payloads are checked where they lie. */
     private final byte[] source;
+    /** The segment's bytes in {@link #source} (the array may be longer: a reused buffer). */
+    private final int sourceLength;
     private final long diskBytes;
     private final CRC32C crc = new CRC32C();
     private final SegmentHeader header;
@@ -61,13 +63,15 @@ public final class SegmentReader {
     private long lastMarkerMillis = Long.MIN_VALUE;
     private SegmentTrailer trailer;
 
-    private SegmentReader(String name, InputStream in, byte[] source, long diskBytes) throws IOException {
+    private SegmentReader(String name, InputStream in, byte[] source, int sourceLength, long diskBytes)
+            throws IOException {
         if (diskBytes < 0) {
             throw new IllegalArgumentException("disk size must be >= 0 bytes, got " + diskBytes);
         }
         this.name = name;
         this.in = in;
         this.source = source;
+        this.sourceLength = sourceLength;
         this.diskBytes = diskBytes;
         byte[] headerBytes = readExactly(HEADER_BYTES, "header");
         this.header = SegmentHeader.decode(name, headerBytes);
@@ -89,7 +93,7 @@ public final class SegmentReader {
      * header; {@code diskBytes} bounds record offsets (or {@link SegmentFormat#DISK_BYTES_UNKNOWN}).
      */
     public static SegmentReader open(String name, InputStream in, long diskBytes) throws IOException {
-        return new SegmentReader(name, in, null, diskBytes);
+        return new SegmentReader(name, in, null, 0, diskBytes);
     }
 
     /**
@@ -99,7 +103,13 @@ public final class SegmentReader {
      * did not compress). Returns the DATA bytes the segment changes.
      */
     public static long verify(String name, byte[] segment, long diskBytes) throws IOException {
-        SegmentReader reader = new SegmentReader(name, new ByteArrayInputStream(segment), segment, diskBytes);
+        return verify(name, segment, segment.length, diskBytes);
+    }
+
+    /** {@link #verify(String, byte[], long)} of the segment in {@code segment[0, length)} (a reused body buffer). */
+    public static long verify(String name, byte[] segment, int length, long diskBytes) throws IOException {
+        SegmentReader reader = new SegmentReader(name, new ByteArrayInputStream(segment, 0, length), segment, length,
+                diskBytes);
         while (reader.next() != null) {
             // each call validates one record
         }
@@ -214,7 +224,7 @@ public final class SegmentReader {
     /** A DATA payload checked where it lies in {@link #source}: the segment CRC, then the content's. */
     private void verifyInPlace(long start, int storedBytes, int length, boolean lz4, int contentCrc) throws IOException {
         int at = (int) position;
-        int available = source.length - at;
+        int available = sourceLength - at;
         if (available < storedBytes) {
             readExactly(storedBytes, "DATA payload"); // fails as truncated, with the usual message
         }

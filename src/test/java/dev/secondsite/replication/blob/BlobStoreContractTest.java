@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -80,12 +81,19 @@ abstract class BlobStoreContractTest {
         ByteArrayOutputStream whole = new ByteArrayOutputStream();
         parts.forEach(whole::writeBytes);
 
-        store.put("packs/parts", parts);
-        store.put("packs/nothing", List.of(new byte[0]));
+        List<ByteBuffer> buffers = new ArrayList<>(parts.stream().map(ByteBuffer::wrap).toList());
+        // Only a buffer's remaining bytes count: a body read into a longer array, a part with its position moved.
+        buffers.add(ByteBuffer.wrap(bytes("-tail-and-old-bytes"), 0, 5));
+        buffers.add(ByteBuffer.wrap(bytes("skipped:end")).position(8));
+        whole.writeBytes(bytes("-tailend"));
+
+        store.put("packs/parts", buffers);
+        store.put("packs/nothing", List.of(ByteBuffer.allocate(0)));
 
         assertThat(store.get("packs/parts")).hasValueSatisfying(data -> assertThat(data).isEqualTo(whole.toByteArray()));
+        assertThat(buffers.get(buffers.size() - 1).position()).as("positions are left as they were").isEqualTo(8);
         assertThat(store.get("packs/nothing")).hasValueSatisfying(data -> assertThat(data).isEmpty());
-        store.put("packs/parts", List.of(bytes("re"), bytes("placed")));
+        store.put("packs/parts", List.of(ByteBuffer.wrap(bytes("re")), ByteBuffer.wrap(bytes("placed"))));
         assertThat(store.get("packs/parts")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("replaced")));
     }
 

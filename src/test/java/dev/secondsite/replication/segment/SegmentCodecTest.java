@@ -159,6 +159,12 @@ class SegmentCodecTest {
             SegmentFormatException e = rejectedBothWays(name, cut);
             assertThat(e).as("truncated to %d of %d bytes", length, good.length).isNotNull();
             assertThat(e.byteOffset()).isEqualTo(length);
+            // The same cut body in a reused upload buffer, which still holds the rest of a whole segment after it.
+            int bodyLength = length;
+            SegmentFormatException inBuffer = catchThrowableOfType(SegmentFormatException.class,
+                    () -> SegmentReader.verify(name, good, bodyLength, DISK_BYTES));
+            assertThat(inBuffer).as("truncated to %d in a longer buffer", length).isNotNull();
+            assertThat(inBuffer.getMessage()).isEqualTo(e.getMessage());
             if (boundaries.contains(length)) {
                 assertThat(e.getMessage()).contains("not sealed");
             } else {
