@@ -52,8 +52,7 @@ public final class CacheStorage {
         return segments;
     }
 
-    /** Stores a verified segment durably: when this returns the segment is acknowledged. */
-    /** Stores the segment's remaining bytes. */
+    /** Stores a verified segment (the buffer's remaining bytes) durably: when this returns it is acknowledged. */
     public void put(UUID diskId, long sequence, ByteBuffer segment) throws IOException {
         blobs.put(SegmentName.of(diskId, sequence), List.of(segment));
     }

@@ -9,8 +9,8 @@ import dev.secondsite.replication.segment.SegmentReader;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.time.Clock;
 import java.nio.ByteBuffer;
+import java.time.Clock;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;

@@ -16,17 +16,17 @@ import dev.secondsite.replication.chunk.ChunkStore.Location;
  *
  * <p>Why not a {@code HashMap<ChunkDigest, Location>}: the index holds one entry per chunk version kept, so a
  * 1 TiB disk of 64 KiB chunks is 16.8 million entries before any history. As map entries they were four objects
- * each (five for a delta, whose base digest is one more): 139 bytes, 203 for a delta, all of it traced by every
+ * each (six for a delta, whose base digest is two more): 136-140 bytes, 203 for a delta, all of it traced by every
  * collection of the old generation. Here an entry is {@link #ENTRY_BYTES} bytes in arrays of primitives, which
- * the garbage collector does not trace, plus its slot in the hash table (figures: docs/benchmarks.md, "chunk
- * index").
+ * the garbage collector does not trace, plus its slot in the hash table (about 70 bytes per
+ * entry in all: docs/benchmarks.md, "the chunk index in flat arrays").
  *
  * <p>Layout. <b>Entries</b> are numbered and kept in pages of {@link #PAGE} entries, each {@link #ENTRY_LONGS} longs
  * side by side (one or two cache lines): the digest (four longs), the offset in the pack, the kind (free, key
  * only, a legacy blob, or {@code PACKED +} the pack's id) with the length, and the delta base as an entry number
- * plus one (0: none). An entry keeps its number until it is dropped, so a delta names its base by number. <b>The hash table</b> is open addressing with linear probing over a power of two of
- * longs, each the entry's number plus one and 32 bits of its digest's hash, so that a probe that does not match
- * rarely reads the entry.
+ * plus one (0: none). An entry keeps its number until it is dropped, so a delta names its base by number.
+ * <b>The hash table</b> is open addressing with linear probing over a power of two of longs, each the entry's
+ * number plus one and 32 bits of its digest's hash, so that a probe that does not match rarely reads the entry.
  *
  * <p>Removing an entry makes it <em>key only</em>: its digest stays, because a delta may name it as its base. A
  * base that is not stored (yet, or any more) is such an entry; as with a map keyed by digest, storing the base

@@ -34,7 +34,7 @@ import dev.secondsite.replication.blob.BlobStore;
  * disk-state writers call {@link #flush()} before every put (and {@link TreeBuilder#finish} flushes).
  * The pending pack is also flushed when it reaches {@link #PACK_BYTES_TARGET}, bounding memory.
  *
- * <p>Lookup: an in-memory index ({@link ChunkIndex}, about 100 bytes per entry) maps every stored digest to its
+ * <p>Lookup: an in-memory index ({@link ChunkIndex}, about 70 bytes per entry) maps every stored digest to its
  * pack entry (or legacy blob). It is built on first use from the packs' indexes (the head of each pack) and the
  * legacy blob names, and refreshed when a read misses (another process may have added packs).
  *
