@@ -62,7 +62,11 @@ final class ChunkIndex {
     private long[][] pages = new long[0][];
     /** Entry numbers handed out so far; those of dropped entries are reused first. */
     private int entries;
-    private final ArrayDeque<Integer> freeEntries = new ArrayDeque<>();
+    /**
+     * The first dropped entry plus one (0: none). Dropped entries form a list through their offset word, so that
+     * freeing millions of them (a collection that deleted many packs) allocates nothing.
+     */
+    private int freeHead;
 
     private long[] table;
     private int shift;
@@ -88,6 +92,11 @@ final class ChunkIndex {
     /** Slots in the hash table (a footprint figure for tests). */
     int tableCapacity() {
         return table.length;
+    }
+
+    /** Entry numbers handed out, live or not (a footprint figure for tests). */
+    int entryCount() {
+        return entries;
     }
 
     Location get(ChunkDigest digest) {
@@ -250,7 +259,12 @@ final class ChunkIndex {
         if (entry >= 0) {
             return entry;
         }
-        entry = freeEntries.isEmpty() ? newEntry() : freeEntries.pop();
+        if (freeHead != 0) {
+            entry = freeHead - 1;
+            freeHead = (int) pages[entry / PAGE][entry % PAGE * ENTRY_LONGS + OFFSET];
+        } else {
+            entry = newEntry();
+        }
         for (int i = 0; i < WORDS; i++) {
             pages[entry / PAGE][entry % PAGE * ENTRY_LONGS + i] = digest.word(i);
         }
@@ -288,8 +302,8 @@ final class ChunkIndex {
     }
 
     /**
-     * Once key-only entries outnumber live ones by half (and by {@link #KEY_ONLY_DROP_MIN}): drops those no live delta names (their numbers are reused) and
-     * rebuilds the table for what is left.
+     * Once key-only entries outnumber live ones by half (and by {@link #KEY_ONLY_DROP_MIN}): drops those no live
+     * delta names (their numbers are reused) and rebuilds the table for what is left.
      */
     private void dropKeyOnlyIfMany() {
         if (keyOnly < size + Math.max(KEY_ONLY_DROP_MIN, size / 2)) {
@@ -305,7 +319,8 @@ final class ChunkIndex {
         for (int entry = 0; entry < entries; entry++) {
             if (kind(entry) == KEY_ONLY && !named.get(entry)) {
                 setKind(entry, FREE);
-                freeEntries.push(entry);
+                pages[entry / PAGE][entry % PAGE * ENTRY_LONGS + OFFSET] = freeHead;
+                freeHead = entry + 1;
                 keyOnly--;
             }
         }

@@ -128,6 +128,7 @@ class ChunkIndexTest {
             fill(index, 50_000, round * 50_000);
             assertThat(index.size()).isZero();
             assertThat(index.tableCapacity()).as("round %d", round).isLessThanOrEqualTo(8192);
+            assertThat(index.entryCount()).as("round %d reuses dropped entries", round).isLessThanOrEqualTo(60_000);
         }
         index.put(digest(1), new Location("packs/p.pack", 1, 2, null));
         assertThat(index.get(digest(1))).isEqualTo(new Location("packs/p.pack", 1, 2, null));
