@@ -5,6 +5,7 @@ import dev.secondsite.jobs.Workflow;
 import dev.secondsite.replication.RecoveryStore;
 import dev.secondsite.replication.blob.BlobStore;
 import dev.secondsite.replication.blob.FileBlobStore;
+import dev.secondsite.replication.blob.WriteBehindBlobStore;
 import dev.secondsite.resource.ResourceStore;
 import dev.secondsite.resource.StoredResource;
 import dev.secondsite.store.Settings;
@@ -105,7 +106,9 @@ public final class ProtectionModule implements AutoCloseable {
         ProtectionStore store = new ProtectionStore(jdbi);
         AgentStore agents = new AgentStore(jdbi);
         RegistrationKeys keys = new RegistrationKeys(settings, clock);
-        RecoveryStore recovery = new RecoveryStore(new FileBlobStore(options.recoveryDir()), clock);
+        // Applies queue their writes: one segment's pack, manifests and state are written while the next is parsed.
+        RecoveryStore recovery = new RecoveryStore(new WriteBehindBlobStore(new FileBlobStore(options.recoveryDir()),
+                WriteBehindBlobStore.PENDING_BYTES_DEFAULT, WriteBehindBlobStore.FAIL_FAST_MILLIS_DEFAULT), clock);
         ReplicationEngine engine = new ReplicationEngine(store, new CacheStorage(cacheBlobs), recovery, clock);
         ItemView view = new ItemView(resources, store, agents, engine, clock);
         ProtectedItems items = new ProtectedItems(resources, scope, jobs, agents, store, engine, view, clock);
@@ -203,5 +206,6 @@ public final class ProtectionModule implements AutoCloseable {
             }
         }
         engine.close();
+        engine.recovery().close();
     }
 }

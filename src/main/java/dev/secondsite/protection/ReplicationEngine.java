@@ -34,6 +34,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -58,11 +59,17 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *   <li>{@link ReplicaDisk#apply} is crash-safe on its own (chunks, then manifests, then the disk state as
  *       commit point; see its class comment): after a crash the replica is at sequence s-1 or s, never in
  *       between, and re-applying s from s-1 yields the same tree, points and bytes.</li>
- *   <li>The cached segment is deleted only after {@code apply} returned, i.e. after the commit point is
- *       durable. A crash between commit and delete leaves an already-applied segment in cache; at the next
- *       pass it is recognized by {@code sequence <= lastApplied} and deleted without being read.</li>
+ *   <li>The cached segment is deleted only after the commit point is durable. The recovery store may be a
+ *       {@link dev.secondsite.replication.blob.WriteBehindBlobStore} (the server's is): then {@code apply}
+ *       returns with its puts queued, in order, and the engine goes on with the disk's next segment while they
+ *       are written; everything that acknowledges an apply (deleting its segment, {@code lastApplied}, the
+ *       database mirrors, new points, an ended resync) waits until {@link RecoveryStore#isWritten} says its puts
+ *       are done ({@link #finishWritten}). A crash before that leaves the segment in cache and the replica at an
+ *       earlier sequence, from which the segment applies again. A crash between commit and delete leaves an
+ *       already-applied segment in cache; at the next pass it is recognized by {@code sequence <= lastApplied}
+ *       and deleted without being read.</li>
  *   <li>This engine keeps no counter of its own that could disagree with the stores: {@code lastApplied}
- *       is the replica's state, "what is pending" is the cache's listing, and the database columns
+ *       is the replica's durable state, "what is pending" is the cache's listing, and the database columns
  *       ({@code last_applied_sequence}, {@code next_sequence}, point times) are mirrors for display,
  *       rewritten from the stores at every start ({@link #start}).</li>
  *   <li>Item state transitions driven from here (InitialReplication to Protected, end of a resync) are
@@ -91,6 +98,8 @@ public final class ReplicationEngine implements AutoCloseable {
     /** How often cache storage is listed again (uploads landing through another node, files put by hand). */
     private static final long RELIST_MILLIS = 5_000;
     private static final long RETRY_MIN_MILLIS = 1_000;
+    /** How long an idle pass waits for queued writes before it looks for segments again. */
+    private static final long WRITE_POLL_MILLIS = 50;
     private static final long RETRY_MAX_MILLIS = 60_000;
     /** Health error codes this engine sets. */
     public static final String SEGMENT_CORRUPT = "SegmentCorrupt";
@@ -138,9 +147,14 @@ public final class ReplicationEngine implements AutoCloseable {
         private volatile Instant lastPoint;
         private volatile Instant lastAppPoint;
         private volatile long recoveryStoreBytes = -1;
+        /**
+         * Applies whose puts are still queued (write-behind), oldest first; their bookkeeping waits for them.
+         * Changed under applyLock; the apply thread peeks without it.
+         */
+        private final ConcurrentLinkedDeque<Applied> unwritten = new ConcurrentLinkedDeque<>();
         private long retryAt;
         private long retryDelay = RETRY_MIN_MILLIS;
-        private boolean transientError;
+        private volatile boolean transientError;
 
         DiskRuntime(UUID diskId, String itemId, String agentId, String name, long capacityBytes) {
             this.diskId = diskId;
@@ -217,11 +231,11 @@ public final class ReplicationEngine implements AutoCloseable {
             pendingData.remove(sequence);
         }
 
-        private synchronized List<Long> clearPending() {
-            List<Long> all = new ArrayList<>(pending.keySet());
-            pending.clear();
-            pendingData.clear();
-            return all;
+        /** Forgets the pending segments after {@code sequence} and returns them. */
+        private synchronized List<Long> clearPendingAfter(long sequence) {
+            List<Long> later = new ArrayList<>(pending.tailMap(sequence, false).keySet());
+            later.forEach(this::removePending);
+            return later;
         }
 
         private synchronized void applied(long sequence) {
@@ -235,6 +249,11 @@ public final class ReplicationEngine implements AutoCloseable {
     private final RecoveryStore recovery;
     private final Clock clock;
     private final Map<UUID, DiskRuntime> disks = new ConcurrentHashMap<>();
+
+    /** An applied segment whose puts were all made once {@code mark} is written. */
+    private record Applied(ApplyResult result, long storedBytes, long mark) {
+    }
+
     private final ReentrantReadWriteLock pointsLock = new ReentrantReadWriteLock();
     private final Semaphore wake = new Semaphore(0);
     private volatile Listener listener = new Listener() {
@@ -315,6 +334,9 @@ public final class ReplicationEngine implements AutoCloseable {
             }
         }
         rt.active = disk.replicating();
+        // A store failure reported before a restart is cleared by the first apply acknowledged after it.
+        rt.transientError = disk.healthError() != null
+                && RECOVERY_STORE_WRITE_FAILED.equals(disk.healthError().path("errorCode").asText());
         store.syncMirrors(disk.diskId(), rt.lastApplied, rt.expectedNext(), millis(rt.lastPoint), millis(rt.lastAppPoint));
         DiskRuntime raced = disks.putIfAbsent(disk.diskId(), rt);
         return raced != null ? raced : rt;
@@ -336,7 +358,14 @@ public final class ReplicationEngine implements AutoCloseable {
                 rt.setActive(active);
                 if (!active) {
                     rt.applyLock.lock(); // waits for the apply in flight, if any
-                    rt.applyLock.unlock();
+                    try {
+                        awaitWritten(rt); // and for its writes, so that what stops is acknowledged
+                    } catch (IOException e) {
+                        // The writes are retried; the apply thread acknowledges them once they are done.
+                        LOG.warn("disk {} stopped with applies not yet written: {}", rt.diskId, e.getMessage());
+                    } finally {
+                        rt.applyLock.unlock();
+                    }
                 }
             }
         }
@@ -363,7 +392,8 @@ public final class ReplicationEngine implements AutoCloseable {
             rt.intakeLock.lock(); // an upload in flight is stored first, then dropped with the rest
             rt.applyLock.lock();
             try {
-                for (long sequence : rt.clearPending()) {
+                // Segments applied already (their writes perhaps still queued) are not dropped: they are the point.
+                for (long sequence : rt.clearPendingAfter(rt.replica == null ? rt.lastApplied : rt.replica.lastSequence())) {
                     deleteQuietly(rt, sequence);
                     dropped++;
                 }
@@ -510,7 +540,7 @@ public final class ReplicationEngine implements AutoCloseable {
                     relist();
                     lastRelist = System.currentTimeMillis();
                 }
-                if (!worked) {
+                if (!worked && !awaitQueuedWrites()) {
                     wake.tryAcquire(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS);
                     wake.drainPermits();
                 }
@@ -543,27 +573,75 @@ public final class ReplicationEngine implements AutoCloseable {
         }
     }
 
-    /** Applies the disk's next segment if it is stored; returns whether there was work. */
-    boolean applyNext(DiskRuntime rt) {
-        if (!rt.active || System.currentTimeMillis() < rt.retryAt) {
+    /**
+     * With nothing to apply, waits a little for queued writes, if any (then returns true: the next pass
+     * acknowledges them). Reports writes that keep failing on the disks waiting for them, and returns false.
+     */
+    private boolean awaitQueuedWrites() {
+        List<DiskRuntime> waiting = disks.values().stream().filter(rt -> !rt.unwritten.isEmpty()).toList();
+        if (waiting.isEmpty()) {
             return false;
         }
+        try {
+            recovery.awaitWritten(recovery.writeMark(), WRITE_POLL_MILLIS);
+            return true;
+        } catch (IOException e) {
+            for (DiskRuntime rt : waiting) {
+                Applied oldest = rt.unwritten.peekFirst();
+                if (oldest != null) {
+                    reportStoreFailure(rt, "Writing applied segment " + oldest.result().segmentName()
+                            + " to the recovery store failed: ", e);
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * Acknowledges the disk's applies whose writes are done, oldest first (under its apply lock). Returns whether
+     * there were any.
+     */
+    private boolean finishWritten(DiskRuntime rt) {
+        boolean any = false;
+        for (Applied oldest = rt.unwritten.peekFirst(); oldest != null && recovery.isWritten(oldest.mark());
+                oldest = rt.unwritten.peekFirst()) {
+            rt.unwritten.removeFirst();
+            acknowledge(rt, oldest);
+            any = true;
+        }
+        return any;
+    }
+
+    /** Waits until the disk's applies are written and acknowledges them (under its apply lock). */
+    private void awaitWritten(DiskRuntime rt) throws IOException {
+        Applied newest = rt.unwritten.peekLast();
+        if (newest != null) {
+            while (!recovery.awaitWritten(newest.mark(), IDLE_POLL_MILLIS)) {
+                LOG.debug("waiting for the writes of disk {}", rt.diskId);
+            }
+            finishWritten(rt);
+        }
+    }
+
+    /** Applies the disk's next segment if it is stored, and acknowledges applies written; returns whether there was work. */
+    boolean applyNext(DiskRuntime rt) {
         if (!rt.applyLock.tryLock()) {
             return false; // being discarded or deactivated
         }
         try {
-            if (!rt.active || rt.replica == null) {
-                return false;
+            boolean acknowledged = finishWritten(rt);
+            if (!rt.active || rt.replica == null || System.currentTimeMillis() < rt.retryAt) {
+                return acknowledged;
             }
             // Leftovers of a crash between an apply's commit and its cache delete: applied already.
             for (long done : rt.pendingUpTo(rt.lastApplied)) {
                 deleteQuietly(rt, done);
                 rt.removePending(done);
             }
-            long next = rt.lastApplied + 1;
+            long next = rt.replica.lastSequence() + 1; // ahead of lastApplied while its writes are queued
             Long storedBytes = rt.pendingSize(next);
             if (storedBytes == null) {
-                return false;
+                return acknowledged;
             }
             String name = SegmentName.of(rt.diskId, next);
             ApplyResult result;
@@ -593,43 +671,52 @@ public final class ReplicationEngine implements AutoCloseable {
                 pointsLock.readLock().unlock();
             }
 
-            // The apply committed (the replica's state names this sequence): only now drop the segment.
-            deleteQuietly(rt, next);
-            rt.applied(result.sequence());
             rt.retryDelay = RETRY_MIN_MILLIS;
-            Long pointAt = null;
-            Long appPointAt = null;
-            List<String> resyncTags = new ArrayList<>();
-            for (RecoveryPointManifest point : result.points()) {
-                rt.lastPoint = point.createdAt();
-                pointAt = point.createdAt().toEpochMilli();
-                if (point.consistency() == ConsistencyType.APP_CONSISTENT) {
-                    rt.lastAppPoint = point.createdAt();
-                    appPointAt = pointAt;
-                }
-                if (point.tag().startsWith(RESYNC_TAG_PREFIX)) {
-                    resyncTags.add(point.tag().substring(RESYNC_TAG_PREFIX.length()));
-                }
-            }
-            store.recordApply(rt.diskId, result.sequence(), storedBytes, pointAt, appPointAt);
-            if (rt.transientError) {
-                rt.transientError = false;
-                store.clearTransientHealthError(rt.diskId, RECOVERY_STORE_WRITE_FAILED);
-                listener.healthChanged(rt.itemId);
-            }
-            boolean resynced = false;
-            for (String id : resyncTags) {
-                resynced |= store.completeResync(rt.diskId, id);
-            }
-            if (resynced) {
-                listener.resyncCompleted(rt.itemId);
-            }
-            if (!result.points().isEmpty()) {
-                listener.pointsCreated(rt.itemId);
-            }
+            rt.unwritten.addLast(new Applied(result, storedBytes, recovery.writeMark()));
+            finishWritten(rt);
             return true;
         } finally {
             rt.applyLock.unlock();
+        }
+    }
+
+    /**
+     * The bookkeeping of an apply whose commit point is durable (its puts written): only now is its segment
+     * dropped from cache storage, and its points, end of resync and sequence shown.
+     */
+    private void acknowledge(DiskRuntime rt, Applied applied) {
+        ApplyResult result = applied.result();
+        deleteQuietly(rt, result.sequence());
+        rt.applied(result.sequence());
+        Long pointAt = null;
+        Long appPointAt = null;
+        List<String> resyncTags = new ArrayList<>();
+        for (RecoveryPointManifest point : result.points()) {
+            rt.lastPoint = point.createdAt();
+            pointAt = point.createdAt().toEpochMilli();
+            if (point.consistency() == ConsistencyType.APP_CONSISTENT) {
+                rt.lastAppPoint = point.createdAt();
+                appPointAt = pointAt;
+            }
+            if (point.tag().startsWith(RESYNC_TAG_PREFIX)) {
+                resyncTags.add(point.tag().substring(RESYNC_TAG_PREFIX.length()));
+            }
+        }
+        store.recordApply(rt.diskId, result.sequence(), applied.storedBytes(), pointAt, appPointAt);
+        if (rt.transientError) {
+            rt.transientError = false;
+            store.clearTransientHealthError(rt.diskId, RECOVERY_STORE_WRITE_FAILED);
+            listener.healthChanged(rt.itemId);
+        }
+        boolean resynced = false;
+        for (String id : resyncTags) {
+            resynced |= store.completeResync(rt.diskId, id);
+        }
+        if (resynced) {
+            listener.resyncCompleted(rt.itemId);
+        }
+        if (!result.points().isEmpty()) {
+            listener.pointsCreated(rt.itemId);
         }
     }
 
@@ -645,7 +732,7 @@ public final class ReplicationEngine implements AutoCloseable {
         } catch (IOException q) {
             LOG.error("quarantining segment {} of disk {} failed: {}", sequence, rt.diskId, q.toString());
         }
-        for (long later : rt.clearPending()) {
+        for (long later : rt.clearPendingAfter(sequence - 1)) {
             if (later != sequence) {
                 deleteQuietly(rt, later);
             }
@@ -670,17 +757,7 @@ public final class ReplicationEngine implements AutoCloseable {
         LOG.warn("applying segment {} failed; retrying in {} ms: {}", name, rt.retryDelay, e.toString());
         rt.retryAt = System.currentTimeMillis() + rt.retryDelay;
         rt.retryDelay = Math.min(RETRY_MAX_MILLIS, rt.retryDelay * 2);
-        if (!rt.transientError) {
-            rt.transientError = true;
-            store.setHealthError(rt.diskId, HealthErrors.error(RECOVERY_STORE_WRITE_FAILED, HealthErrors.WARNING,
-                    "Changes can't be written to the recovery store",
-                    "Applying segment " + name + " to the recovery store failed: " + e.getMessage(),
-                    CacheStorage.isOutOfSpace(e) ? "The recovery store's file system is full."
-                            : "The recovery store is unavailable or failing.",
-                    "Free space in (or repair) the recovery store. The changes stay in cache storage and are applied "
-                            + "automatically when writing works again.", rt.diskId.toString(), clock.millis()));
-            listener.healthChanged(rt.itemId);
-        }
+        reportStoreFailure(rt, "Applying segment " + name + " to the recovery store failed: ", e);
         try {
             reopen(rt); // an apply that failed midway may have left the in-memory tree ahead of the store
         } catch (RuntimeException ignored) {
@@ -688,8 +765,24 @@ public final class ReplicationEngine implements AutoCloseable {
         }
     }
 
+    /** Sets the disk's Warning health error for a failing recovery store, once until an apply is acknowledged. */
+    private void reportStoreFailure(DiskRuntime rt, String what, Exception e) {
+        if (!rt.transientError) {
+            rt.transientError = true;
+            store.setHealthError(rt.diskId, HealthErrors.error(RECOVERY_STORE_WRITE_FAILED, HealthErrors.WARNING,
+                    "Changes can't be written to the recovery store", what + e.getMessage(),
+                    CacheStorage.isOutOfSpace(e) ? "The recovery store's file system is full."
+                            : "The recovery store is unavailable or failing.",
+                    "Free space in (or repair) the recovery store. The changes stay in cache storage and are applied "
+                            + "automatically when writing works again.", rt.diskId.toString(), clock.millis()));
+            listener.healthChanged(rt.itemId);
+        }
+    }
+
+    /** Reads the replica back from the store, once its queued writes are done (so the two agree). */
     private void reopen(DiskRuntime rt) {
         try {
+            awaitWritten(rt);
             rt.replica = ReplicaDisk.open(recovery, rt.diskId);
             rt.lastApplied = rt.replica.lastSequence();
         } catch (IOException e) {

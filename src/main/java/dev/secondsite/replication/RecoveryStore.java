@@ -1,8 +1,10 @@
 package dev.secondsite.replication;
 
+import java.io.IOException;
 import java.time.Clock;
 
 import dev.secondsite.replication.blob.BlobStore;
+import dev.secondsite.replication.blob.WriteBehindBlobStore;
 import dev.secondsite.replication.chunk.ChunkStore;
 import dev.secondsite.replication.point.RecoveryPoints;
 
@@ -16,13 +18,18 @@ import dev.secondsite.replication.point.RecoveryPoints;
  *   disks/{disk}.state     each replica disk's current root and last applied segment ({@link DiskStates}),
  *   disks/{disk}.state.b   in two slots written alternately
  * </pre>
+ *
+ * <p>Over a {@link WriteBehindBlobStore} (as the server runs it), a put is queued and written later, in order:
+ * the write marks below tell when what was put so far is written. Over any other store every put is written
+ * when it returns, and every mark is written already.
  */
-public final class RecoveryStore {
+public final class RecoveryStore implements AutoCloseable {
     private final BlobStore blobs;
     private final Clock clock;
     private final ChunkStore chunks;
     private final RecoveryPoints points;
     private final DiskStates states;
+    private final WriteBehindBlobStore writeBehind;
 
     /**
      * Manifests and disk states flush the chunk store's pending pack before each put: nothing may durably
@@ -30,6 +37,7 @@ public final class RecoveryStore {
      */
     public RecoveryStore(BlobStore blobs, Clock clock, int packBytesTarget) {
         this.blobs = blobs;
+        this.writeBehind = blobs instanceof WriteBehindBlobStore queued ? queued : null;
         this.clock = clock;
         this.chunks = new ChunkStore(blobs, clock, packBytesTarget);
         this.points = new RecoveryPoints(blobs, chunks::flush);
@@ -62,6 +70,32 @@ public final class RecoveryStore {
 
     public DiskStates states() {
         return states;
+    }
+
+    /** A mark for everything put so far (see {@link #isWritten}). */
+    public long writeMark() {
+        return writeBehind == null ? 0 : writeBehind.mark();
+    }
+
+    /** Whether everything put before {@code mark} was taken is written, durably. */
+    public boolean isWritten(long mark) {
+        return writeBehind == null || writeBehind.isWritten(mark);
+    }
+
+    /**
+     * Waits at most {@code timeoutMillis} until everything put before {@code mark} is written; returns whether it
+     * is. While writes keep failing, throws the failure instead (they are retried in the background).
+     */
+    public boolean awaitWritten(long mark, long timeoutMillis) throws IOException {
+        return writeBehind == null || writeBehind.awaitWritten(mark, timeoutMillis);
+    }
+
+    /** Writes what is queued and stops the writer, if there is one. */
+    @Override
+    public void close() {
+        if (writeBehind != null) {
+            writeBehind.close();
+        }
     }
 
     @Override

@@ -20,8 +20,10 @@ import dev.secondsite.replication.segment.SegmentRecord;
  * <h2>Why a crash at any instant is safe</h2>
  *
  * <p>Everything the engine writes goes through {@code BlobStore.put}, which is atomic and durable when it
- * returns; so a crash leaves some prefix of the puts below done, each one whole. The puts of one segment
- * happen in this order:
+ * returns (or, over a {@link dev.secondsite.replication.blob.WriteBehindBlobStore}, queued and written later in the
+ * order of the calls); so a crash leaves some prefix of the puts below done, each one whole. Over write-behind
+ * that prefix may end before {@code apply} returned: its caller acknowledges the segment only once
+ * {@link RecoveryStore#isWritten} says so. The puts of one segment happen in this order:
  * <ol>
  *   <li><b>Chunks and tree nodes</b> for the new content, content-addressed and insert-if-missing, written
  *       as packs (usually one per segment: the chunk store buffers new content and puts it as one pack when

@@ -38,7 +38,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * The engine and the upload path without HTTP, over stores that can be made to fail: a full cache
  * (507, nothing stored), a failing recovery store (Warning, the segment waits in cache, applied once the
  * store works again), the leftover of a crash between an apply's commit and its cache delete, and a slow cache put
- * (it holds back disabling the disk, not the apply thread or metrics).
+ * (it holds back disabling the disk, not the apply thread or metrics). {@link ReplicationEngineWriteBehindTest} runs
+ * them again over a write-behind recovery store, as the server has.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class ReplicationEngineTest {
@@ -49,12 +50,12 @@ class ReplicationEngineTest {
     @TempDir
     Path tmp;
 
-    private Database database;
-    private ProtectionStore store;
-    private final FailingBlobStore cacheBlobs = new FailingBlobStore(new MemoryBlobStore());
-    private final FailingBlobStore recoveryBlobs = new FailingBlobStore(new MemoryBlobStore());
-    private ReplicationEngine engine;
-    private UUID diskId;
+    Database database;
+    ProtectionStore store;
+    final FailingBlobStore cacheBlobs = new FailingBlobStore(new MemoryBlobStore());
+    final FailingBlobStore recoveryBlobs = new FailingBlobStore(new MemoryBlobStore());
+    ReplicationEngine engine;
+    UUID diskId;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -67,9 +68,14 @@ class ReplicationEngineTest {
         engine = startEngine();
     }
 
-    private ReplicationEngine startEngine() throws IOException {
-        ReplicationEngine e = new ReplicationEngine(store, new CacheStorage(cacheBlobs),
-                new RecoveryStore(recoveryBlobs, Clock.systemUTC()), Clock.systemUTC());
+    /** The recovery store a (re)started engine gets: writes go straight to {@link #recoveryBlobs} here. */
+    RecoveryStore newRecoveryStore() {
+        return new RecoveryStore(recoveryBlobs, Clock.systemUTC());
+    }
+
+    ReplicationEngine startEngine() throws IOException {
+        ReplicationEngine e = new ReplicationEngine(store, new CacheStorage(cacheBlobs), newRecoveryStore(),
+                Clock.systemUTC());
         e.start();
         e.track(store.disk(diskId).orElseThrow());
         return e;
@@ -78,15 +84,16 @@ class ReplicationEngineTest {
     @AfterEach
     void tearDown() {
         engine.close();
+        engine.recovery().close();
         database.close();
     }
 
-    private SegmentIntake.Outcome upload(long sequence, byte[] segment) throws IOException {
+    SegmentIntake.Outcome upload(long sequence, byte[] segment) throws IOException {
         return new SegmentIntake(engine, store, Clock.systemUTC()).receive("agent-1", diskId.toString(),
                 Long.toString(sequence), segment.length, new ByteArrayInputStream(segment));
     }
 
-    private byte[] segment(long sequence, int value, Instant at) throws IOException {
+    byte[] segment(long sequence, int value, Instant at) throws IOException {
         return ProtectionClient.segment(diskId.toString(), sequence, DISK, w -> {
             w.data(0, new byte[] {(byte) value, 2, 3});
             w.marker(ConsistencyType.CRASH_CONSISTENT, at, "t");
@@ -165,6 +172,7 @@ class ReplicationEngineTest {
         await("applied", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 1);
         var pointsBefore = engine.recovery().points().list(diskId);
         engine.close();
+        engine.recovery().close();
 
         // As if the server died between the apply's commit and the cache delete.
         cacheBlobs.put(dev.secondsite.replication.segment.SegmentName.of(diskId, 1), seg1);
@@ -186,7 +194,7 @@ class ReplicationEngineTest {
         assertThat(store.disk(diskId).orElseThrow().lastAppliedSequence()).isEqualTo(2);
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    static void await(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {

@@ -20,7 +20,9 @@ import dev.secondsite.replication.ApplyResult;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.replication.RecoveryStore;
 import dev.secondsite.replication.ReplicaDisk;
+import dev.secondsite.replication.SequenceGapException;
 import dev.secondsite.replication.blob.FileBlobStore;
+import dev.secondsite.replication.blob.WriteBehindBlobStore;
 import dev.secondsite.replication.chunk.DiskGeometry;
 import dev.secondsite.replication.segment.SegmentHeader;
 import dev.secondsite.replication.segment.SegmentWriter;
@@ -53,6 +55,7 @@ public class ApplyBench {
     @Param({"8"})
     public int segmentMib;
 
+    /** {@code file-write-behind}: the file store behind the server's {@link WriteBehindBlobStore}. */
     @Param({"file", "memory"})
     public String store;
 
@@ -68,7 +71,9 @@ public class ApplyBench {
     private final SplittableRandom random = new SplittableRandom(11);
     private byte[] content;
     private final ByteArrayOutputStream segment = new ByteArrayOutputStream();
+    private WriteBehindBlobStore writeBehind;
     private String name;
+    private long sequence;
     private long clock = 1;
 
     /** Changed bytes per operation of a run with this segment size. */
@@ -81,7 +86,13 @@ public class ApplyBench {
         content = new byte[(int) bytes(segmentMib)];
         BenchData.deleteTree(dir);
         dir = BenchData.tempDir("apply-bench");
-        recovery = new RecoveryStore(store.equals("memory") ? new MemoryBlobStore() : new FileBlobStore(dir));
+        recovery = new RecoveryStore(switch (store) {
+            case "memory" -> new MemoryBlobStore();
+            case "file" -> new FileBlobStore(dir);
+            case "file-write-behind" -> writeBehind = new WriteBehindBlobStore(new FileBlobStore(dir),
+                    WriteBehindBlobStore.PENDING_BYTES_DEFAULT, WriteBehindBlobStore.FAIL_FAST_MILLIS_DEFAULT);
+            default -> throw new IllegalArgumentException("store must be file, memory or file-write-behind: " + store);
+        });
         replica = ReplicaDisk.create(recovery, UUID.randomUUID(), DiskGeometry.withDefaultChunks(diskBytes()));
         if (writes.equals("partial")) {
             for (long offset = 0; offset < diskBytes(); offset += content.length) { // every chunk holds data
@@ -97,6 +108,7 @@ public class ApplyBench {
                 replica.apply(header.name(), new ByteArrayInputStream(segment.toByteArray()));
             }
         }
+        sequence = replica.lastSequence() + 1;
     }
 
     private long diskBytes() {
@@ -106,9 +118,8 @@ public class ApplyBench {
     @Setup(Level.Invocation)
     public void nextSegment() throws IOException {
         BenchData.fillRandom(content, 0, content.length, random);
-        long sequence = replica.lastSequence() + 1;
         segment.reset();
-        SegmentHeader header = new SegmentHeader(replica.diskId(), sequence, Instant.ofEpochMilli(clock++));
+        SegmentHeader header = new SegmentHeader(replica.diskId(), sequence++, Instant.ofEpochMilli(clock++));
         SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, diskBytes());
         if (writes.equals("partial")) {
             for (int done = 0; done < content.length; ) { // 4..64 KiB, 4 KiB-aligned, as the e2e churn writes
@@ -130,11 +141,35 @@ public class ApplyBench {
 
     @Benchmark
     public ApplyResult apply() throws Exception {
-        return replica.apply(name, new ByteArrayInputStream(segment.toByteArray()));
+        return apply(name, segment.toByteArray());
+    }
+
+    /** The segment {@link #nextSegment()} built: its name and bytes (a loop may build several, then apply them). */
+    String segmentName() {
+        return name;
+    }
+
+    byte[] segmentBytes() {
+        return segment.toByteArray();
+    }
+
+    ApplyResult apply(String segmentName, byte[] bytes) throws IOException, SequenceGapException {
+        return replica.apply(segmentName, new ByteArrayInputStream(bytes));
+    }
+
+    /** Waits until every apply so far is written (write-behind), so that a timing covers the writes too. */
+    void drain() throws IOException {
+        if (writeBehind != null) {
+            writeBehind.drain();
+        }
     }
 
     @TearDown(Level.Iteration)
     public void close() throws IOException {
+        if (writeBehind != null) {
+            writeBehind.close();
+            writeBehind = null;
+        }
         BenchData.deleteTree(dir);
         dir = null;
         recovery = null;
