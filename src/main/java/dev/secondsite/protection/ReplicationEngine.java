@@ -119,6 +119,10 @@ public final class ReplicationEngine implements AutoCloseable {
         void healthChanged(String itemId);
     }
 
+    /** An applied segment, acknowledged once {@code mark} is written (its puts were all made before it). */
+    private record Applied(ApplyResult result, long storedBytes, long mark) {
+    }
+
     /** One replica disk as the engine and the upload path see it. */
     public static final class DiskRuntime {
         final UUID diskId;
@@ -249,11 +253,6 @@ public final class ReplicationEngine implements AutoCloseable {
     private final RecoveryStore recovery;
     private final Clock clock;
     private final Map<UUID, DiskRuntime> disks = new ConcurrentHashMap<>();
-
-    /** An applied segment whose puts were all made once {@code mark} is written. */
-    private record Applied(ApplyResult result, long storedBytes, long mark) {
-    }
-
     private final ReentrantReadWriteLock pointsLock = new ReentrantReadWriteLock();
     private final Semaphore wake = new Semaphore(0);
     private volatile Listener listener = new Listener() {

@@ -3,6 +3,7 @@ package dev.secondsite.replication.blob;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -197,6 +198,18 @@ public final class AzureBlobStore implements BlobStore {
         Objects.requireNonNull(data, "data");
         try {
             upload(blob, new BlobParallelUploadOptions(BinaryData.fromBytes(data)));
+        } catch (RuntimeException e) {
+            throw failure("put", name, e);
+        }
+    }
+
+    /** The parts as they are (duplicates, so their positions stay): no array of the whole blob is built. */
+    @Override
+    public void put(String name, List<ByteBuffer> parts) throws IOException {
+        BlobClient blob = blob(name);
+        List<ByteBuffer> views = parts.stream().map(ByteBuffer::duplicate).toList();
+        try {
+            upload(blob, new BlobParallelUploadOptions(BinaryData.fromListByteBuffer(views)));
         } catch (RuntimeException e) {
             throw failure("put", name, e);
         }

@@ -68,8 +68,9 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
     private boolean closed;
     private final Thread writer;
 
-    private record Put(long number, String name, List<ByteBuffer> parts, long bytes) {
-        byte[] bytes(long from, int length) {
+    private record Put(long number, String name, List<ByteBuffer> parts, long size) {
+        /** {@code length} bytes of the blob from {@code from} (within it). */
+        byte[] read(long from, int length) {
             byte[] out = new byte[length];
             int at = 0;
             long skip = from;
@@ -210,13 +211,13 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
     @Override
     public Optional<byte[]> get(String name) throws IOException {
         Put put = pending(name);
-        return put != null ? Optional.of(put.bytes(0, (int) put.bytes())) : target.get(name);
+        return put != null ? Optional.of(put.read(0, (int) put.size())) : target.get(name);
     }
 
     @Override
     public Optional<InputStream> open(String name) throws IOException {
         Put put = pending(name);
-        return put != null ? Optional.of(new ByteArrayInputStream(put.bytes(0, (int) put.bytes()))) : target.open(name);
+        return put != null ? Optional.of(new ByteArrayInputStream(put.read(0, (int) put.size()))) : target.open(name);
     }
 
     @Override
@@ -225,8 +226,8 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
         if (put == null) {
             return target.readRange(name, offset, length);
         }
-        long from = Math.min(offset, put.bytes());
-        return Optional.of(put.bytes(from, (int) Math.min(length, put.bytes() - from)));
+        long from = Math.min(offset, put.size());
+        return Optional.of(put.read(from, (int) Math.min(length, put.size() - from)));
     }
 
     @Override
@@ -248,7 +249,7 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
     @Override
     public Optional<BlobInfo> stat(String name) throws IOException {
         Put put = pending(name);
-        return put != null ? Optional.of(new BlobInfo(name, put.bytes(), Instant.now())) : target.stat(name);
+        return put != null ? Optional.of(new BlobInfo(name, put.size(), Instant.now())) : target.stat(name);
     }
 
     /** A queued put will be written with a fresh modification time anyway. */
@@ -265,9 +266,11 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
 
     @Override
     public long usedBytes() throws IOException {
+        long queued;
         synchronized (lock) {
-            return target.usedBytes() + pendingBytes;
+            queued = pendingBytes;
         }
+        return target.usedBytes() + queued; // outside the lock: a file store walks its directories
     }
 
     /** Stops the writer once what is queued is written (or, while it is failing, at once: those puts are lost). */
@@ -329,7 +332,7 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
             synchronized (lock) {
                 queue.removeFirst();
                 newest.remove(head.name(), head);
-                pendingBytes -= head.bytes();
+                pendingBytes -= head.size();
                 written = head.number();
                 failing = null;
                 lock.notifyAll();

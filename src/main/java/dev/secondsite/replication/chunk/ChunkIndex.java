@@ -54,6 +54,8 @@ final class ChunkIndex {
     private static final int PACKED = 3;
     private static final int WORDS = ChunkDigest.WORDS;
     private static final int TABLE_MIN = 1 << 10;
+    /** The largest table: 2^30 slots (8 GiB), at most 3/4 full, about 805 million entries. */
+    static final int TABLE_MAX = 1 << 30;
     private static final int KEY_ONLY_DROP_MIN = 1 << 10;
 
     /** Mixed into hashes, so that content cannot be made to collide in the table (a slow-down attack). */
@@ -74,6 +76,7 @@ final class ChunkIndex {
 
     private int size;
     private int keyOnly;
+    private final int tableMax;
 
     private final List<String> packNames = new ArrayList<>();
     private final Map<String, Integer> packIds = new HashMap<>();
@@ -81,6 +84,15 @@ final class ChunkIndex {
     private int[] packEntries = new int[16];
 
     ChunkIndex() {
+        this(TABLE_MAX);
+    }
+
+    /** With a smaller largest table: tests reach it. */
+    ChunkIndex(int tableMax) {
+        if (Integer.bitCount(tableMax) != 1 || tableMax < TABLE_MIN || tableMax > TABLE_MAX) {
+            throw new IllegalArgumentException("the largest table must be a power of two in [2^10, 2^30]: " + tableMax);
+        }
+        this.tableMax = tableMax;
         allocateTable(TABLE_MIN);
     }
 
@@ -259,6 +271,14 @@ final class ChunkIndex {
         if (entry >= 0) {
             return entry;
         }
+        if (tableUsed + 1 > table.length / 4 * 3) { // grown before the new entry exists, which it then holds once
+            if (table.length == tableMax) {
+                throw new IllegalStateException("the chunk index is full: " + (size + keyOnly) + " chunk versions, "
+                        + "the most one recovery store's in-memory index holds; expire recovery points or split the "
+                        + "disks over several recovery stores");
+            }
+            rebuildTable(table.length * 2);
+        }
         if (freeHead != 0) {
             entry = freeHead - 1;
             freeHead = (int) pages[entry / PAGE][entry % PAGE * ENTRY_LONGS + OFFSET];
@@ -270,9 +290,6 @@ final class ChunkIndex {
         }
         setKind(entry, KEY_ONLY);
         keyOnly++;
-        if (tableUsed + 1 > table.length / 4 * 3) {
-            rebuildTable(table.length * 2);
-        }
         insert(entry);
         return entry;
     }
@@ -325,7 +342,7 @@ final class ChunkIndex {
             }
         }
         int capacity = TABLE_MIN;
-        while (capacity / 2 < size + keyOnly) {
+        while (capacity / 2 < size + keyOnly && capacity < tableMax) {
             capacity <<= 1;
         }
         rebuildTable(capacity);

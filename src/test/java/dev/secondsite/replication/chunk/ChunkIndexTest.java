@@ -135,6 +135,31 @@ class ChunkIndexTest {
         assertThat(index.get(digest(2))).isNull();
     }
 
+    @Test
+    void aFullIndexRefusesNewDigestsWithAClearErrorAndKeepsWhatItHolds() {
+        ChunkIndex index = new ChunkIndex(1 << 11); // 2048 slots, at most 1536 entries
+        int stored = 0;
+        IllegalStateException full = null;
+        while (full == null && stored < 10_000) {
+            try {
+                index.put(digest(stored), new Location("packs/a.pack", stored, 1, null));
+                stored++;
+            } catch (IllegalStateException e) {
+                full = e;
+            }
+        }
+        assertThat(full).isNotNull().hasMessageStartingWith("the chunk index is full: 1536 chunk versions");
+        assertThat(stored).isEqualTo(1536);
+        assertThat(index.size()).isEqualTo(stored);
+        assertThat(index.tableCapacity()).isEqualTo(1 << 11);
+        assertThat(index.entryCount()).as("the refused digest took no entry").isEqualTo(stored);
+        for (int i = 0; i < stored; i++) {
+            assertThat(index.get(digest(i))).isEqualTo(new Location("packs/a.pack", i, 1, null));
+        }
+        index.put(digest(7), new Location("packs/b.pack", 1, 2, null)); // a digest it holds can still be replaced
+        assertThat(index.get(digest(7))).isEqualTo(new Location("packs/b.pack", 1, 2, null));
+    }
+
     private static void fill(ChunkIndex index, int count, int from) {
         for (int i = 0; i < count; i++) {
             index.put(digest(from + i), new Location("packs/fill.pack", i, 1, null));
