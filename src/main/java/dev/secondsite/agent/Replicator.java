@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
@@ -70,8 +71,8 @@ import dev.secondsite.replication.segment.SegmentFormat;
  *
  * <h2>A pass</h2>
  * {@link #prepare} picks the baseline, {@link #scan} reads the disk and builds segments of at most
- * {@link SegmentBuilder#SEGMENT_BYTES_MAX} (uploading each as soon as it fills - on its own thread, one
- * segment in flight at a time, so the next one is read and compressed meanwhile - or, for an app-consistent
+ * {@link SegmentBuilder#SEGMENT_BYTES_MAX} (uploading each as soon as it fills - on its own thread, at most
+ * {@link #UPLOADS_IN_FLIGHT} at a time, so the next one is read and compressed meanwhile - or, for an app-consistent
  * pass, spooling them to the state directory so the quiesce window holds no network I/O), and
  * {@link Pass#finish} adds the marker to the last segment and ships what is left. A pass that fails
  * half-way is simply abandoned: what was acknowledged is recorded, the rest is found again next time.
@@ -79,6 +80,12 @@ import dev.secondsite.replication.segment.SegmentFormat;
 final class Replicator implements Closeable {
     /** Disk bytes read per I/O (a multiple of the chunk size). */
     static final int READ_BUFFER_BYTES = 4 << 20;
+    /**
+     * Segment uploads of one pass running at once. Two: the server receives and verifies the next segment while it
+     * writes and fsyncs the previous one into cache storage (it stores them in order), which a single upload in
+     * flight left idle (docs/benchmarks.md, 2026-12-07, afternoon). Each holds a builder of up to 32 MiB.
+     */
+    static final int UPLOADS_IN_FLIGHT = 2;
     /** Most bytes of one DATA record of a tracked pass (a run of written pages is cut into these). */
     static final int TRACKED_READ_BYTES = 1 << 20;
 
@@ -354,10 +361,10 @@ final class Replicator implements Closeable {
         private final Path spoolDir;
         private final long sizeBytes;
         private final int chunkBytes;
-        /** The segment being built, and the other buffer: the segment in flight while this one fills. */
+        /** The segment being built (the builders of segments in flight stay untouched until collected). */
         private SegmentBuilder builder;
-        private SegmentBuilder spare;
-        private InFlight inFlight;
+        /** Uploads started and not collected yet, oldest first. */
+        private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
         private final List<Spooled> spooled = new ArrayList<>();
         private List<DiskLedger.Range> ranges = new ArrayList<>();
         private long segmentChangedBytes;
@@ -601,12 +608,8 @@ final class Replicator implements Closeable {
                 }
                 spooled.add(new Spooled(builder.sequence(), file, ranges, segmentChangedBytes));
             } else {
-                send(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
-                // The sent segment's buffer stays untouched until its upload is collected (by the next send,
-                // which happens before that buffer is reused): fill the other one meanwhile.
-                SegmentBuilder sent = builder;
-                builder = spare != null ? spare : takeBuilder();
-                spare = sent;
+                send(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes, builder);
+                builder = takeBuilder(); // the sent one goes back to the idle builders once its upload is collected
             }
             ranges = new ArrayList<>();
             segmentChangedBytes = 0;
@@ -635,11 +638,11 @@ final class Replicator implements Closeable {
                 builder.seal();
                 for (Spooled segment : spooled) {
                     byte[] bytes = Files.readAllBytes(segment.file());
-                    send(segment.sequence(), bytes, bytes.length, segment.ranges(), segment.changedBytes());
+                    send(segment.sequence(), bytes, bytes.length, segment.ranges(), segment.changedBytes(), null);
                     Files.deleteIfExists(segment.file()); // a failed upload abandons the pass: found again
                 }
                 spooled.clear();
-                send(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes);
+                send(builder.sequence(), builder.bytes(), builder.length(), ranges, segmentChangedBytes, builder);
                 collect();
                 done = true;
                 if (taken != null) {
@@ -666,14 +669,9 @@ final class Replicator implements Closeable {
             stats.lastPointAt = pointAt;
             stats.activity = "Idle";
             stats.lastError = null;
-            PassResult result = new PassResult(kind, markerTag, firstSequence, builder.sequence(), segments, dataBytes,
+            // Every upload was collected, so every builder is idle again (an abandoned pass's are dropped).
+            return new PassResult(kind, markerTag, firstSequence, nextSequence, segments, dataBytes,
                     zeroBytes, changedChunks, consistency, pointAt, Duration.between(scanStart, scanEnd), tracked);
-            // Every upload was collected: neither buffer is read any more (an abandoned pass's are dropped).
-            idleBuilders.add(builder);
-            if (spare != null) {
-                idleBuilders.add(spare);
-            }
-            return result;
         }
 
         /** The marker tag: the pass kind, and for a resync {@code resync:<resyncId>} (agent-protocol §3). */
@@ -693,12 +691,12 @@ final class Replicator implements Closeable {
 
         /** Drops what was not shipped: it will be found again by the next pass. */
         void abandon() {
-            if (inFlight != null) {
+            for (InFlight sent : inFlight) {
                 // Its outcome no longer matters (its chunks are UNKNOWN in the ledger), but the next pass must
-                // not upload while it still runs: sequences go to the server one at a time, in order.
-                inFlight.await();
-                inFlight = null;
+                // not upload while it still runs: sequences go to the server in order.
+                sent.await();
             }
+            inFlight.clear();
             for (Spooled segment : spooled) {
                 try {
                     Files.deleteIfExists(segment.file());
@@ -715,28 +713,39 @@ final class Replicator implements Closeable {
         }
 
         /**
-         * Starts the upload of a sealed segment on its own thread, after collecting the previous one: at most
-         * one segment is in flight, so reading and compressing the next overlaps this upload, and the server
-         * still receives sequences in order. The chunks are journaled UNKNOWN before the upload starts.
+         * Starts the upload of a sealed segment on its own thread, once fewer than {@link #UPLOADS_IN_FLIGHT} are in
+         * flight (collecting the oldest): reading and compressing the next segment overlaps the uploads, and the
+         * server, which stores an upload only after the one before it (agent-protocol §4), still receives the
+         * sequences in order. The chunks are journaled UNKNOWN before the upload starts. {@code buffer}, if any,
+         * holds {@code bytes} and goes back to the idle builders once the upload is collected.
          */
         private void send(long sequence, byte[] bytes, int length, List<DiskLedger.Range> shipped,
-                          long changedBytes) throws IOException {
-            collect();
+                          long changedBytes, SegmentBuilder buffer) throws IOException {
+            while (inFlight.size() >= UPLOADS_IN_FLIGHT) {
+                collectOldest();
+            }
             if (!shipped.isEmpty()) {
                 ledger.markInFlight(sequence, shipped);
             }
-            inFlight = InFlight.start(sequence, length, shipped, changedBytes,
-                    () -> uploader.upload(diskId, sequence, bytes, length));
+            inFlight.addLast(InFlight.start(sequence, length, shipped, changedBytes, buffer,
+                    () -> uploader.upload(diskId, sequence, bytes, length)));
         }
 
-        /** Waits for the segment in flight, if any, and records its acknowledgement (or throws its failure). */
+        /** Waits for every segment in flight, oldest first, and records their acknowledgements (or throws). */
         private void collect() throws IOException {
-            if (inFlight == null) {
-                return;
+            while (!inFlight.isEmpty()) {
+                collectOldest();
             }
-            InFlight sent = inFlight;
-            inFlight = null;
-            int status = sent.result();
+        }
+
+        /** Waits for the oldest segment in flight and records its acknowledgement (or throws its failure). */
+        private void collectOldest() throws IOException {
+            InFlight sent = inFlight.peekFirst();
+            int status = sent.result(); // on failure it stays, for abandon() to wait for with the others
+            inFlight.removeFirst();
+            if (sent.buffer() != null) {
+                idleBuilders.add(sent.buffer());
+            }
             ledger.acknowledge(sent.sequence(), sent.ranges());
             segments++;
             stats.pendingBytes = Math.max(0, stats.pendingBytes - sent.changedBytes());
@@ -746,17 +755,17 @@ final class Replicator implements Closeable {
 
     /** One segment's upload running on its own (virtual) thread. */
     private record InFlight(long sequence, int length, List<DiskLedger.Range> ranges, long changedBytes,
-                            java.util.concurrent.FutureTask<Integer> upload, Thread thread) {
+                            SegmentBuilder buffer, java.util.concurrent.FutureTask<Integer> upload, Thread thread) {
 
         interface Upload {
             int run() throws IOException;
         }
 
         static InFlight start(long sequence, int length, List<DiskLedger.Range> ranges, long changedBytes,
-                              Upload upload) {
+                              SegmentBuilder buffer, Upload upload) {
             java.util.concurrent.FutureTask<Integer> task = new java.util.concurrent.FutureTask<>(upload::run);
             Thread thread = Thread.ofVirtual().name("upload-" + sequence).start(task);
-            return new InFlight(sequence, length, ranges, changedBytes, task, thread);
+            return new InFlight(sequence, length, ranges, changedBytes, buffer, task, thread);
         }
 
         /** The server's status, or the upload's own exception. */

@@ -143,6 +143,8 @@ public final class ReplicationEngine implements AutoCloseable {
         private final TreeMap<Long, Long> pending = new TreeMap<>();
         /** Uncompressed DATA bytes of pending segments, when known (uploaded since the start). Guarded by this. */
         private final Map<Long, Long> pendingData = new java.util.HashMap<>();
+        /** Uploads being received, past their first checks and not yet stored or refused: sequence to count. Guarded by this. */
+        private final TreeMap<Long, Integer> receiving = new TreeMap<>();
         final RateMeter uploaded = new RateMeter();
         final RateMeter churn = new RateMeter();
         private ReplicaDisk replica;
@@ -207,6 +209,58 @@ public final class ReplicationEngine implements AutoCloseable {
                 total += pendingData.getOrDefault(e.getKey(), e.getValue());
             }
             return total;
+        }
+
+        /**
+         * Registers an upload of {@code sequence} as being received, if it is the sequence expected next or every
+         * sequence from that one up to it is being received too (an agent's uploads overlap: the next one's
+         * transfer while the previous one is stored). As the requests may arrive out of order, it waits up to
+         * {@code graceMillis} for those before it to arrive. Returns false for a gap.
+         */
+        synchronized boolean startReceiving(long sequence, long graceMillis) throws InterruptedException {
+            long deadline = System.nanoTime() + graceMillis * 1_000_000L;
+            while (!predecessorsReceiving(sequence)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                wait(Math.max(1, left / 1_000_000L));
+            }
+            receiving.merge(sequence, 1, Integer::sum);
+            notifyAll();
+            return true;
+        }
+
+        /** Whether every sequence from the one expected next up to {@code sequence} (excluded) is being received. */
+        private boolean predecessorsReceiving(long sequence) {
+            for (long before = expectedNext(); before < sequence; before++) {
+                if (!receiving.containsKey(before)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** The upload of {@code sequence} was stored or refused: wakes the uploads waiting for it. */
+        synchronized void stopReceiving(long sequence) {
+            receiving.computeIfPresent(sequence, (s, count) -> count == 1 ? null : count - 1);
+            notifyAll();
+        }
+
+        /**
+         * Waits, at most {@code timeoutMillis}, while an upload of {@code sequence} would be a gap only because the
+         * uploads before it are still being received; returns once it is expected next or one of them ended
+         * without being stored.
+         */
+        synchronized void awaitTurn(long sequence, long timeoutMillis) throws InterruptedException {
+            long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+            while (expectedNext() < sequence && predecessorsReceiving(sequence)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                wait(Math.max(1, left / 1_000_000L));
+            }
         }
 
         synchronized boolean isStoredOrApplied(long sequence) {

@@ -27,6 +27,10 @@ public final class SegmentIntake {
     /** Uploads verified at once; bounds the memory held by bodies (each up to SEGMENT_BYTES_MAX). */
     private static final int CONCURRENT_UPLOADS = 4;
     private static final long BUSY_WAIT_SECONDS = 60;
+    /** How long a received upload waits for the uploads of the sequences before it to be stored. */
+    private static final long PREDECESSOR_WAIT_MILLIS = 60_000;
+    /** How long an upload that looks like a gap waits for the uploads before it to arrive (requests overtake). */
+    private static final long REORDER_GRACE_MILLIS = 1_000;
 
     /** How an upload ended: 201 stored, or 200 already stored / already applied. */
     public record Outcome(int status, String result, UUID diskId, long sequence, long nextSequence) {
@@ -90,8 +94,24 @@ public final class SegmentIntake {
         if (duplicate != null) {
             return duplicate;
         }
-        checkSequence(rt, sequence);
+        try {
+            if (!rt.startReceiving(sequence, REORDER_GRACE_MILLIS)) {
+                throw sequenceGap(rt, sequence);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ArmException(503, "ServerBusy", "The server is stopping; retry the upload.");
+        }
+        try {
+            return receive(rt, diskId, sequence, contentLength, body);
+        } finally {
+            rt.stopReceiving(sequence);
+        }
+    }
 
+    /** The rest of {@link #receive}, while the upload counts as being received (the next sequence may follow). */
+    private Outcome receive(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
+                            InputStream body) throws IOException {
         boolean acquired;
         try {
             acquired = uploads.tryAcquire(BUSY_WAIT_SECONDS, TimeUnit.SECONDS);
@@ -108,15 +128,21 @@ public final class SegmentIntake {
             buffer = contentLength < 0 ? null : takeBodyBuffer((int) contentLength);
             ByteBuffer segment = readBody(body, contentLength, buffer);
             long dataBytes = verify(diskId, sequence, segment, rt.capacityBytes);
+            try {
+                rt.awaitTurn(sequence, PREDECESSOR_WAIT_MILLIS); // outside the intake lock, which the predecessor needs
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ArmException(503, "ServerBusy", "The server is stopping; retry the upload.");
+            }
             long now = clock.millis();
             rt.intakeLock.lock();
             try {
                 // Checked again under the disk's intake lock: a concurrent upload may have stored it, or the disk
                 // may have been disabled, meanwhile. The put happens under the lock too, so disabling waits for it.
                 if (!rt.active()) {
-                    throw unknownDisk(diskIdText);
+                    throw unknownDisk(diskId.toString());
                 }
-                duplicate = duplicate(rt, sequence);
+                Outcome duplicate = duplicate(rt, sequence);
                 if (duplicate != null) {
                     return duplicate;
                 }
@@ -190,12 +216,16 @@ public final class SegmentIntake {
     }
 
     private static void checkSequence(ReplicationEngine.DiskRuntime rt, long sequence) {
-        long expected = rt.expectedNext();
-        if (sequence != expected) {
-            throw new ArmException(409, "SequenceGap", "Segment " + sequence + " of disk " + rt.diskId()
-                    + " skips ahead: the server expects sequence " + expected + " next. Upload " + expected
-                    + " first (or resume from the nextSequence the heartbeat reports).");
+        if (sequence != rt.expectedNext()) {
+            throw sequenceGap(rt, sequence);
         }
+    }
+
+    private static ArmException sequenceGap(ReplicationEngine.DiskRuntime rt, long sequence) {
+        long expected = rt.expectedNext();
+        return new ArmException(409, "SequenceGap", "Segment " + sequence + " of disk " + rt.diskId()
+                + " skips ahead: the server expects sequence " + expected + " next. Upload " + expected
+                + " first (or resume from the nextSequence the heartbeat reports).");
     }
 
     /** Reads the whole segment; returns its DATA bytes (uncompressed). 400 MalformedSegment when it does not verify. */

@@ -63,8 +63,43 @@ final class ReplicaSink implements SegmentUploader {
         return replica.lastSequence() + 1;
     }
 
+    /** Uploads in progress (the agent runs up to {@link Replicator#UPLOADS_IN_FLIGHT} at once). Guarded by this. */
+    private final Set<Long> receiving = new HashSet<>();
+
+    /**
+     * As the server does (agent-protocol §4): an upload whose sequence follows uploads still in progress waits for
+     * them (and for those that have not arrived yet, a second), then is stored or refused in sequence order.
+     */
     @Override
-    public int upload(UUID disk, long sequence, byte[] segment, int length) throws IOException {
+    public synchronized int upload(UUID disk, long sequence, byte[] segment, int length) throws IOException {
+        receiving.add(sequence);
+        notifyAll();
+        try {
+            long grace = System.nanoTime() + 1_000_000_000L;
+            long limit = System.nanoTime() + 10_000_000_000L;
+            while (sequence > replica.lastSequence() + 1 && System.nanoTime() < limit
+                    && (System.nanoTime() < grace || predecessorsReceiving(sequence))) {
+                wait(10);
+            }
+            return store(disk, sequence, segment, length);
+        } catch (InterruptedException e) {
+            throw new java.io.InterruptedIOException();
+        } finally {
+            receiving.remove(sequence);
+            notifyAll();
+        }
+    }
+
+    private boolean predecessorsReceiving(long sequence) {
+        for (long before = replica.lastSequence() + 1; before < sequence; before++) {
+            if (!receiving.contains(before)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private int store(UUID disk, long sequence, byte[] segment, int length) throws IOException {
         if (!disk.equals(diskId)) {
             throw new AgentApiException(404, "UnknownDisk", "no disk " + disk);
         }

@@ -147,6 +147,85 @@ class ReplicationEngineTest {
     }
 
     @Test
+    void anUploadMayFollowOneStillBeingReceivedAndIsStoredAfterIt() throws Exception {
+        ExecutorService threads = Executors.newCachedThreadPool();
+        SegmentIntake intake = new SegmentIntake(engine, store, Clock.systemUTC());
+        byte[] seg1 = segment(1, 1, Instant.now());
+        SlowBody slow1 = new SlowBody(seg1);
+        Future<SegmentIntake.Outcome> first = threads.submit(() -> intake.receive("agent-1", diskId.toString(), "1",
+                seg1.length, slow1));
+        assertThat(slow1.started.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThatThrownBy(() -> upload(3, segment(3, 3, Instant.now()))).as("a gap past what is being received")
+                .isInstanceOfSatisfying(ArmException.class, e -> assertThat(e.code()).isEqualTo("SequenceGap"));
+
+        Future<SegmentIntake.Outcome> second = threads.submit(() -> upload(2, segment(2, 2, Instant.now())));
+        Thread.sleep(300);
+        assertThat(second).as("received, then waiting for segment 1 to be stored").isNotDone();
+        slow1.release.countDown();
+        assertThat(first.get(10, TimeUnit.SECONDS).status()).isEqualTo(201);
+        assertThat(second.get(10, TimeUnit.SECONDS).status()).isEqualTo(201);
+        await("both applied", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 2);
+
+        // The one before fails: the one after is a gap after all.
+        byte[] seg3 = segment(3, 3, Instant.now());
+        seg3[seg3.length / 2] ^= 1;
+        SlowBody slow3 = new SlowBody(seg3);
+        Future<SegmentIntake.Outcome> third = threads.submit(() -> intake.receive("agent-1", diskId.toString(), "3",
+                seg3.length, slow3));
+        assertThat(slow3.started.await(10, TimeUnit.SECONDS)).isTrue();
+        Future<SegmentIntake.Outcome> fourth = threads.submit(() -> upload(4, segment(4, 4, Instant.now())));
+        Thread.sleep(300);
+        slow3.release.countDown();
+        assertThat(threads.submit(() -> {
+            try {
+                third.get();
+                return "stored";
+            } catch (java.util.concurrent.ExecutionException e) {
+                return ((ArmException) e.getCause()).code();
+            }
+        }).get(10, TimeUnit.SECONDS)).isEqualTo("MalformedSegment");
+        assertThatThrownBy(() -> fourth.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(ArmException.class)
+                .cause().satisfies(e -> assertThat(((ArmException) e).code()).isEqualTo("SequenceGap"));
+        assertThat(engine.runtime(diskId).orElseThrow().expectedNext()).isEqualTo(3);
+        threads.shutdown();
+    }
+
+    /** A segment body whose first half arrives at once and the rest once {@link #release} is opened. */
+    private static final class SlowBody extends InputStream {
+        final CountDownLatch started = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        private final ByteArrayInputStream bytes;
+        private final int half;
+        private int read;
+
+        SlowBody(byte[] segment) {
+            this.bytes = new ByteArrayInputStream(segment);
+            this.half = segment.length / 2;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            started.countDown();
+            if (read >= half) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            }
+            int n = bytes.read(b, off, read < half ? Math.min(len, half - read) : len);
+            read += Math.max(0, n);
+            return n;
+        }
+    }
+
+    @Test
     void failingRecoveryStoreWarnsAndRetriesWithoutLosingTheSegment() throws Exception {
         recoveryBlobs.failPuts = "No space left on device";
         assertThat(upload(1, segment(1, 1, Instant.now())).status()).isEqualTo(201);
