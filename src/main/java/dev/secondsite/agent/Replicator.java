@@ -237,9 +237,9 @@ final class Replicator implements Closeable {
             seedFromReplica(nextSequence);
             return PassKind.RESYNC;
         }
-        if (ledger.chunkBytes() != chunkBytes || nextSequence <= acked || nextSequence > acked + 2) {
-            // The server's chunking changed, it lost acknowledged segments, or it holds more than one
-            // in-flight segment can explain: what it holds is unknown, so resend everything.
+        if (ledger.chunkBytes() != chunkBytes || nextSequence <= acked || nextSequence > acked + 1 + UPLOADS_IN_FLIGHT) {
+            // The server's chunking changed, it lost acknowledged segments, or it holds more than the segments
+            // in flight can explain: what it holds is unknown, so resend everything.
             System.err.println("secondsite agent: disk " + diskId + ": server expects sequence " + nextSequence
                     + " after our acknowledged " + acked + " (chunk size " + chunkBytes + " vs "
                     + ledger.chunkBytes() + "); resending the whole disk");
@@ -248,9 +248,9 @@ final class Replicator implements Closeable {
             seedFromReplica(nextSequence);
             return PassKind.FULL_RESEND;
         }
-        if (nextSequence == acked + 2) {
-            // The segment in flight when the agent stopped was stored after all; its chunks are UNKNOWN
-            // in the ledger, so they are resent on top of it.
+        if (nextSequence > acked + 1) {
+            // Segments in flight when the agent stopped were stored after all; their chunks are UNKNOWN
+            // in the ledger, so they are resent on top of them.
             ledger.setLastAckedSequence(nextSequence - 1);
         }
         return acked == 0 ? PassKind.INITIAL : PassKind.CHANGES;

@@ -145,6 +145,8 @@ public final class ReplicationEngine implements AutoCloseable {
         private final Map<Long, Long> pendingData = new java.util.HashMap<>();
         /** Uploads being received, past their first checks and not yet stored or refused: sequence to count. Guarded by this. */
         private final TreeMap<Long, Integer> receiving = new TreeMap<>();
+        /** Those of them admitted by the intake's semaphore (reading or holding a body). Guarded by this. */
+        private final Set<Long> admitted = new HashSet<>();
         final RateMeter uploaded = new RateMeter();
         final RateMeter churn = new RateMeter();
         private ReplicaDisk replica;
@@ -241,9 +243,33 @@ public final class ReplicationEngine implements AutoCloseable {
             return true;
         }
 
+        /**
+         * Waits, at most {@code timeoutMillis}, until no upload before {@code sequence} is still waiting to be admitted:
+         * a later upload must not take the intake's last permit while an earlier one, which it will wait for, queues.
+         */
+        synchronized void awaitPredecessorsAdmitted(long sequence, long timeoutMillis) throws InterruptedException {
+            long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+            while (expectedNext() < sequence
+                    && !admitted.containsAll(receiving.subMap(expectedNext(), sequence).keySet())) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                wait(Math.max(1, left / 1_000_000L));
+            }
+        }
+
+        synchronized void admitted(long sequence) {
+            admitted.add(sequence);
+            notifyAll();
+        }
+
         /** The upload of {@code sequence} was stored or refused: wakes the uploads waiting for it. */
-        synchronized void stopReceiving(long sequence) {
-            receiving.computeIfPresent(sequence, (s, count) -> count == 1 ? null : count - 1);
+        synchronized void stopReceiving(long sequence, boolean wasAdmitted) {
+            Integer left = receiving.computeIfPresent(sequence, (s, count) -> count == 1 ? null : count - 1);
+            if (wasAdmitted && left == null) {
+                admitted.remove(sequence);
+            }
             notifyAll();
         }
 

@@ -94,46 +94,45 @@ public final class SegmentIntake {
         if (duplicate != null) {
             return duplicate;
         }
+        boolean acquired = false;
         try {
             if (!rt.startReceiving(sequence, REORDER_GRACE_MILLIS)) {
                 throw sequenceGap(rt, sequence);
             }
+            try {
+                rt.awaitPredecessorsAdmitted(sequence, BUSY_WAIT_SECONDS * 1000);
+                acquired = uploads.tryAcquire(BUSY_WAIT_SECONDS, TimeUnit.SECONDS);
+                if (!acquired) {
+                    throw new ArmException(503, "ServerBusy", "The server is verifying " + CONCURRENT_UPLOADS
+                            + " other segments; retry the upload.");
+                }
+                rt.admitted(sequence);
+                return receive(rt, diskId, sequence, contentLength, body);
+            } finally {
+                rt.stopReceiving(sequence, acquired);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ArmException(503, "ServerBusy", "The server is stopping; retry the upload.");
-        }
-        try {
-            return receive(rt, diskId, sequence, contentLength, body);
+            throw stopping();
         } finally {
-            rt.stopReceiving(sequence);
+            if (acquired) {
+                uploads.release();
+            }
         }
     }
 
-    /** The rest of {@link #receive}, while the upload counts as being received (the next sequence may follow). */
+    /**
+     * The rest of {@link #receive}, holding one of the intake's permits, while the upload counts as being
+     * received (the next sequence may follow it).
+     */
     private Outcome receive(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
-                            InputStream body) throws IOException {
-        boolean acquired;
-        try {
-            acquired = uploads.tryAcquire(BUSY_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            acquired = false;
-        }
-        if (!acquired) {
-            throw new ArmException(503, "ServerBusy", "The server is verifying " + CONCURRENT_UPLOADS
-                    + " other segments; retry the upload.");
-        }
+                            InputStream body) throws IOException, InterruptedException {
         byte[] buffer = null;
         try {
             buffer = contentLength < 0 ? null : takeBodyBuffer((int) contentLength);
             ByteBuffer segment = readBody(body, contentLength, buffer);
             long dataBytes = verify(diskId, sequence, segment, rt.capacityBytes);
-            try {
-                rt.awaitTurn(sequence, PREDECESSOR_WAIT_MILLIS); // outside the intake lock, which the predecessor needs
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ArmException(503, "ServerBusy", "The server is stopping; retry the upload.");
-            }
+            rt.awaitTurn(sequence, PREDECESSOR_WAIT_MILLIS); // outside the intake lock, which the predecessor needs
             long now = clock.millis();
             rt.intakeLock.lock();
             try {
@@ -172,7 +171,6 @@ public final class SegmentIntake {
             if (buffer != null) {
                 bodyBuffers.offer(buffer); // at most CONCURRENT_UPLOADS: each was taken by an upload holding a permit
             }
-            uploads.release();
         }
     }
 
@@ -219,6 +217,10 @@ public final class SegmentIntake {
         if (sequence != rt.expectedNext()) {
             throw sequenceGap(rt, sequence);
         }
+    }
+
+    private static ArmException stopping() {
+        return new ArmException(503, "ServerBusy", "The server is stopping; retry the upload.");
     }
 
     private static ArmException sequenceGap(ReplicationEngine.DiskRuntime rt, long sequence) {

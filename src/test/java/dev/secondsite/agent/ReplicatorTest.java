@@ -571,6 +571,38 @@ class ReplicatorTest {
         assertRestoredEquals(sink, disk);
     }
 
+    @Test
+    void bothSegmentsInFlightStoredWithoutTheirAcknowledgementsAreNotAReasonToResendEverything() throws Exception {
+        long size = 2 * MIB;
+        createRaw(disk, size);
+        write(disk, 0, random((int) size, 10));
+        ReplicaSink sink = sink(size);
+        java.util.concurrent.CountDownLatch secondStarted = new java.util.concurrent.CountDownLatch(1);
+        SegmentUploader overlapping = (d, sequence, bytes, length) -> {
+            if (sequence == 1) {
+                try {
+                    secondStarted.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            } else if (sequence == 2) {
+                secondStarted.countDown();
+            }
+            return sink.upload(d, sequence, bytes, length);
+        };
+        sink.failAfterStore.add(1L); // stored, but the agent never hears it; segment 2 is stored after it
+        Replicator replicator = new Replicator(diskId, state, overlapping, Clock.systemUTC(), 300 << 10);
+        assertThatThrownBy(() -> pass(replicator, sink, false)).isInstanceOf(IOException.class);
+        replicator.close();
+        assertThat(sink.nextSequence()).as("both stored, neither acknowledged").isEqualTo(3);
+
+        Replicator restarted = replicator(sink);
+        Replicator.PassResult result = pass(restarted, sink, false);
+        assertThat(result.kind()).isNotEqualTo(Replicator.PassKind.FULL_RESEND);
+        assertThat(result.firstSequence()).isEqualTo(3);
+        assertRestoredEquals(sink, disk);
+    }
+
     private ReplicaSink sink(long size) throws IOException {
         return new ReplicaSink(tmp.resolve("server-" + UUID.randomUUID()), diskId, size, CHUNK);
     }

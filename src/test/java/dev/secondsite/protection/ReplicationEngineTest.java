@@ -190,6 +190,30 @@ class ReplicationEngineTest {
         threads.shutdown();
     }
 
+    @Test
+    void aLaterUploadIsAdmittedOnlyAfterTheOnesBeforeIt() throws Exception {
+        ReplicationEngine.DiskRuntime rt = engine.runtime(diskId).orElseThrow();
+        assertThat(rt.startReceiving(1, 0)).isTrue();
+        assertThat(rt.startReceiving(2, 0)).as("follows one being received").isTrue();
+        assertThat(rt.startReceiving(4, 50)).as("a gap: 3 is not being received").isFalse();
+        // Upload 2 must not take one of the intake's permits while upload 1, which it will wait for, queues for one.
+        Thread second = Thread.ofPlatform().start(() -> {
+            try {
+                rt.awaitPredecessorsAdmitted(2, 10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        second.join(200);
+        assertThat(second.isAlive()).as("waits while 1 is not admitted").isTrue();
+        rt.admitted(1);
+        second.join(5_000);
+        assertThat(second.isAlive()).isFalse();
+        rt.stopReceiving(2, false);
+        rt.stopReceiving(1, true);
+        assertThat(rt.startReceiving(2, 50)).as("1 ended without being stored: 2 is a gap again").isFalse();
+    }
+
     /** A segment body whose first half arrives at once and the rest once {@link #release} is opened. */
     private static final class SlowBody extends InputStream {
         final CountDownLatch started = new CountDownLatch(1);
