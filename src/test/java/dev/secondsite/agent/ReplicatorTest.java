@@ -546,21 +546,9 @@ class ReplicatorTest {
         createRaw(disk, size);
         write(disk, 0, random((int) size, 9));
         ReplicaSink sink = sink(size);
-        java.util.concurrent.CountDownLatch secondStarted = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean overlapped = new java.util.concurrent.atomic.AtomicBoolean();
-        SegmentUploader overlapping = (d, sequence, bytes, length) -> {
-            if (sequence == 1) { // held until segment 2's upload began: it never does with one upload in flight
-                try {
-                    overlapped.set(secondStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
-                } catch (InterruptedException e) {
-                    throw new java.io.InterruptedIOException();
-                }
-            } else if (sequence == 2) {
-                secondStarted.countDown();
-            }
-            return sink.upload(d, sequence, bytes, length);
-        };
-        Replicator replicator = new Replicator(diskId, state, overlapping, Clock.systemUTC(), 300 << 10);
+        Replicator replicator = new Replicator(diskId, state, firstHeldUntilSecondBegins(sink, overlapped),
+                Clock.systemUTC(), 300 << 10);
         Replicator.PassResult result = pass(replicator, sink, false);
         replicator.close();
 
@@ -577,21 +565,10 @@ class ReplicatorTest {
         createRaw(disk, size);
         write(disk, 0, random((int) size, 10));
         ReplicaSink sink = sink(size);
-        java.util.concurrent.CountDownLatch secondStarted = new java.util.concurrent.CountDownLatch(1);
-        SegmentUploader overlapping = (d, sequence, bytes, length) -> {
-            if (sequence == 1) {
-                try {
-                    secondStarted.await(10, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new java.io.InterruptedIOException();
-                }
-            } else if (sequence == 2) {
-                secondStarted.countDown();
-            }
-            return sink.upload(d, sequence, bytes, length);
-        };
         sink.failAfterStore.add(1L); // stored, but the agent never hears it; segment 2 is stored after it
-        Replicator replicator = new Replicator(diskId, state, overlapping, Clock.systemUTC(), 300 << 10);
+        Replicator replicator = new Replicator(diskId, state,
+                firstHeldUntilSecondBegins(sink, new java.util.concurrent.atomic.AtomicBoolean()), Clock.systemUTC(),
+                300 << 10);
         assertThatThrownBy(() -> pass(replicator, sink, false)).isInstanceOf(IOException.class);
         replicator.close();
         assertThat(sink.nextSequence()).as("both stored, neither acknowledged").isEqualTo(3);
@@ -601,6 +578,27 @@ class ReplicatorTest {
         assertThat(result.kind()).isNotEqualTo(Replicator.PassKind.FULL_RESEND);
         assertThat(result.firstSequence()).isEqualTo(3);
         assertRestoredEquals(sink, disk);
+    }
+
+    /**
+     * Uploads to the sink, holding segment 1's upload until segment 2's has begun (which never happens with one
+     * upload in flight: then after 10 s); {@code overlapped} says whether it did.
+     */
+    private static SegmentUploader firstHeldUntilSecondBegins(ReplicaSink sink,
+                                                              java.util.concurrent.atomic.AtomicBoolean overlapped) {
+        java.util.concurrent.CountDownLatch secondStarted = new java.util.concurrent.CountDownLatch(1);
+        return (d, sequence, bytes, length) -> {
+            if (sequence == 1) {
+                try {
+                    overlapped.set(secondStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            } else if (sequence == 2) {
+                secondStarted.countDown();
+            }
+            return sink.upload(d, sequence, bytes, length);
+        };
     }
 
     private ReplicaSink sink(long size) throws IOException {
