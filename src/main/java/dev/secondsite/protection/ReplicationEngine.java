@@ -848,6 +848,7 @@ public final class ReplicationEngine implements AutoCloseable {
     private void reportStoreFailure(DiskRuntime rt, String what, Exception e) {
         if (!rt.transientError) {
             rt.transientError = true;
+            LOG.warn("disk {}: {}{}", rt.diskId, what, e.getMessage());
             store.setHealthError(rt.diskId, HealthErrors.error(RECOVERY_STORE_WRITE_FAILED, HealthErrors.WARNING,
                     "Changes can't be written to the recovery store", what + e.getMessage(),
                     CacheStorage.isOutOfSpace(e) ? "The recovery store's file system is full."

@@ -106,10 +106,6 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
         this.writer = Thread.ofPlatform().name("write-behind " + target).daemon(true).start(this::writeLoop);
     }
 
-    public BlobStore target() {
-        return target;
-    }
-
     @Override
     public void put(String name, byte[] data) throws IOException {
         enqueue(name, List.of(ByteBuffer.wrap(data)));
