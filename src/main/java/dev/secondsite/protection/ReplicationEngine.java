@@ -220,13 +220,8 @@ public final class ReplicationEngine implements AutoCloseable {
          * {@code graceMillis} for those before it to arrive. Returns false for a gap.
          */
         synchronized boolean startReceiving(long sequence, long graceMillis) throws InterruptedException {
-            long deadline = System.nanoTime() + graceMillis * 1_000_000L;
-            while (!predecessorsReceiving(sequence)) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                wait(Math.max(1, left / 1_000_000L));
+            if (!waitWhile(() -> !predecessorsReceiving(sequence), graceMillis)) {
+                return false;
             }
             receiving.merge(sequence, 1, Integer::sum);
             notifyAll();
@@ -248,15 +243,8 @@ public final class ReplicationEngine implements AutoCloseable {
          * a later upload must not take the intake's last permit while an earlier one, which it will wait for, queues.
          */
         synchronized void awaitPredecessorsAdmitted(long sequence, long timeoutMillis) throws InterruptedException {
-            long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
-            while (expectedNext() < sequence
-                    && !admitted.containsAll(receiving.subMap(expectedNext(), sequence).keySet())) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return;
-                }
-                wait(Math.max(1, left / 1_000_000L));
-            }
+            waitWhile(() -> expectedNext() < sequence
+                    && !admitted.containsAll(receiving.subMap(expectedNext(), sequence).keySet()), timeoutMillis);
         }
 
         synchronized void admitted(long sequence) {
@@ -279,14 +267,24 @@ public final class ReplicationEngine implements AutoCloseable {
          * without being stored.
          */
         synchronized void awaitTurn(long sequence, long timeoutMillis) throws InterruptedException {
+            waitWhile(() -> expectedNext() < sequence && predecessorsReceiving(sequence), timeoutMillis);
+        }
+
+        /**
+         * Waits on this runtime's monitor (the caller holds it) while {@code condition} holds, at most
+         * {@code timeoutMillis}; returns whether it stopped holding.
+         */
+        private boolean waitWhile(java.util.function.BooleanSupplier condition, long timeoutMillis)
+                throws InterruptedException {
             long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
-            while (expectedNext() < sequence && predecessorsReceiving(sequence)) {
+            while (condition.getAsBoolean()) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    return;
+                    return false;
                 }
                 wait(Math.max(1, left / 1_000_000L));
             }
+            return true;
         }
 
         synchronized boolean isStoredOrApplied(long sequence) {
