@@ -19,15 +19,27 @@ import java.util.UUID;
 public final class JobStore {
     private static final String COLUMNS = "id, vault_id, scenario, friendly_name, target_id, target_name, target_type, "
             + "state, state_description, input, tasks, errors, result_id, cancel_requested, created_by, created_at, "
-            + "start_time, end_time, attempts";
-    private static final RowMapper<Job> ROW = (rs, ctx) -> new Job(rs.getString("id"), rs.getString("vault_id"),
-            rs.getString("scenario"), rs.getString("friendly_name"), rs.getString("target_id"),
-            rs.getString("target_name"), rs.getString("target_type"), JobState.valueOf(rs.getString("state")),
-            rs.getString("state_description"), (ObjectNode) Json.parse(rs.getString("input")),
-            (ArrayNode) Json.parse(rs.getString("tasks")), (ArrayNode) Json.parse(rs.getString("errors")),
-            rs.getString("result_id"), rs.getBoolean("cancel_requested"), rs.getString("created_by"),
-            rs.getLong("created_at"), (Long) rs.getObject("start_time", Long.class),
-            (Long) rs.getObject("end_time", Long.class), rs.getInt("attempts"));
+            + "start_time, end_time, attempts, rolled_back";
+    /** The state description of a job that failed or was cancelled while its rollback runs. */
+    static final String ROLLING_BACK = "RollingBack";
+    /**
+     * A failed or cancelled job reads as in progress ({@link #ROLLING_BACK}) until its rollback has run: whoever
+     * waits for the job to end then finds what it undid (an item's state, a plan's status) undone, and cannot
+     * restart it while the rollback still runs.
+     */
+    private static final RowMapper<Job> ROW = (rs, ctx) -> {
+        JobState state = JobState.valueOf(rs.getString("state"));
+        boolean rollingBack = (state == JobState.Failed || state == JobState.Cancelled) && !rs.getBoolean("rolled_back");
+        return new Job(rs.getString("id"), rs.getString("vault_id"),
+                rs.getString("scenario"), rs.getString("friendly_name"), rs.getString("target_id"),
+                rs.getString("target_name"), rs.getString("target_type"), rollingBack ? JobState.InProgress : state,
+                rollingBack ? ROLLING_BACK : rs.getString("state_description"),
+                (ObjectNode) Json.parse(rs.getString("input")),
+                (ArrayNode) Json.parse(rs.getString("tasks")), (ArrayNode) Json.parse(rs.getString("errors")),
+                rs.getString("result_id"), rs.getBoolean("cancel_requested"), rs.getString("created_by"),
+                rs.getLong("created_at"), (Long) rs.getObject("start_time", Long.class),
+                rollingBack ? null : (Long) rs.getObject("end_time", Long.class), rs.getInt("attempts"));
+    };
 
     private final Jdbi jdbi;
 
