@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A blob store whose puts return before they are written: one writer thread carries them out on the
@@ -55,6 +56,8 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
     private final long pendingBytesMax;
     private final long failFastMillis;
     private final Object lock = new Object();
+    /** Held by the writer while it writes a put and takes it off the queue: {@link #usedBytes} sees each put once. */
+    private final ReentrantLock writing = new ReentrantLock();
     /** Puts not written yet, oldest first; the head may be being written. Guarded by lock. */
     private final ArrayDeque<Put> queue = new ArrayDeque<>();
     /** The newest queued put of each name. Guarded by lock. */
@@ -260,13 +263,22 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
         return target.delete(name);
     }
 
+    /**
+     * The target's bytes and the queued puts', each put counted once: the writer does not finish a put meanwhile. (A
+     * queued overwrite counts with the blob it replaces until it is written.)
+     */
     @Override
     public long usedBytes() throws IOException {
-        long queued;
-        synchronized (lock) {
-            queued = pendingBytes;
+        writing.lock(); // not the lock: puts go on while a file store walks its directories
+        try {
+            long queued;
+            synchronized (lock) {
+                queued = pendingBytes;
+            }
+            return target.usedBytes() + queued;
+        } finally {
+            writing.unlock();
         }
-        return target.usedBytes() + queued; // outside the lock: a file store walks its directories
     }
 
     /** Stops the writer once what is queued is written (or, while it is failing, at once: those puts are lost). */
@@ -307,24 +319,31 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
                 }
                 head = queue.peekFirst();
             }
-            try {
-                target.put(head.name(), head.parts());
-            } catch (IOException | RuntimeException e) {
-                synchronized (lock) {
-                    failing = e instanceof IOException io ? io : new IOException(e.toString(), e);
-                    lock.notifyAll();
-                    if (!closed) {
-                        try {
-                            lock.wait(retryMillis);
-                        } catch (InterruptedException interrupted) {
-                            return;
-                        }
-                    }
-                }
-                retryMillis = Math.min(RETRY_MAX_MILLIS, retryMillis * 2);
+            IOException failure = writeAndDequeue(head);
+            if (failure == null) {
+                retryMillis = RETRY_MIN_MILLIS;
                 continue;
             }
-            retryMillis = RETRY_MIN_MILLIS;
+            synchronized (lock) {
+                failing = failure;
+                lock.notifyAll();
+                if (!closed) {
+                    try {
+                        lock.wait(retryMillis);
+                    } catch (InterruptedException interrupted) {
+                        return;
+                    }
+                }
+            }
+            retryMillis = Math.min(RETRY_MAX_MILLIS, retryMillis * 2);
+        }
+    }
+
+    /** Writes the oldest put and takes it off the queue (under {@link #writing}); returns why it failed, or null. */
+    private IOException writeAndDequeue(Put head) {
+        writing.lock();
+        try {
+            target.put(head.name(), head.parts());
             synchronized (lock) {
                 queue.removeFirst();
                 newest.remove(head.name(), head);
@@ -333,6 +352,13 @@ public final class WriteBehindBlobStore implements BlobStore, AutoCloseable {
                 failing = null;
                 lock.notifyAll();
             }
+            return null;
+        } catch (IOException e) {
+            return e;
+        } catch (RuntimeException e) {
+            return new IOException(e.toString(), e);
+        } finally {
+            writing.unlock();
         }
     }
 

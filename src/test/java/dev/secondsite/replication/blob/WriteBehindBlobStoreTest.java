@@ -2,6 +2,7 @@ package dev.secondsite.replication.blob;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -175,12 +176,46 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
                 .hasMessageContaining("the store is closed");
     }
 
+    @Test
+    void usedBytesCountsAQueuedPutOnceWhileTheWriterFinishesIt() throws Exception {
+        GatedStore target = new GatedStore(new FileBlobStore(root));
+        WriteBehindBlobStore store = open(target, 1 << 20);
+        store.put("a", new byte[100]); // the writer waits at the gate
+        // While the target is counted, the writer is let through and given the time to finish "a": counted twice
+        // (queued, and in the target) unless usedBytes keeps the writer from finishing a put meanwhile.
+        target.beforeUsedBytes = () -> {
+            target.permits.release();
+            for (long end = System.nanoTime() + 2_000_000_000L; System.nanoTime() < end; ) {
+                try {
+                    if (target.delegate.exists("a")) {
+                        return;
+                    }
+                    Thread.sleep(10);
+                } catch (IOException | InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            }
+        };
+        CompletableFuture<Long> used = CompletableFuture.supplyAsync(() -> {
+            try {
+                return store.usedBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        Thread.sleep(300);
+        target.permits.release(); // lets the put through if usedBytes waits for it instead
+        assertThat(used.get(10, TimeUnit.SECONDS)).isEqualTo(100);
+        store.close();
+    }
+
     /** Delegates, but each put waits for a permit, is recorded, and fails while {@code failures} is positive. */
     private static final class GatedStore implements BlobStore {
         final FileBlobStore delegate;
         final Semaphore permits = new Semaphore(0);
         final AtomicInteger failures = new AtomicInteger();
         final List<String> puts = Collections.synchronizedList(new ArrayList<>());
+        volatile Runnable beforeUsedBytes = () -> { };
 
         GatedStore(FileBlobStore delegate) {
             this.delegate = delegate;
@@ -243,6 +278,7 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
 
         @Override
         public long usedBytes() throws IOException {
+            beforeUsedBytes.run();
             return delegate.usedBytes();
         }
 
