@@ -66,6 +66,14 @@ public final class CacheStorage {
         return blobs.delete(SegmentName.of(diskId, sequence));
     }
 
+    /**
+     * Deletes a segment the recovery store holds (its apply is written): not durably, since one that comes back
+     * after a crash is at or below the replica's last sequence and deleted again when the disk is loaded.
+     */
+    public boolean deleteApplied(UUID diskId, long sequence) throws IOException {
+        return blobs.deleteWithoutSync(SegmentName.of(diskId, sequence));
+    }
+
     /** Moves a segment that failed at apply out of the way (copy, then delete); true when there was one. */
     public boolean quarantine(UUID diskId, long sequence) throws IOException {
         String name = SegmentName.of(diskId, sequence);

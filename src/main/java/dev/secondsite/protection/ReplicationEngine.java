@@ -395,7 +395,7 @@ public final class ReplicationEngine implements AutoCloseable {
         rt.lastApplied = rt.replica.lastSequence();
         for (var e : cache.list(disk.diskId()).entrySet()) {
             if (e.getKey() <= rt.lastApplied) {
-                deleteQuietly(rt, e.getKey()); // applied before a crash that came before its cache delete
+                deleteQuietly(rt, e.getKey(), true); // applied before a crash that came before its cache delete
             } else {
                 rt.addPending(e.getKey(), e.getValue(), -1);
             }
@@ -471,7 +471,7 @@ public final class ReplicationEngine implements AutoCloseable {
             try {
                 // Segments applied already (their writes perhaps still queued) are not dropped: they are the point.
                 for (long sequence : rt.clearPendingAfter(rt.replica == null ? rt.lastApplied : rt.replica.lastSequence())) {
-                    deleteQuietly(rt, sequence);
+                    deleteQuietly(rt, sequence, false);
                     dropped++;
                 }
                 store.syncMirrors(rt.diskId, rt.lastApplied, rt.expectedNext(), millis(rt.lastPoint),
@@ -639,7 +639,7 @@ public final class ReplicationEngine implements AutoCloseable {
             try {
                 for (var e : cache.list(rt.diskId).entrySet()) {
                     if (e.getKey() <= rt.lastApplied) {
-                        deleteQuietly(rt, e.getKey()); // an applied leftover (this thread is the only applier)
+                        deleteQuietly(rt, e.getKey(), true); // an applied leftover (this thread is the only applier)
                     } else if (!rt.isStoredOrApplied(e.getKey())) {
                         rt.addPending(e.getKey(), e.getValue(), -1);
                     }
@@ -712,7 +712,7 @@ public final class ReplicationEngine implements AutoCloseable {
             }
             // Leftovers of a crash between an apply's commit and its cache delete: applied already.
             for (long done : rt.pendingUpTo(rt.lastApplied)) {
-                deleteQuietly(rt, done);
+                deleteQuietly(rt, done, true);
                 rt.removePending(done);
             }
             long next = rt.replica.lastSequence() + 1; // ahead of lastApplied while its writes are queued
@@ -763,7 +763,7 @@ public final class ReplicationEngine implements AutoCloseable {
      */
     private void acknowledge(DiskRuntime rt, Applied applied) {
         ApplyResult result = applied.result();
-        deleteQuietly(rt, result.sequence());
+        deleteQuietly(rt, result.sequence(), true);
         rt.applied(result.sequence());
         Long pointAt = null;
         Long appPointAt = null;
@@ -811,7 +811,7 @@ public final class ReplicationEngine implements AutoCloseable {
         }
         for (long later : rt.clearPendingAfter(sequence - 1)) {
             if (later != sequence) {
-                deleteQuietly(rt, later);
+                deleteQuietly(rt, later, false);
             }
         }
         long now = clock.millis();
@@ -868,12 +868,20 @@ public final class ReplicationEngine implements AutoCloseable {
         }
     }
 
-    private void deleteQuietly(DiskRuntime rt, long sequence) {
+    /**
+     * Deletes a segment from cache storage: one {@code applied} already without waiting for the delete to be durable
+     * (if it comes back after a crash it is recognized as applied), one dropped unapplied durably.
+     */
+    private void deleteQuietly(DiskRuntime rt, long sequence, boolean applied) {
         try {
-            cache.delete(rt.diskId, sequence);
+            if (applied) {
+                cache.deleteApplied(rt.diskId, sequence);
+            } else {
+                cache.delete(rt.diskId, sequence);
+            }
         } catch (IOException e) {
-            // Harmless: an applied segment left in cache is recognized and deleted on a later pass.
-            LOG.warn("deleting applied segment {} of disk {} from cache failed: {}", sequence, rt.diskId, e.toString());
+            // An applied segment left in cache is recognized and deleted on a later pass.
+            LOG.warn("deleting segment {} of disk {} from cache failed: {}", sequence, rt.diskId, e.toString());
         }
     }
 

@@ -106,6 +106,15 @@ public interface BlobStore {
     /** Removes the blob; returns whether there was one. Durable when it returns. */
     boolean delete(String name) throws IOException;
 
+    /**
+     * Removes the blob, without waiting for the removal to be durable: after a crash the blob may be back. Only for
+     * blobs whose return is harmless (a segment already applied, which cache storage recognizes and deletes again).
+     * Spares a file store the directory fsync that makes a delete durable; by default the same as {@link #delete}.
+     */
+    default boolean deleteWithoutSync(String name) throws IOException {
+        return delete(name);
+    }
+
     /** Bytes held by all blobs (content only, without filesystem or temporary-file overhead). */
     long usedBytes() throws IOException;
 

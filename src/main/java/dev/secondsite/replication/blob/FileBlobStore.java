@@ -256,10 +256,19 @@ public final class FileBlobStore implements BlobStore {
 
     @Override
     public boolean delete(String name) throws IOException {
+        return delete(name, true);
+    }
+
+    @Override
+    public boolean deleteWithoutSync(String name) throws IOException {
+        return delete(name, false);
+    }
+
+    private boolean delete(String name, boolean durably) throws IOException {
         Path path = resolve(name);
         try {
             boolean deleted = Files.deleteIfExists(path);
-            if (deleted) {
+            if (deleted && durably) {
                 fsyncDirectory(path.getParent());
             }
             return deleted;

@@ -66,6 +66,11 @@ abstract class BlobStoreContractTest {
         assertThat(store.get("a/one")).isEmpty();
         assertThat(store.exists("a/one")).isFalse();
         assertThat(store.list("a/")).containsExactly("a/sub/three");
+
+        assertThat(store.deleteWithoutSync("a/sub/three")).isTrue();
+        assertThat(store.deleteWithoutSync("a/sub/three")).isFalse();
+        assertThat(store.exists("a/sub/three")).isFalse();
+        assertThat(store.list("a")).containsExactly("ab");
     }
 
     @Test
