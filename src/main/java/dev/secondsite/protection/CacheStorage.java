@@ -5,7 +5,6 @@ import dev.secondsite.replication.blob.BlobInfo;
 import dev.secondsite.replication.blob.BlobStore;
 import dev.secondsite.replication.segment.SegmentName;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -22,7 +21,6 @@ import java.util.UUID;
  */
 public final class CacheStorage {
     static final String QUARANTINE = "quarantine/";
-    private static final int READ_BUFFER_BYTES = 1 << 20;
 
     private final BlobStore blobs;
 
@@ -57,9 +55,9 @@ public final class CacheStorage {
         blobs.put(SegmentName.of(diskId, sequence), List.of(segment));
     }
 
-    /** A buffered stream over a stored segment, or empty when it is gone. */
+    /** A stream over a stored segment (buffered, as every blob store's), or empty when it is gone. */
     public Optional<InputStream> open(UUID diskId, long sequence) throws IOException {
-        return blobs.open(SegmentName.of(diskId, sequence)).map(in -> new BufferedInputStream(in, READ_BUFFER_BYTES));
+        return blobs.open(SegmentName.of(diskId, sequence));
     }
 
     public boolean delete(UUID diskId, long sequence) throws IOException {

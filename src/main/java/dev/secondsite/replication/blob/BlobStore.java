@@ -59,7 +59,7 @@ public interface BlobStore {
     /** The whole blob, or empty if there is none. For blobs known to be small. */
     Optional<byte[]> get(String name) throws IOException;
 
-    /** A stream over the blob, or empty if there is none. The caller closes it. */
+    /** A stream over the blob, or empty if there is none; buffered (small reads are cheap). The caller closes it. */
     Optional<InputStream> open(String name) throws IOException;
 
     /**

@@ -1,5 +1,6 @@
 package dev.secondsite.replication.blob;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -39,6 +40,10 @@ public final class FileBlobStore implements BlobStore {
     private static final String TEMP_SUFFIX = ".tmp";
     /** Bytes copied per write when a blob is put from a stream. */
     private static final int COPY_BUFFER_BYTES = 1 << 20;
+
+    /** Blobs at least this large are read through a mapping ({@link MappedFileInputStream}), smaller ones buffered. */
+    static final long MAPPED_READ_MIN_BYTES = 1 << 20;
+    private static final int READ_BUFFER_BYTES = 64 << 10;
 
     /** Direct write buffers kept for reuse: about as many as puts run at once (the apply thread and uploads). */
     private static final int WRITE_BUFFERS_KEPT = 4;
@@ -177,7 +182,8 @@ public final class FileBlobStore implements BlobStore {
     public Optional<InputStream> open(String name) throws IOException {
         Path path = resolve(name);
         try {
-            return Optional.of(Files.newInputStream(path));
+            return Optional.of(Files.size(path) >= MAPPED_READ_MIN_BYTES ? MappedFileInputStream.open(path)
+                    : new BufferedInputStream(Files.newInputStream(path), READ_BUFFER_BYTES));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {

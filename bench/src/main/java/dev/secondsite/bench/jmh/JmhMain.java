@@ -88,6 +88,7 @@ public final class JmhMain {
             case "ApplyBench" -> ApplyBench.bytes(Integer.parseInt(params.getParam("segmentMib")));
             case "RestoreBench" -> RestoreBench.BYTES;
             case "ChunkHashBench" -> method.equals("scanBlock") ? ChunkHashBench.BLOCK_BYTES : ChunkHashBench.CHUNK_BYTES;
+            case "CacheReadBench" -> CacheReadBench.BYTES;
             case "ChunkIndexBench" -> 0; // lookups: ops/s is the figure
             default -> throw new IllegalArgumentException("unknown benchmark " + benchmark);
         };
