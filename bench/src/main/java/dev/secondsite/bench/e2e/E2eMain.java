@@ -64,8 +64,11 @@ public final class E2eMain {
 
     /** The NBD export the agent serves for the first (only) --disk in CDP mode. */
     static final String NBD_EXPORT = "disk0";
-    /** NBD write requests the churn keeps in flight (at most 16 x 64 KiB). */
-    static final int NBD_IN_FLIGHT = 16;
+    /**
+     * NBD write requests the churn keeps in flight (at most 64 x 64 KiB), as a guest's block queue would. With 16 the
+     * generator itself stopped near 135 MB/s, waiting for replies (docs/benchmarks.md, 2026-12-07 late morning).
+     */
+    static final int NBD_IN_FLIGHT = 64;
 
     /** A recovery point as the harness saw it appear: its marker time and when it became visible. */
     record Seen(Instant pointAt, long visibleNanos, Instant visibleAt) {
