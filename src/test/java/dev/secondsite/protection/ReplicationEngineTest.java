@@ -3,8 +3,8 @@ package dev.secondsite.protection;
 import dev.secondsite.arm.ArmException;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.replication.RecoveryStore;
-import dev.secondsite.replication.blob.BlobInfo;
 import dev.secondsite.replication.blob.BlobStore;
+import dev.secondsite.replication.ForwardingBlobStore;
 import dev.secondsite.replication.MemoryBlobStore;
 import dev.secondsite.store.Database;
 import org.junit.jupiter.api.AfterEach;
@@ -21,7 +21,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -309,15 +308,14 @@ class ReplicationEngineTest {
     }
 
     /** A blob store whose puts fail with a given message while {@link #failPuts} is set. */
-    static final class FailingBlobStore implements BlobStore {
-        private final BlobStore delegate;
+    static final class FailingBlobStore extends ForwardingBlobStore {
         volatile String failPuts;
         /** While set, a put announces itself on {@link #putEntered} and waits for the gate to open. */
         volatile CountDownLatch putGate;
         final Semaphore putEntered = new Semaphore(0);
 
         FailingBlobStore(BlobStore delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         private void check(String name) throws IOException {
@@ -336,17 +334,16 @@ class ReplicationEngineTest {
             }
         }
 
-        @Override public void put(String name, byte[] data) throws IOException { check(name); delegate.put(name, data); }
-        @Override public void put(String name, InputStream data, long lengthBytes) throws IOException {
+        @Override
+        public void put(String name, byte[] data) throws IOException {
             check(name);
-            delegate.put(name, data, lengthBytes);
+            super.put(name, data);
         }
-        @Override public Optional<byte[]> get(String name) throws IOException { return delegate.get(name); }
-        @Override public Optional<InputStream> open(String name) throws IOException { return delegate.open(name); }
-        @Override public List<String> list(String prefix) throws IOException { return delegate.list(prefix); }
-        @Override public Optional<BlobInfo> stat(String name) throws IOException { return delegate.stat(name); }
-        @Override public boolean touch(String name) throws IOException { return delegate.touch(name); }
-        @Override public boolean delete(String name) throws IOException { return delegate.delete(name); }
-        @Override public long usedBytes() throws IOException { return delegate.usedBytes(); }
+
+        @Override
+        public void put(String name, InputStream data, long lengthBytes) throws IOException {
+            check(name);
+            super.put(name, data, lengthBytes);
+        }
     }
 }

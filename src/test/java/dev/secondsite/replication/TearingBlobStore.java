@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 
-import dev.secondsite.replication.blob.BlobInfo;
 import dev.secondsite.replication.blob.BlobStore;
 
 /**
@@ -22,7 +21,7 @@ import dev.secondsite.replication.blob.BlobStore;
  * <p>The same {@code (seed, n, tear)} always leaves the same bytes, so a failing case reproduces from the
  * numbers {@link #describe()} prints.
  */
-public final class TearingBlobStore implements BlobStore {
+public final class TearingBlobStore extends ForwardingBlobStore {
     /** What the write in flight at the crash leaves under its name. */
     public enum Tear {
         /**
@@ -50,7 +49,6 @@ public final class TearingBlobStore implements BlobStore {
         GARBLED_TAIL
     }
 
-    private final BlobStore inner;
     private final long crashAtWrite;
     private final long seed;
     private final Tear forced;
@@ -60,7 +58,7 @@ public final class TearingBlobStore implements BlobStore {
 
     /** Crashes at write {@code crashAtWrite}, tearing it as {@code forced}, or as the seed picks if null. */
     public TearingBlobStore(BlobStore inner, long crashAtWrite, long seed, Tear forced) {
-        this.inner = inner;
+        super(inner);
         this.crashAtWrite = crashAtWrite;
         this.seed = seed;
         this.forced = forced;
@@ -96,7 +94,7 @@ public final class TearingBlobStore implements BlobStore {
                 throw new CrashingBlobStore.SimulatedCrash(writes);
             }
         }
-        inner.put(name, data);
+        delegate().put(name, data);
         synchronized (this) {
             completedPuts.add(name);
         }
@@ -121,14 +119,14 @@ public final class TearingBlobStore implements BlobStore {
                     // An unlink or a DELETE is atomic: it happened or it did not.
                     boolean done = pick(new Random(mix(seed, writes))) != Tear.ABSENT;
                     if (done) {
-                        inner.delete(name);
+                        delegate().delete(name);
                     }
                     tornWrite = "delete of " + name + (done ? " happened" : " did not happen");
                 }
                 throw new CrashingBlobStore.SimulatedCrash(writes);
             }
         }
-        return inner.delete(name);
+        return delegate().delete(name);
     }
 
     /** Leaves the in-flight put as the chosen tear; caller holds the monitor. */
@@ -145,9 +143,9 @@ public final class TearingBlobStore implements BlobStore {
         String detail = "";
         switch (tear) {
             case ABSENT -> { }
-            case COMPLETE -> inner.put(name, data);
+            case COMPLETE -> delegate().put(name, data);
             case TRUNCATED -> {
-                inner.put(name, Arrays.copyOf(data, cut));
+                delegate().put(name, Arrays.copyOf(data, cut));
                 detail = " to " + cut + " of " + data.length + " bytes";
             }
             case GARBLED_TAIL -> {
@@ -161,7 +159,7 @@ public final class TearingBlobStore implements BlobStore {
                 if (Arrays.equals(garbled, data)) { // the tail was zeros already: make it differ
                     garbled[data.length - 1] ^= 1;
                 }
-                inner.put(name, garbled);
+                delegate().put(name, garbled);
                 detail = " from byte " + cut + " of " + data.length + " (" + (zeros ? "zeros" : "noise") + ")";
             }
         }
@@ -179,42 +177,12 @@ public final class TearingBlobStore implements BlobStore {
     }
 
     @Override
-    public Optional<byte[]> get(String name) throws IOException {
-        return inner.get(name);
-    }
-
-    @Override
-    public Optional<InputStream> open(String name) throws IOException {
-        return inner.open(name);
-    }
-
-    @Override
     public Optional<byte[]> readRange(String name, long offset, int length) throws IOException {
-        return inner.readRange(name, offset, length);
-    }
-
-    @Override
-    public List<String> list(String prefix) throws IOException {
-        return inner.list(prefix);
-    }
-
-    @Override
-    public Optional<BlobInfo> stat(String name) throws IOException {
-        return inner.stat(name);
-    }
-
-    @Override
-    public boolean touch(String name) throws IOException {
-        return inner.touch(name);
-    }
-
-    @Override
-    public long usedBytes() throws IOException {
-        return inner.usedBytes();
+        return delegate().readRange(name, offset, length);
     }
 
     @Override
     public String toString() {
-        return "tearing store over " + inner;
+        return "tearing store over " + delegate();
     }
 }

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.secondsite.replication.ForwardingBlobStore;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -58,7 +60,7 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
         long mark = store.mark();
 
         assertThat(store.isWritten(mark)).isFalse();
-        assertThat(target.delegate.list("")).as("nothing written while the writer is held").isEmpty();
+        assertThat(target.delegate().list("")).as("nothing written while the writer is held").isEmpty();
         assertThat(store.get("packs/one")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("first, again")));
         assertThat(store.readRange("packs/two", 2, 3)).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("con")));
         assertThat(store.readRange("packs/two", 4, 100)).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("nd")));
@@ -74,8 +76,8 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
         target.permits.release(3);
         assertThat(store.awaitWritten(mark, 10_000)).isTrue();
         assertThat(target.puts).containsExactly("packs/one", "packs/two", "packs/one");
-        assertThat(target.delegate.get("packs/one")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("first, again")));
-        assertThat(target.delegate.get("packs/two")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("second")));
+        assertThat(target.delegate().get("packs/one")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("first, again")));
+        assertThat(target.delegate().get("packs/two")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("second")));
     }
 
     @Test
@@ -95,7 +97,7 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
         assertThat(deleted).as("the delete waits behind the puts").isNotDone();
         target.permits.release(2);
         assertThat(deleted.get(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(target.delegate.list("")).containsExactly("b");
+        assertThat(target.delegate().list("")).containsExactly("b");
         assertThat(store.list("")).containsExactly("b");
     }
 
@@ -116,10 +118,10 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
         assertThatThrownBy(() -> store.delete("packs/p")).isInstanceOf(IOException.class);
         // Past the memory bound, a put fails after the fail-fast wait instead of waiting for ever.
         assertThatThrownBy(() -> store.put("more", bytes("0123456789"))).isInstanceOf(IOException.class)
-                .hasMessageStartingWith("put on gated " + target.delegate + " failed for more: ")
+                .hasMessageStartingWith("put on gated " + target.delegate() + " failed for more: ")
                 .hasMessageContaining("No space left on device");
         assertThat(store.failure()).isPresent();
-        assertThat(target.delegate.list("")).as("nothing is written past the failing put").isEmpty();
+        assertThat(target.delegate().list("")).as("nothing is written past the failing put").isEmpty();
         assertThat(store.get("disks/d.state")).as("still readable").isPresent();
 
         target.failures.set(0);
@@ -131,7 +133,7 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
         assertThat(store.failure()).isEmpty();
         assertThat(target.puts).hasSizeGreaterThan(2).endsWith("packs/p", "disks/d.state")
                 .containsOnlyOnce("disks/d.state");
-        assertThat(target.delegate.get("disks/d.state")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("root")));
+        assertThat(target.delegate().get("disks/d.state")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("root")));
         assertThat(store.list("")).containsExactly("disks/d.state", "packs/p");
     }
 
@@ -187,7 +189,7 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
             target.permits.release();
             for (long end = System.nanoTime() + 2_000_000_000L; System.nanoTime() < end; ) {
                 try {
-                    if (target.delegate.exists("a")) {
+                    if (target.delegate().exists("a")) {
                         return;
                     }
                     Thread.sleep(10);
@@ -210,15 +212,14 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
     }
 
     /** Delegates, but each put waits for a permit, is recorded, and fails while {@code failures} is positive. */
-    private static final class GatedStore implements BlobStore {
-        final FileBlobStore delegate;
+    private static final class GatedStore extends ForwardingBlobStore {
         final Semaphore permits = new Semaphore(0);
         final AtomicInteger failures = new AtomicInteger();
         final List<String> puts = Collections.synchronizedList(new ArrayList<>());
         volatile Runnable beforeUsedBytes = () -> { };
 
         GatedStore(FileBlobStore delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
@@ -228,7 +229,7 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
             if (failures.getAndDecrement() > 0) {
                 throw new IOException("put on " + this + " failed for " + name + ": No space left on device");
             }
-            delegate.put(name, parts);
+            delegate().put(name, parts);
         }
 
         @Override
@@ -237,54 +238,19 @@ class WriteBehindBlobStoreTest extends BlobStoreContractTest {
         }
 
         @Override
-        public void put(String name, InputStream data, long lengthBytes) throws IOException {
-            delegate.put(name, data, lengthBytes);
-        }
-
-        @Override
-        public Optional<byte[]> get(String name) throws IOException {
-            return delegate.get(name);
-        }
-
-        @Override
-        public Optional<InputStream> open(String name) throws IOException {
-            return delegate.open(name);
-        }
-
-        @Override
         public Optional<byte[]> readRange(String name, long offset, int length) throws IOException {
-            return delegate.readRange(name, offset, length);
-        }
-
-        @Override
-        public List<String> list(String prefix) throws IOException {
-            return delegate.list(prefix);
-        }
-
-        @Override
-        public Optional<BlobInfo> stat(String name) throws IOException {
-            return delegate.stat(name);
-        }
-
-        @Override
-        public boolean touch(String name) throws IOException {
-            return delegate.touch(name);
-        }
-
-        @Override
-        public boolean delete(String name) throws IOException {
-            return delegate.delete(name);
+            return delegate().readRange(name, offset, length);
         }
 
         @Override
         public long usedBytes() throws IOException {
             beforeUsedBytes.run();
-            return delegate.usedBytes();
+            return super.usedBytes();
         }
 
         @Override
         public String toString() {
-            return "gated " + delegate;
+            return "gated " + delegate();
         }
     }
 }
