@@ -19,7 +19,8 @@ import java.util.Objects;
  *
  * <p>Blobs are not changed in place (a put writes a temporary file and renames it), so the file keeps its length
  * under the mapping, and deleting it leaves the mapping readable. Should something truncate it anyway, reading the
- * lost part fails with an IOException instead of the JVM's error for a fault in mapped memory.
+ * lost part makes the JVM raise an InternalError on the reading thread, possibly a little after the read (it cannot
+ * be caught here reliably); a segment's checksums fail on what such a read returned.
  *
  * <p>Not thread-safe, like any stream; it may be read and closed by another thread than the one that opened it.
  */
@@ -68,11 +69,7 @@ final class MappedFileInputStream extends InputStream {
             return -1;
         }
         int count = (int) Math.min(length, remaining);
-        try {
-            MemorySegment.copy(file, ValueLayout.JAVA_BYTE, position, bytes, offset, count);
-        } catch (InternalError e) { // a fault in mapped memory: the file was truncated under the mapping
-            throw new IOException("reading " + path + " at " + position + " failed: the file changed while mapped", e);
-        }
+        MemorySegment.copy(file, ValueLayout.JAVA_BYTE, position, bytes, offset, count);
         position += count;
         return count;
     }

@@ -3,10 +3,8 @@ package dev.secondsite.replication.blob;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Random;
 
@@ -73,20 +71,6 @@ class MappedFileInputStreamTest {
         in.close();
         in.close();
         assertThatThrownBy(in::read).isInstanceOf(IOException.class).hasMessageContaining("is closed");
-    }
-
-    @Test
-    void aFileTruncatedUnderTheMappingFailsWithAnIOException() throws IOException {
-        Path path = dir.resolve("seg");
-        file(path, 2 << 20);
-        try (InputStream in = MappedFileInputStream.open(path)) {
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
-                channel.truncate(4096);
-            }
-            assertThat(in.readNBytes(4096)).hasSize(4096);
-            assertThatThrownBy(() -> in.readNBytes(1 << 20)).isInstanceOf(IOException.class)
-                    .hasMessageContaining("the file changed while mapped");
-        }
     }
 
     @Test
