@@ -64,11 +64,12 @@ public final class JobsApi {
 
     public ArmResponse cancel(ArmRequest request) {
         Job job = require(request, request.path().name());
-        if (job.state().terminal()) {
-            throw ArmException.conflict("JobNotCancellable", "Job '" + job.id() + "' is " + job.state()
+        // Refused too when the job ended meanwhile, or has failed and only its rollback still runs (RollingBack).
+        if (job.state().terminal() || !store.requestCancel(job.id())) {
+            throw ArmException.conflict("JobNotCancellable", "Job '" + job.id() + "' is "
+                    + (job.state().terminal() ? job.state() : "ending (" + job.stateDescription() + ")")
                     + "; only a job that has not finished can be cancelled.");
         }
-        store.requestCancel(job.id());
         return ArmResponse.ok(body(store.find(job.id()).orElseThrow()));
     }
 

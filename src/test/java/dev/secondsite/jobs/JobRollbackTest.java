@@ -44,6 +44,7 @@ class JobRollbackTest {
             assertThat(rollingBack.errors().get(0).path("serviceErrorDetails").path("code").asText())
                     .isEqualTo("Broken");
             assertThat(store.restart(submitted.id(), true)).as("restart while rolling back").isFalse();
+            assertThat(store.requestCancel(submitted.id())).as("cancel while rolling back").isFalse();
 
             rollbackMayEnd.countDown();
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
