@@ -720,13 +720,14 @@ final class Agent {
                                String tag) throws IOException {
         try {
             Replicator.PassResult result = pass.finish(type, pointAt, tag);
-            out.printf("secondsite agent: %s (%s): %s%s pass sent %s (%d data bytes, %d zeroed) in"
-                            + " %s [%d..%d]; %s point at %s%n", target.disk.name(),
+            out.printf(Locale.ROOT, "secondsite agent: %s (%s): %s%s pass sent %s (%d data bytes, %d zeroed) in"
+                            + " %s [%d..%d]; %s point at %s; read %d bytes in %.3f s%n", target.disk.name(),
                     target.directive.diskId(), result.tracked() ? "tracked " : "", result.tag(),
                     Plural.of(result.changedChunks(), "changed chunk"), result.dataBytes(),
                     result.zeroBytes(), Plural.of(result.segments(), "segment"), result.firstSequence(),
                     result.lastSequence(),
-                    type == ConsistencyType.APP_CONSISTENT ? "app-consistent" : "crash-consistent", pointAt);
+                    type == ConsistencyType.APP_CONSISTENT ? "app-consistent" : "crash-consistent", pointAt,
+                    result.readBytes(), result.scanTime().toNanos() / 1e9);
             return PassOutcome.OK;
         } catch (IOException | RuntimeException e) {
             return passFailed(target, e);

@@ -181,7 +181,7 @@ class AgentEndToEndTest {
         qemu("qemu-io", "-f", "raw", "-c", "write -P 0x62 64k 4k", disk.toString());
         Run resync = agent("--state-dir", state.toString(), "--disk", disk.toString());
         assertThat(resync.exitCode()).as(resync.toString()).isZero();
-        assertThat(resync.out()).contains("resync:", "pass sent 1 changed chunk ");
+        assertThat(resync.out()).contains("resync:", "pass sent 1 changed chunk ", "read 8388608 bytes in ");
         JsonNode point = awaitPoints(item, 2).getFirst();
         assertThat(point.path("properties").path("providerSpecificDetails").path("disks").get(0).path("tag").asText())
                 .startsWith("resync:");

@@ -71,6 +71,57 @@ class ReplicatorTest {
     }
 
     @Test
+    void aDiskEndingInsideAChunkIsReadWholeAndAFailedChunkReadFailsThePass() throws Exception {
+        long size = 5 * MIB + 1000; // chunks are read and hashed in parallel; the last one is short
+        createRaw(disk, size);
+        write(disk, 0, pattern(0x31, 100));
+        write(disk, 4 * MIB - 10, pattern(0x32, 20)); // across the pass's 4 MiB read buffers
+        write(disk, size - 500, pattern(0x33, 500));
+        ReplicaSink sink = sink(size);
+        Replicator replicator = replicator(sink);
+
+        Replicator.PassResult result = pass(replicator, sink, false);
+
+        assertThat(records(sink).stream().filter(r -> r instanceof SegmentRecord.Data)
+                .map(r -> ((SegmentRecord.Data) r).offset()))
+                .containsExactly(0L, 4 * MIB - CHUNK, 4 * MIB, 5 * MIB);
+        assertThat(result.readBytes()).isEqualTo(size);
+        assertRestoredEquals(sink, disk);
+
+        // A chunk that cannot be read fails the pass with the cause, whichever thread read it.
+        write(disk, 4 * MIB + CHUNK, pattern(0x34, 10));
+        long next = sink.nextSequence();
+        Replicator.PassKind kind = replicator.prepare(size, CHUNK, next, false);
+        try (DiskSource disk0 = DiskSource.open(disk); DiskSource failing = new DiskSource() {
+            @Override
+            public long sizeBytes() {
+                return disk0.sizeBytes();
+            }
+
+            @Override
+            public void readFully(long offset, byte[] dst, int from, int length) throws IOException {
+                long bad = 4 * MIB + 2 * CHUNK;
+                if (offset <= bad && bad < offset + length) {
+                    throw new IOException("sector 8448 unreadable");
+                }
+                disk0.readFully(offset, dst, from, length);
+            }
+
+            @Override
+            public boolean mayHoldData(long offset, long length) throws IOException {
+                return disk0.mayHoldData(offset, length);
+            }
+
+            @Override
+            public void close() {
+            }
+        }) {
+            assertThatThrownBy(() -> replicator.scan(kind, failing, next, false, spool, () -> { }))
+                    .isInstanceOf(IOException.class).hasMessage("sector 8448 unreadable");
+        }
+    }
+
+    @Test
     void aSecondPassSendsOnlyTheChunksThatChanged() throws Exception {
         createRaw(disk, 4 * MIB);
         write(disk, 0, random(4 * (int) MIB, 1));

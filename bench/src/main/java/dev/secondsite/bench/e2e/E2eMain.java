@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -69,6 +70,8 @@ public final class E2eMain {
      * generator itself stopped near 135 MB/s, waiting for replies (docs/benchmarks.md, 2026-12-07 late morning).
      */
     static final int NBD_IN_FLIGHT = 64;
+    /** The agent's line for a finished resync pass: how many bytes its read covered, in how long. */
+    static final Pattern RESYNC_PASS_LINE = Pattern.compile(": resync(?::\\S+)? pass sent .*; read (\\d+) bytes in ([0-9.]+) s");
 
     /** A recovery point as the harness saw it appear: its marker time and when it became visible. */
     record Seen(Instant pointAt, long visibleNanos, Instant visibleAt) {
@@ -620,6 +623,19 @@ public final class E2eMain {
         report.resyncSeconds = (System.nanoTime() - start) / 1e9;
         report.resyncShipped = diskRow().bytesUploaded() - uploaded0;
         log("resync: %.1f s (%.1f MB/s of image)", report.resyncSeconds, options.imageBytes() / MB / report.resyncSeconds);
+        Matcher scan = null;
+        for (String line : Files.readAllLines(work.resolve("agent.log"), StandardCharsets.UTF_8)) {
+            Matcher m = RESYNC_PASS_LINE.matcher(line);
+            if (m.find()) {
+                scan = m; // the last one: this resync's
+            }
+        }
+        if (scan != null) {
+            report.resyncScanBytes = Long.parseLong(scan.group(1));
+            report.resyncScanSeconds = Double.parseDouble(scan.group(2));
+            log("resync scan: %s in %.2f s (%.1f MB/s)", size(report.resyncScanBytes), report.resyncScanSeconds,
+                    report.resyncScanBytes / MB / report.resyncScanSeconds);
+        }
     }
 
     /** The newest recovery point, restored (verified) in the store, must equal the image byte for byte. */
