@@ -23,10 +23,7 @@ interface DiskSource extends Closeable {
     /** The virtual size in bytes. */
     long sizeBytes();
 
-    /**
-     * Reads exactly {@code length} bytes at {@code offset} (within the disk) into {@code dst[from..]}. Safe to
-     * call from several threads at once (a pass reads chunks in parallel).
-     */
+    /** Reads exactly {@code length} bytes at {@code offset} (within the disk) into {@code dst[from..]}. */
     void readFully(long offset, byte[] dst, int from, int length) throws IOException;
 
     /** False only if {@code [offset, offset + length)} certainly reads as zeros (an unallocated region). */

@@ -72,7 +72,7 @@ class ReplicatorTest {
 
     @Test
     void aDiskEndingInsideAChunkIsReadWholeAndAFailedChunkReadFailsThePass() throws Exception {
-        long size = 5 * MIB + 1000; // chunks are read and hashed in parallel; the last one is short
+        long size = 5 * MIB + 1000; // the last chunk is short
         createRaw(disk, size);
         write(disk, 0, pattern(0x31, 100));
         write(disk, 4 * MIB - 10, pattern(0x32, 20)); // across the pass's 4 MiB read buffers
@@ -88,7 +88,7 @@ class ReplicatorTest {
         assertThat(result.readBytes()).isEqualTo(size);
         assertRestoredEquals(sink, disk);
 
-        // A chunk that cannot be read fails the pass with the cause, whichever thread read it.
+        // A chunk that cannot be read fails the pass with the cause.
         write(disk, 4 * MIB + CHUNK, pattern(0x34, 10));
         long next = sink.nextSequence();
         Replicator.PassKind kind = replicator.prepare(size, CHUNK, next, false);
