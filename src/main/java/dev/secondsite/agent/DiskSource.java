@@ -26,6 +26,14 @@ interface DiskSource extends Closeable {
     /** Reads exactly {@code length} bytes at {@code offset} (within the disk) into {@code dst[from..]}. */
     void readFully(long offset, byte[] dst, int from, int length) throws IOException;
 
+    /**
+     * Reads as {@link #readFully} for a pass that reads the whole disk once (initial replication, resync, full
+     * resend): past the page cache where the source can ({@link DirectReads}).
+     */
+    default void readOnce(long offset, byte[] dst, int from, int length) throws IOException {
+        readFully(offset, dst, from, length);
+    }
+
     /** False only if {@code [offset, offset + length)} certainly reads as zeros (an unallocated region). */
     boolean mayHoldData(long offset, long length) throws IOException;
 
@@ -56,6 +64,15 @@ interface DiskSource extends Closeable {
         }
     }
 
+    /**
+     * Whether the image's format says where data is without reading it (allocation tables: dynamic VHD, VHDX).
+     * Raw and fixed VHD find zeros only by reading them, which a pass does anyway: asking them first would read
+     * every window twice.
+     */
+    static boolean sparse(DiskImage image) {
+        return image.format() == DiskFormat.VHD_DYNAMIC || image.format() == DiskFormat.VHDX;
+    }
+
     /** Describes an open image as {@code name}. */
     static Description describe(String name, DiskImage image) {
         return new Description(name, image.path().toAbsolutePath().normalize().toString(), image.virtualSize(),
@@ -66,10 +83,12 @@ interface DiskSource extends Closeable {
     class Image implements DiskSource {
         private final DiskImage image;
         private final boolean sparse;
+        private final DirectReads direct; // null: not raw (other formats map offsets through their tables)
 
         Image(DiskImage image) {
             this.image = image;
-            this.sparse = image.format() == DiskFormat.VHD_DYNAMIC || image.format() == DiskFormat.VHDX;
+            this.sparse = sparse(image);
+            this.direct = image.format() == DiskFormat.RAW ? new DirectReads(image.path()) : null;
         }
 
         @Override
@@ -83,14 +102,24 @@ interface DiskSource extends Closeable {
         }
 
         @Override
+        public void readOnce(long offset, byte[] dst, int from, int length) throws IOException {
+            if (direct == null || !direct.read(offset, dst, from, length)) {
+                readFully(offset, dst, from, length);
+            }
+        }
+
+        @Override
         public boolean mayHoldData(long offset, long length) throws IOException {
-            // Raw and fixed VHD find zeros only by reading them; the pass reads anyway.
             return !sparse || image.isAllocated(offset, length);
         }
 
         @Override
         public void close() throws IOException {
-            image.close();
+            try (image) {
+                if (direct != null) {
+                    direct.close();
+                }
+            }
         }
     }
 
@@ -100,12 +129,14 @@ interface DiskSource extends Closeable {
         private static final int S_IFBLK = 0060000;
 
         private final FileChannel channel;
+        private final DirectReads direct;
         private final long size;
         final int logicalSectorBytes;
         final int physicalSectorBytes;
 
-        private BlockDevice(FileChannel channel, long size, int logical, int physical) {
+        private BlockDevice(FileChannel channel, DirectReads direct, long size, int logical, int physical) {
             this.channel = channel;
+            this.direct = direct;
             this.size = size;
             this.logicalSectorBytes = logical;
             this.physicalSectorBytes = physical;
@@ -133,7 +164,7 @@ interface DiskSource extends Closeable {
                 }
                 int logical = (int) sysLong(queue(device, "logical_block_size"), 512);
                 int physical = (int) sysLong(queue(device, "physical_block_size"), logical);
-                return new BlockDevice(channel, size, logical, physical);
+                return new BlockDevice(channel, new DirectReads(path), size, logical, physical);
             } catch (IOException | RuntimeException e) {
                 channel.close();
                 throw e;
@@ -170,13 +201,22 @@ interface DiskSource extends Closeable {
         }
 
         @Override
+        public void readOnce(long offset, byte[] dst, int from, int length) throws IOException {
+            if (!direct.read(offset, dst, from, length)) {
+                readFully(offset, dst, from, length);
+            }
+        }
+
+        @Override
         public boolean mayHoldData(long offset, long length) {
             return true;
         }
 
         @Override
         public void close() throws IOException {
-            channel.close();
+            try (channel) {
+                direct.close();
+            }
         }
     }
 }

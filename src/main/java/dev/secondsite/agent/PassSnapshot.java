@@ -32,6 +32,7 @@ final class PassSnapshot implements DiskSource {
     static final java.time.Duration PRESERVE_WAIT = java.time.Duration.ofSeconds(2);
 
     private final DiskImage image;
+    private final DirectReads direct; // the disk's (not closed here), or null
     private final ChangeTracker.Taken taken;
     private final Runnable onClose;
     private final long sizeBytes;
@@ -43,14 +44,16 @@ final class PassSnapshot implements DiskSource {
     private boolean closed;
     private boolean degraded;
 
-    PassSnapshot(DiskImage image, ChangeTracker.Taken taken, Runnable onClose) {
-        this(image, taken, onClose, PRESERVED_BYTES_MAX, PRESERVE_WAIT);
+    /** {@code direct}: how {@link #readOnce} reads the image past the page cache (null: as readFully). */
+    PassSnapshot(DiskImage image, DirectReads direct, ChangeTracker.Taken taken, Runnable onClose) {
+        this(image, direct, taken, onClose, PRESERVED_BYTES_MAX, PRESERVE_WAIT);
     }
 
     /** With other bounds: tests use tiny ones. */
-    PassSnapshot(DiskImage image, ChangeTracker.Taken taken, Runnable onClose, long preservedBytesMax,
-                 java.time.Duration preserveWait) {
+    PassSnapshot(DiskImage image, DirectReads direct, ChangeTracker.Taken taken, Runnable onClose,
+                 long preservedBytesMax, java.time.Duration preserveWait) {
         this.image = image;
+        this.direct = direct;
         this.taken = taken;
         this.onClose = onClose;
         this.sizeBytes = image.virtualSize();
@@ -110,8 +113,19 @@ final class PassSnapshot implements DiskSource {
     }
 
     @Override
-    public synchronized void readFully(long offset, byte[] dst, int from, int length) throws IOException {
-        image.readFully(offset, ByteBuffer.wrap(dst, from, length));
+    public void readFully(long offset, byte[] dst, int from, int length) throws IOException {
+        read(offset, dst, from, length, false);
+    }
+
+    @Override
+    public void readOnce(long offset, byte[] dst, int from, int length) throws IOException {
+        read(offset, dst, from, length, true);
+    }
+
+    private synchronized void read(long offset, byte[] dst, int from, int length, boolean once) throws IOException {
+        if (!(once && direct != null && direct.read(offset, dst, from, length))) {
+            image.readFully(offset, ByteBuffer.wrap(dst, from, length));
+        }
         int pageBytes = taken.pageBytes();
         for (int page = (int) (offset / pageBytes); page <= (int) ((offset + length - 1) / pageBytes); page++) {
             byte[] old = preserved.remove(page);
@@ -130,6 +144,9 @@ final class PassSnapshot implements DiskSource {
 
     @Override
     public synchronized boolean mayHoldData(long offset, long length) throws IOException {
+        if (!DiskSource.sparse(image)) {
+            return true;
+        }
         int pageBytes = taken.pageBytes();
         for (int page = (int) (offset / pageBytes); page <= (int) ((offset + length - 1) / pageBytes); page++) {
             if (preserved.containsKey(page)) {

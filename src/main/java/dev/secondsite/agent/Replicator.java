@@ -437,39 +437,47 @@ final class Replicator implements Closeable {
         private void read(Tick tick) throws IOException {
             begin(kind.activity);
             int bufferBytes = Math.max(chunkBytes, READ_BUFFER_BYTES);
-            byte[] buffer = new byte[bufferBytes];
             byte[][] digests = new byte[bufferBytes / chunkBytes][];
-            for (long offset = 0; offset < sizeBytes; offset += bufferBytes) {
-                int length = (int) Math.min(bufferBytes, sizeBytes - offset);
-                int padded = (int) Math.min(bufferBytes, Math.ceilDiv(length, chunkBytes) * (long) chunkBytes);
-                boolean hasData = source.mayHoldData(offset, length);
-                if (hasData) {
-                    source.readFully(offset, buffer, 0, length);
-                    Arrays.fill(buffer, length, padded, (byte) 0); // the last chunk's padding
-                    hashChunks(buffer, padded, digests);
+            // Change detection rescans the disk every interval and may find it cached; other passes read it once.
+            try (ReadAhead windows = new ReadAhead(source, bufferBytes, kind != PassKind.CHANGES)) {
+                for (ReadAhead.Window window; (window = windows.next()) != null; ) {
+                    hashAndCompare(window, digests);
+                    stats.scannedBytes = window.offset() + window.length();
+                    tick.run();
                 }
-                for (int at = 0; at < padded; at += chunkBytes) {
-                    long index = (offset + at) / chunkBytes;
-                    byte[] digest = hasData ? digests[at / chunkBytes] : null;
-                    if (digest == null) { // all zeros
-                        if (ledger.matches(index, DiskLedger.ZERO, 0)) {
-                            closeZeroRun();
-                        } else {
-                            extendZeroRun(index);
-                        }
-                        continue;
-                    }
-                    closeZeroRun();
-                    if (!ledger.matches(index, digest, 0)) {
-                        int chunkLength = (int) Math.min(chunkBytes, sizeBytes - index * chunkBytes);
-                        addData(index, buffer, at, chunkLength, digest);
-                    }
-                }
-                stats.scannedBytes = offset + length;
-                tick.run();
             }
             closeZeroRun();
             scanEnd = clock.instant();
+        }
+
+        /** Hashes a window's chunks and adds those that differ from the ledger to the pass. */
+        private void hashAndCompare(ReadAhead.Window window, byte[][] digests) throws IOException {
+            long offset = window.offset();
+            int length = window.length();
+            byte[] buffer = window.buffer();
+            boolean hasData = window.hasData();
+            int padded = (int) Math.min(buffer.length, Math.ceilDiv(length, chunkBytes) * (long) chunkBytes);
+            if (hasData) {
+                Arrays.fill(buffer, length, padded, (byte) 0); // the last chunk's padding
+                hashChunks(buffer, padded, digests);
+            }
+            for (int at = 0; at < padded; at += chunkBytes) {
+                long index = (offset + at) / chunkBytes;
+                byte[] digest = hasData ? digests[at / chunkBytes] : null;
+                if (digest == null) { // all zeros
+                    if (ledger.matches(index, DiskLedger.ZERO, 0)) {
+                        closeZeroRun();
+                    } else {
+                        extendZeroRun(index);
+                    }
+                    continue;
+                }
+                closeZeroRun();
+                if (!ledger.matches(index, digest, 0)) {
+                    int chunkLength = (int) Math.min(chunkBytes, sizeBytes - index * chunkBytes);
+                    addData(index, buffer, at, chunkLength, digest);
+                }
+            }
         }
 
         /**

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
+import dev.secondsite.disk.DiskFormat;
 import dev.secondsite.disk.DiskImage;
 import dev.secondsite.disk.DiskImages;
 import dev.secondsite.nbd.NbdExport;
@@ -32,6 +33,11 @@ final class TrackedDisk implements NbdExport, Closeable {
     private final long sizeBytes;
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private DiskImage image; // null while suspended
+    /**
+     * Direct reads of the image for whole-disk passes (null: not raw). Open exactly as long as the image: closing
+     * any descriptor of the file would drop the image's lock (see {@link #describe}).
+     */
+    private DirectReads direct;
     /** The snapshot of the pass reading the disk now (copy-on-write for its taken pages), or null. */
     private volatile PassSnapshot snapshot;
 
@@ -39,6 +45,7 @@ final class TrackedDisk implements NbdExport, Closeable {
         this.name = name;
         this.path = path;
         this.image = image;
+        this.direct = directReads(image);
         this.tracker = tracker;
         this.sizeBytes = image.virtualSize();
     }
@@ -198,7 +205,7 @@ final class TrackedDisk implements NbdExport, Closeable {
             previous.close(); // a pass that did not close its source
         }
         PassSnapshot[] started = new PassSnapshot[1];
-        started[0] = new PassSnapshot(open(), tracker.take(), () -> {
+        started[0] = new PassSnapshot(open(), direct, tracker.take(), () -> {
             if (snapshot == started[0]) {
                 snapshot = null;
             }
@@ -229,8 +236,15 @@ final class TrackedDisk implements NbdExport, Closeable {
         lock.writeLock().lock();
         try {
             if (image != null) {
-                image.close();
-                image = null;
+                try {
+                    if (direct != null) {
+                        direct.close();
+                        direct = null;
+                    }
+                } finally {
+                    image.close();
+                    image = null;
+                }
             }
         } finally {
             lock.writeLock().unlock();
@@ -243,6 +257,7 @@ final class TrackedDisk implements NbdExport, Closeable {
         try {
             if (image == null) {
                 image = DiskImages.open(path, true);
+                direct = directReads(image);
             }
         } finally {
             lock.writeLock().unlock();
@@ -253,6 +268,10 @@ final class TrackedDisk implements NbdExport, Closeable {
     @Override
     public void close() throws IOException {
         closeImage();
+    }
+
+    private static DirectReads directReads(DiskImage image) {
+        return image.format() == DiskFormat.RAW ? new DirectReads(image.path()) : null;
     }
 
     private DiskImage open() throws IOException {

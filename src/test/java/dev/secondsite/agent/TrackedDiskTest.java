@@ -57,13 +57,58 @@ class TrackedDiskTest {
     }
 
     @Test
+    void aWholeDiskPassReadsARawImagePastThePageCacheAndSeesEveryWriteMadeBefore() throws Exception {
+        Path image = tmp.resolve("d.raw");
+        ReplicatorTest.createRaw(image, 4 * MIB);
+        try (TrackedDisk disk = TrackedDisk.open("disk0", image, tmp.resolve("disk0.changes"), m -> { })) {
+            disk.write(MIB + 512, fill(0x44, PAGE), 0, PAGE); // in the page cache, not yet on the disk
+            try (PassSnapshot pass = disk.beginPass()) {
+                // Raw: zeros are found by reading, once; asking first would read every window twice.
+                assertThat(pass.mayHoldData(2 * MIB, 2 * MIB)).isTrue();
+                byte[] all = new byte[4 * MIB];
+                pass.readOnce(0, all, 0, all.length);
+                byte[] expected = new byte[4 * MIB];
+                Arrays.fill(expected, MIB + 512, MIB + 512 + PAGE, (byte) 0x44);
+                assertThat(all).as("a direct read sees the write still cached").isEqualTo(expected);
+                assertThat(directDescriptors(image)).as("descriptors of the image opened O_DIRECT").isEqualTo(1);
+            }
+            assertThat(directDescriptors(image)).as("kept open with the image: closing it would drop its lock")
+                    .isEqualTo(1);
+        }
+        assertThat(directDescriptors(image)).as("closed with the image").isZero();
+    }
+
+    /** How many of this process's descriptors are open on {@code file} with O_DIRECT (Linux /proc). */
+    private static long directDescriptors(Path file) throws Exception {
+        Path real = file.toRealPath();
+        long count = 0;
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (!Files.readSymbolicLink(fd).equals(real)) {
+                        continue;
+                    }
+                    String flags = Files.readAllLines(Path.of("/proc/self/fdinfo", fd.getFileName().toString()))
+                            .stream().filter(l -> l.startsWith("flags:")).findFirst().orElseThrow();
+                    if ((Long.parseLong(flags.substring("flags:".length()).strip(), 8) & 040000) != 0) {
+                        count++;
+                    }
+                } catch (java.io.IOException gone) {
+                    // a descriptor closed while listing
+                }
+            }
+        }
+        return count;
+    }
+
+    @Test
     void aWriterWaitsForThePassOnlySoLongThenTheSnapshotGivesUpExactnessInsteadOfFreezingTheDisk() throws Exception {
         Path image = tmp.resolve("d.raw");
         ReplicatorTest.createRaw(image, MIB);
         ChangeTracker tracker = new ChangeTracker(MIB);
         tracker.mark(0, 4 * PAGE);
         try (dev.secondsite.disk.DiskImage disk = dev.secondsite.disk.DiskImages.open(image, false);
-             PassSnapshot pass = new PassSnapshot(disk, tracker.take(), () -> { }, 2 * PAGE,
+             PassSnapshot pass = new PassSnapshot(disk, null, tracker.take(), () -> { }, 2 * PAGE,
                      java.time.Duration.ofMillis(100))) {
             pass.beforeWrite(0, 2 * PAGE); // preserved: the limit is reached
             assertThat(pass.exact()).isTrue();

@@ -47,7 +47,7 @@ import dev.secondsite.server.SecondSiteServer;
  * <p>Order: image (50% random 1 MiB blocks, 50% zeros) -> copy of it (rsync's old version) -> restic init +
  * initial backup -> server, site, registration, enable -> initial replication (until the first recovery point
  * is visible) -> idle passes -> churn phases at rising rates (stop at the first rate the pipeline does not keep
- * up with) -> agent stopped -> peers -> agent restarted -> resync (repairReplication) -> the newest point is
+ * up with) -> agent stopped -> peers -> agent restarted -> image evicted from the page cache -> resync (repairReplication) -> the newest point is
  * restored (verify) and compared with the image's SHA-256.
  */
 public final class E2eMain {
@@ -286,8 +286,8 @@ public final class E2eMain {
         r.replicaBytes = Images.treeBytes(serverDir.resolve("recovery"));
 
         // Peers on the same image after the same churn.
-        peers.ddRead(image, true);
-        peers.ddRead(image, false);
+        r.ddDirectSeconds = peers.ddRead(image, true, "after the churn");
+        r.ddCachedSeconds = peers.ddRead(image, false, "after the churn");
         peers.qemuConvert(image);
         peers.rsync(image, previous);
         Files.deleteIfExists(previous);
@@ -298,6 +298,11 @@ public final class E2eMain {
         startAgent();
         awaitPoint(p -> p.pointAt().isAfter(restarted), Duration.ofSeconds(options.quick() ? 60 : 300),
                 "a point after the agent restarted");
+        // The scan reads the disk from the device, as after a reboot or on a disk larger than memory: the
+        // image leaves the page cache first (its pages are clean: the churn flushed, idle CDP passes read nothing).
+        peers.evictFromPageCache(image);
+        // The raw read again, on the disk as the scan finds it (still busy with what the peers wrote, or not).
+        r.ddDirectBeforeResyncSeconds = peers.ddRead(image, true, "just before the resync");
         resync(item);
 
         verifyNewestPoint();

@@ -76,26 +76,49 @@ final class Peers {
         E2eMain.log("restic backup: %.1f s, repository +%s", backup.seconds(), E2eMain.size(growth));
     }
 
-    void ddRead(Path image, boolean direct) throws IOException, InterruptedException {
+    /**
+     * Seconds for {@code dd bs=4M} to read the image, with {@code iflag=direct} (from the disk) or through the page
+     * cache; null (and a note) if dd is missing or failed. {@code when} names the reading in the log.
+     */
+    Double ddRead(Path image, boolean direct, String when) throws IOException, InterruptedException {
         if (!Proc.available("dd")) {
             report.notes.add("dd not found");
-            return;
+            return null;
         }
+        Path log = work.resolve("dd-" + (direct ? "direct" : "cached") + "-" + when.replaceAll("\\W+", "-") + ".log");
         Proc dd = direct
-                ? Proc.run(limit(), work.resolve("dd-direct.log"), "dd", "if=" + image, "of=/dev/null", "bs=4M",
-                        "iflag=direct", "status=none")
-                : Proc.run(limit(), work.resolve("dd-cached.log"), "dd", "if=" + image, "of=/dev/null", "bs=4M",
-                        "status=none");
+                ? Proc.run(limit(), log, "dd", "if=" + image, "of=/dev/null", "bs=4M", "iflag=direct", "status=none")
+                : Proc.run(limit(), log, "dd", "if=" + image, "of=/dev/null", "bs=4M", "status=none");
         if (!dd.ok()) {
-            report.notes.add("dd" + (direct ? " iflag=direct" : "") + " failed: " + tail(dd.output()));
+            report.notes.add("dd" + (direct ? " iflag=direct" : "") + " (" + when + ") failed: " + tail(dd.output()));
+            return null;
+        }
+        E2eMain.log("dd %s (%s): %.1f MB/s", direct ? "O_DIRECT" : "page cache", when,
+                imageBytes / E2eMain.MB / dd.seconds());
+        return dd.seconds();
+    }
+
+    /**
+     * Evicts the image's pages from the page cache (sync, then {@code dd iflag=nocache count=0}: the kernel drops
+     * clean pages), so that the next read comes from the disk as {@code dd iflag=direct}'s did, on a disk that
+     * is not still writing back what the peers wrote. Logs how much
+     * stays cached ({@code fincore}) and notes it if the eviction fails.
+     */
+    void evictFromPageCache(Path image) throws IOException, InterruptedException {
+        // Everything, not only the image: the peers' gigabytes still being written back would share the disk.
+        Proc sync = Proc.run(limit(), work.resolve("evict.log"), "sync");
+        Proc evict = Proc.run(limit(), work.resolve("evict.log"), "dd", "if=" + image, "iflag=nocache", "count=0",
+                "status=none");
+        if (!sync.ok() || !evict.ok()) {
+            report.notes.add("could not evict the image from the page cache before the resync (the scan read"
+                    + " cached pages): " + tail(sync.ok() ? evict.output() : sync.output()));
             return;
         }
-        if (direct) {
-            report.ddDirectSeconds = dd.seconds();
-        } else {
-            report.ddCachedSeconds = dd.seconds();
+        if (Proc.available("fincore")) {
+            Proc cached = Proc.run(limit(), work.resolve("fincore.log"), "fincore", "--bytes", "--noheadings",
+                    "--output", "RES", image.toString());
+            E2eMain.log("image evicted from the page cache: %s bytes still cached", cached.output().strip());
         }
-        E2eMain.log("dd %s: %.1f MB/s", direct ? "O_DIRECT" : "page cache", imageBytes / E2eMain.MB / dd.seconds());
     }
 
     void qemuConvert(Path image) throws IOException, InterruptedException {

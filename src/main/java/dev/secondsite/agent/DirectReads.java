@@ -1,0 +1,91 @@
+package dev.secondsite.agent;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import com.sun.nio.file.ExtendedOpenOption;
+
+/**
+ * Reads a file or block device with O_DIRECT: past the page cache, straight from the device.
+ *
+ * <p>For passes that read the whole disk once (initial replication, resync, full resend). Through the page cache
+ * such a pass reads no faster than the kernel can fill and evict pages (about a third of the device's speed on
+ * the bench VM, docs/benchmarks.md 2026-12-07 afternoon), and it pushes the machine's working set out of memory
+ * for data nobody reads again. The kernel writes back dirty cached pages of a range before a direct read of it,
+ * so a direct read sees every write made through the page cache before it.
+ *
+ * <p>O_DIRECT needs the offset, the length and the buffer aligned to the file system's block size: reads are made
+ * through an aligned buffer of {@link #BUFFER_BYTES} and copied out, and {@link #read} declines a range that is
+ * not aligned, or a file on a file system without O_DIRECT (the caller then reads through the page cache). The
+ * file is opened at the first read, so a source that is never read this way costs nothing.
+ */
+final class DirectReads implements Closeable {
+    static final int BUFFER_BYTES = 4 << 20;
+    /** Largest block size accepted (larger ones are not real device blocks). */
+    private static final int ALIGNMENT_MAX = 64 << 10;
+
+    private final Path path;
+    private boolean opened;
+    private FileChannel channel; // null: not opened yet, closed, or O_DIRECT not offered
+    private int alignment;
+    private ByteBuffer aligned;
+
+    DirectReads(Path path) {
+        this.path = path;
+    }
+
+    /**
+     * Reads exactly {@code length} bytes at {@code offset} into {@code dst[from..]}, or returns false without
+     * reading if the range is not aligned to the block size or the file system offers no direct reads.
+     */
+    synchronized boolean read(long offset, byte[] dst, int from, int length) throws IOException {
+        if (!opened) {
+            opened = true;
+            open();
+        }
+        if (channel == null || offset % alignment != 0 || length % alignment != 0) {
+            return false;
+        }
+        for (int done = 0; done < length; ) {
+            int piece = Math.min(BUFFER_BYTES, length - done);
+            aligned.clear().limit(piece);
+            while (aligned.hasRemaining()) {
+                if (channel.read(aligned, offset + done + aligned.position()) < 0) {
+                    throw new EOFException("disk ended at " + (offset + done + aligned.position()));
+                }
+            }
+            aligned.flip().get(dst, from + done, piece);
+            done += piece;
+        }
+        return true;
+    }
+
+    private void open() {
+        try {
+            long blockSize = Files.getFileStore(path).getBlockSize();
+            if (blockSize <= 0 || blockSize > ALIGNMENT_MAX || Long.bitCount(blockSize) != 1) {
+                return;
+            }
+            channel = FileChannel.open(path, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+            alignment = (int) blockSize;
+            aligned = ByteBuffer.allocateDirect(BUFFER_BYTES + alignment).alignedSlice(alignment);
+        } catch (IOException | UnsupportedOperationException e) {
+            channel = null; // e.g. EINVAL from a file system without O_DIRECT: the page cache it is
+        }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        opened = true; // no reads after close
+        if (channel != null) {
+            channel.close();
+            channel = null;
+        }
+    }
+}
