@@ -15,10 +15,10 @@ import com.sun.nio.file.ExtendedOpenOption;
  * Reads a file or block device with O_DIRECT: past the page cache, straight from the device.
  *
  * <p>For passes that read the whole disk once (initial replication, resync, full resend). Through the page cache
- * such a pass reads no faster than the kernel can fill and evict pages (about a third of the device's speed on
- * the bench VM, docs/benchmarks.md 2026-12-07 afternoon), and it pushes the machine's working set out of memory
- * for data nobody reads again. The kernel writes back dirty cached pages of a range before a direct read of it,
- * so a direct read sees every write made through the page cache before it.
+ * such a pass reads no faster than the kernel can fill and evict pages (a cold 4 GiB resync scan took twice as
+ * long as with O_DIRECT on the bench VM, docs/benchmarks.md "the resync scan reads the disk once"), and it pushes
+ * the machine's working set out of memory for data nobody reads again. The kernel writes back dirty cached pages
+ * of a range before a direct read of it, so a direct read sees every write made through the page cache before it.
  *
  * <p>O_DIRECT needs the offset, the length and the buffer aligned to the file system's block size: reads are made
  * through an aligned buffer of {@link #BUFFER_BYTES} and copied out, and {@link #read} declines a range that is

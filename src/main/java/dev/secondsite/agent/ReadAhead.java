@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A disk read front to back in windows by a thread of its own, up to {@link #AHEAD} windows ahead of the caller.
  * A whole-disk pass then waits for the disk only where the disk is slower than its hashing, instead of for
- * every read, and the device is kept reading while the caller hashes (a single read ahead left it idle
- * whenever the reader waited for the caller's buffer; docs/benchmarks.md 2026-12-07 afternoon).
+ * every read: the device keeps reading while the caller hashes, and a few windows in hand absorb the ones that
+ * hash or read slower than the rest (docs/benchmarks.md "the resync scan reads the disk once").
  *
  * <p>A window's buffer is the caller's until its next call to {@link #next}, which hands that buffer to the
  * reader again. {@link #close} waits for the reads queued: the source must outlive it.

@@ -485,7 +485,8 @@ final class Replicator implements Closeable {
          * null when it is all zeros. The chunks are hashed in parallel: hashing is most of a full pass's CPU (a
          * resync or a scan reads the whole disk), and one core hashes slower than a disk reads. (Reading each
          * chunk in its hashing task instead, so that one core reads while the other hashes, was slower end to
-         * end: 2.56 s against 2.35-2.44 s for a 4 GiB resync scan, docs/benchmarks.md 2026-12-07 afternoon.)
+         * end: 2.56 s against 2.35-2.44 s for a 4 GiB resync scan, docs/benchmarks.md "the resync scan reads
+         * the disk once".)
          */
         private void hashChunks(byte[] buffer, int padded, byte[][] digests) {
             IntStream.range(0, padded / chunkBytes).parallel().forEach(i -> {
@@ -681,8 +682,8 @@ final class Replicator implements Closeable {
             stats.lastError = null;
             // Every upload was collected, so every builder is idle again (an abandoned pass's are dropped).
             return new PassResult(kind, markerTag, firstSequence, nextSequence, segments, dataBytes,
-                    zeroBytes, changedChunks, consistency, pointAt, stats.scannedBytes, Duration.between(scanStart, scanEnd),
-                    tracked);
+                    zeroBytes, changedChunks, consistency, pointAt, stats.scannedBytes,
+                    Duration.between(scanStart, scanEnd), tracked);
         }
 
         /** The marker tag: the pass kind, and for a resync {@code resync:<resyncId>} (agent-protocol §3). */
