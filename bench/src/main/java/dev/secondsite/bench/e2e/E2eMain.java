@@ -47,8 +47,8 @@ import dev.secondsite.server.SecondSiteServer;
  * <p>Order: image (50% random 1 MiB blocks, 50% zeros) -> copy of it (rsync's old version) -> restic init +
  * initial backup -> server, site, registration, enable -> initial replication (until the first recovery point
  * is visible) -> idle passes -> churn phases at rising rates (stop at the first rate the pipeline does not keep
- * up with) -> agent stopped -> peers -> agent restarted -> image evicted from the page cache -> resync (repairReplication) -> the newest point is
- * restored (verify) and compared with the image's SHA-256.
+ * up with) -> agent stopped -> peers -> agent restarted -> image evicted from the page cache -> resync
+ * (repairReplication) -> the newest point is restored (verify) and compared with the image's SHA-256.
  */
 public final class E2eMain {
     static final double MB = 1e6;
@@ -71,7 +71,8 @@ public final class E2eMain {
      */
     static final int NBD_IN_FLIGHT = 64;
     /** The agent's line for a finished resync pass: how many bytes its read covered, in how long. */
-    static final Pattern RESYNC_PASS_LINE = Pattern.compile(": resync(?::\\S+)? pass sent .*; read (\\d+) bytes in ([0-9.]+) s");
+    static final Pattern RESYNC_PASS_LINE =
+            Pattern.compile(": resync(?::\\S+)? pass sent .*; read (\\d+) bytes in ([0-9.]+) s");
 
     /** A recovery point as the harness saw it appear: its marker time and when it became visible. */
     record Seen(Instant pointAt, long visibleNanos, Instant visibleAt) {

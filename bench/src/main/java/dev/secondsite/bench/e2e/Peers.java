@@ -101,8 +101,8 @@ final class Peers {
     /**
      * Evicts the image's pages from the page cache (sync, then {@code dd iflag=nocache count=0}: the kernel drops
      * clean pages), so that the next read comes from the disk as {@code dd iflag=direct}'s did, on a disk that
-     * is not still writing back what the peers wrote. Logs how much
-     * stays cached ({@code fincore}) and notes it if the eviction fails.
+     * is not still writing back what the peers wrote. Logs how much stays cached ({@code fincore}) and notes it
+     * if the eviction fails.
      */
     void evictFromPageCache(Path image) throws IOException, InterruptedException {
         // Everything, not only the image: the peers' gigabytes still being written back would share the disk.
