@@ -81,11 +81,13 @@ final class Replicator implements Closeable {
     /** Disk bytes read per I/O (a multiple of the chunk size). */
     static final int READ_BUFFER_BYTES = 4 << 20;
     /**
-     * Segment uploads of one pass running at once. Two: the server receives and verifies the next segment while it
-     * writes and fsyncs the previous one into cache storage (it stores them in order), which a single upload in
-     * flight left idle (docs/benchmarks.md, 2026-12-07, afternoon). Each holds a builder of up to 32 MiB.
+     * Segment uploads of one pass running at once. More than one: the server receives and verifies the next segment
+     * while it stores the previous one (in order), which a single upload in flight left idle (docs/benchmarks.md,
+     * 2026-12-07, afternoon). Three: the server answers an upload once its apply is written, if that comes within a
+     * moment, so that its bytes need not be written to cache storage's disk too; the third keeps its apply thread
+     * fed meanwhile (2026-12-07, evening). Each holds a builder of up to 32 MiB.
      */
-    static final int UPLOADS_IN_FLIGHT = 2;
+    static final int UPLOADS_IN_FLIGHT = 3;
     /** Most bytes of one DATA record of a tracked pass (a run of written pages is cut into these). */
     static final int TRACKED_READ_BYTES = 1 << 20;
 

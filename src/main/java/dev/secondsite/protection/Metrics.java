@@ -5,32 +5,40 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * {@code GET /metrics}: per-disk replication gauges in the Prometheus text exposition format (version
+ * {@code GET /metrics}: per-disk replication gauges (and one counter) in the Prometheus text exposition format (version
  * 0.0.4), written by hand (a dozen lines do not need a client library). Labels: {@code vault},
  * {@code resource_group}, {@code item} (protected item name) and {@code disk} (disk name).
  */
 public final class Metrics {
     public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-    private record Gauge(String name, String help, ToDoubleFunction<DiskFigures> value) {}
+    private record Series(String name, String type, String help, ToDoubleFunction<DiskFigures> value) {
+        Series(String name, String help, ToDoubleFunction<DiskFigures> value) {
+            this(name, "gauge", help, value);
+        }
+    }
 
-    private static final List<Gauge> GAUGES = List.of(
-            new Gauge("secondsite_disk_pending_upload_bytes", "Changed bytes the agent has not uploaded yet (its last report).",
+    private static final List<Series> SERIES = List.of(
+            new Series("secondsite_disk_pending_upload_bytes", "Changed bytes the agent has not uploaded yet (its last report).",
                     DiskFigures::pendingUploadBytes),
-            new Gauge("secondsite_disk_pending_apply_bytes", "Change bytes stored in cache storage, not yet applied.",
+            new Series("secondsite_disk_pending_apply_bytes", "Change bytes stored in cache storage, not yet applied.",
                     DiskFigures::pendingApplyBytes),
-            new Gauge("secondsite_disk_churn_bytes_per_second", "How fast the source disk changes.",
+            new Series("secondsite_disk_churn_bytes_per_second", "How fast the source disk changes.",
                     DiskFigures::churnBytesPerSecond),
-            new Gauge("secondsite_disk_rpo_seconds", "Age of the disk's newest recovery point (NaN before the first).",
+            new Series("secondsite_disk_rpo_seconds", "Age of the disk's newest recovery point (NaN before the first).",
                     f -> f.rpoSeconds().map(Long::doubleValue).orElse(Double.NaN)),
-            new Gauge("secondsite_disk_last_recovery_point_timestamp_seconds",
+            new Series("secondsite_disk_last_recovery_point_timestamp_seconds",
                     "Time of the disk's newest recovery point, Unix seconds (NaN before the first).",
                     f -> f.lastPoint().map(p -> p.toEpochMilli() / 1000.0).orElse(Double.NaN)),
-            new Gauge("secondsite_disk_cache_bytes", "Bytes of the disk's segments in cache storage.",
+            new Series("secondsite_disk_cache_bytes", "Bytes of the disk's segments in cache storage.",
                     DiskFigures::cacheBytes),
-            new Gauge("secondsite_disk_recovery_store_bytes",
+            new Series("secondsite_disk_recovery_store_bytes",
                     "Distinct recovery-store bytes the disk's state and points reference (NaN until measured).",
-                    f -> f.recoveryStoreBytes() < 0 ? Double.NaN : f.recoveryStoreBytes()));
+                    f -> f.recoveryStoreBytes() < 0 ? Double.NaN : f.recoveryStoreBytes()),
+            new Series("secondsite_disk_cache_syncs_total", "counter", "Segments synced in cache storage because their"
+                    + " apply was not written in time; the others reached the recovery store first and were never written"
+                    + " to cache storage's disk. Rising with the churn: the recovery store is behind.",
+                    DiskFigures::cacheSyncs));
 
     private final ProtectionStore store;
     private final ItemView view;
@@ -55,12 +63,12 @@ public final class Metrics {
             }
         }
         StringBuilder out = new StringBuilder();
-        for (Gauge gauge : GAUGES) {
-            out.append("# HELP ").append(gauge.name()).append(' ').append(gauge.help()).append('\n');
-            out.append("# TYPE ").append(gauge.name()).append(" gauge\n");
+        for (Series series : SERIES) {
+            out.append("# HELP ").append(series.name()).append(' ').append(series.help()).append('\n');
+            out.append("# TYPE ").append(series.name()).append(' ').append(series.type()).append('\n');
             for (Row row : rows) {
-                out.append(gauge.name()).append(row.labels()).append(' ')
-                        .append(format(gauge.value().applyAsDouble(row.figures()))).append('\n');
+                out.append(series.name()).append(row.labels()).append(' ')
+                        .append(format(series.value().applyAsDouble(row.figures()))).append('\n');
             }
         }
         out.append("# HELP secondsite_protected_items Protected items on this server.\n");

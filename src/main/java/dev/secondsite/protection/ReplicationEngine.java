@@ -54,8 +54,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <h2>Crash safety (kill -9 at any instant)</h2>
  * <ol>
- *   <li>A segment is acknowledged (201) only after {@code BlobStore.put} into cache storage returned, i.e.
- *       it is durable and whole under its name; before that the agent still holds it.</li>
+ *   <li>A segment is acknowledged (201) only once it and every segment before it are durable: synced in cache
+ *       storage ({@link CacheStorage#sync}), or applied and written to the recovery store; before that the agent
+ *       still holds it. {@link SegmentIntake} stores a segment unsynced, waits a little for its apply, and syncs
+ *       it only if the apply is not written by then: a segment applied first is deleted before the kernel wrote
+ *       it, so its bytes never reach the disk. A crash of the process keeps unsynced segments (the kernel's
+ *       cache outlives it); a crash of the machine may leave the unacknowledged ones torn, and their apply then
+ *       finds them corrupt (below).</li>
  *   <li>{@link ReplicaDisk#apply} is crash-safe on its own (chunks, then manifests, then the disk state as
  *       commit point; see its class comment): after a crash the replica is at sequence s-1 or s, never in
  *       between, and re-applying s from s-1 yields the same tree, points and bytes.</li>
@@ -134,11 +139,20 @@ public final class ReplicationEngine implements AutoCloseable {
         final ReentrantLock applyLock = new ReentrantLock();
         /**
          * Serializes uploads of this disk with each other and with deactivate, discard and dropping its segments:
-         * an upload holds it from its last checks through the cache put (a write and fsync of up to 64 MiB), so a
+         * an upload holds it from its last checks through the cache put (a page-cache write of up to 64 MiB), so a
          * stopping disk waits for the put in flight. It is not the monitor, which guards the bookkeeping below and
          * is taken by the apply thread, metrics and heartbeats: none of them waits for an fsync.
          */
         final ReentrantLock intakeLock = new ReentrantLock();
+        /**
+         * Serializes making this disk's stored segments durable, in sequence order ({@link SegmentIntake}): a
+         * segment is acknowledged only once it and every one before it are durable.
+         */
+        final ReentrantLock syncLock = new ReentrantLock();
+        /** Every segment up to this one is durable: synced in cache storage or applied and written. Guarded by syncLock. */
+        long durableThrough;
+        /** Segments synced in cache storage because their apply was not written in time (since the start). */
+        final java.util.concurrent.atomic.LongAdder cacheSyncs = new java.util.concurrent.atomic.LongAdder();
         /** Stored, not yet applied segments: sequence to stored bytes. Guarded by this. */
         private final TreeMap<Long, Long> pending = new TreeMap<>();
         /** Uncompressed DATA bytes of pending segments, when known (uploaded since the start). Guarded by this. */
@@ -183,6 +197,7 @@ public final class ReplicationEngine implements AutoCloseable {
         public long recoveryStoreBytes() { return recoveryStoreBytes; }
         public double uploadBytesPerSecond(long now) { return uploaded.perSecond(now); }
         public double churnBytesPerSecond(long now) { return churn.perSecond(now); }
+        public long cacheSyncs() { return cacheSyncs.sum(); }
 
         /** Starts or stops accepting uploads; stopping waits for the upload in flight, if any, to be stored. */
         private void setActive(boolean active) {
@@ -191,6 +206,9 @@ public final class ReplicationEngine implements AutoCloseable {
                 this.active = active;
             } finally {
                 intakeLock.unlock();
+            }
+            synchronized (this) {
+                notifyAll(); // uploads waiting for their apply
             }
         }
 
@@ -287,6 +305,15 @@ public final class ReplicationEngine implements AutoCloseable {
             return true;
         }
 
+        /**
+         * Waits, at most {@code timeoutMillis}, while {@code sequence} is stored but not yet applied and written, and
+         * the disk is active; returns whether it was applied and written.
+         */
+        synchronized boolean awaitApplied(long sequence, long timeoutMillis) throws InterruptedException {
+            waitWhile(() -> lastApplied < sequence && active && pending.containsKey(sequence), timeoutMillis);
+            return lastApplied >= sequence;
+        }
+
         synchronized boolean isStoredOrApplied(long sequence) {
             return sequence <= lastApplied || pending.containsKey(sequence);
         }
@@ -317,12 +344,14 @@ public final class ReplicationEngine implements AutoCloseable {
         private synchronized List<Long> clearPendingAfter(long sequence) {
             List<Long> later = new ArrayList<>(pending.tailMap(sequence, false).keySet());
             later.forEach(this::removePending);
+            notifyAll();
             return later;
         }
 
         private synchronized void applied(long sequence) {
             lastApplied = Math.max(lastApplied, sequence);
             removePending(sequence);
+            notifyAll();
         }
     }
 
@@ -763,8 +792,8 @@ public final class ReplicationEngine implements AutoCloseable {
      */
     private void acknowledge(DiskRuntime rt, Applied applied) {
         ApplyResult result = applied.result();
+        rt.applied(result.sequence()); // first: an upload that finds its segment gone then knows it was applied
         deleteQuietly(rt, result.sequence(), true);
-        rt.applied(result.sequence());
         Long pointAt = null;
         Long appPointAt = null;
         List<String> resyncTags = new ArrayList<>();

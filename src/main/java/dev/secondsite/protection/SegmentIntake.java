@@ -18,8 +18,16 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Receives segment uploads ({@code PUT /agent/v1/disks/{diskId}/segments/{sequence}}, agent-protocol §4): checks
- * the disk and the sequence, verifies the whole segment, stores it durably in cache storage (the
- * acknowledgement point) and wakes the replication engine.
+ * the disk and the sequence, verifies the whole segment, stores it in cache storage, wakes the replication
+ * engine, and answers once the segment is durable (the acknowledgement point).
+ *
+ * <p>Durable means synced in cache storage, or applied and written to the recovery store. A segment is stored
+ * unsynced first; when the engine is close behind, the upload waits a little ({@link #APPLY_WAIT_MILLIS}) for
+ * the apply, and only if that is not written by then does it sync the segment. A segment applied first is
+ * deleted from cache storage before the kernel wrote it back, so at full speed each changed byte is written to
+ * the server's disk once (into the recovery store) instead of twice. Durability goes in sequence order: an
+ * upload syncs every stored segment before its own that is not durable yet, so the acknowledged segments are
+ * always a prefix of the stored ones.
  */
 public final class SegmentIntake {
     /** Largest segment body accepted (agent-protocol: SEGMENT_BYTES_MAX). */
@@ -31,6 +39,23 @@ public final class SegmentIntake {
     private static final long PREDECESSOR_WAIT_MILLIS = 60_000;
     /** How long an upload that looks like a gap waits for the uploads before it to arrive (requests overtake). */
     private static final long REORDER_GRACE_MILLIS = 1_000;
+    /**
+     * How long a stored upload waits for the engine to apply and write it before syncing its own copy: a few
+     * times what the apply of a 32 MiB segment and its writes take on a busy disk. The agent keeps more uploads in
+     * flight than one, so the wait slows it only where the recovery store is slower than its uploads, and there
+     * it is the back-pressure that keeps the disk's bandwidth for the apply instead of for cache copies.
+     */
+    private static final long APPLY_WAIT_MILLIS = 2000;
+    /**
+     * An upload waits for its apply only if at most this many of the disk's segments, itself included, are not
+     * applied and written (the agent's uploads in flight, and one the engine is on): further behind, the apply
+     * would not come in time, and cache storage is what absorbs the backlog.
+     */
+    private static final int APPLY_WAIT_DEPTH = 4;
+
+    private static final String STORED = "Stored";
+    private static final String ALREADY_STORED = "AlreadyStored";
+    private static final String ALREADY_APPLIED = "AlreadyApplied";
 
     /** How an upload ended: 201 stored, or 200 already stored / already applied. */
     public record Outcome(int status, String result, UUID diskId, long sequence, long nextSequence) {
@@ -56,10 +81,18 @@ public final class SegmentIntake {
      */
     private final ConcurrentLinkedQueue<byte[]> bodyBuffers = new ConcurrentLinkedQueue<>();
 
+    private final long applyWaitMillis;
+
     public SegmentIntake(ReplicationEngine engine, ProtectionStore store, Clock clock) {
+        this(engine, store, clock, APPLY_WAIT_MILLIS);
+    }
+
+    /** With another wait for the apply than {@link #APPLY_WAIT_MILLIS} (tests). */
+    SegmentIntake(ReplicationEngine engine, ProtectionStore store, Clock clock, long applyWaitMillis) {
         this.engine = engine;
         this.store = store;
         this.clock = clock;
+        this.applyWaitMillis = applyWaitMillis;
     }
 
     /**
@@ -90,6 +123,19 @@ public final class SegmentIntake {
         if (contentLength > SEGMENT_BYTES_MAX) {
             throw tooLarge(contentLength);
         }
+        Outcome stored = store(rt, diskId, sequence, contentLength, body);
+        if (!stored.result().equals(ALREADY_APPLIED)) {
+            makeDurable(rt, sequence);
+        }
+        return stored;
+    }
+
+    /**
+     * Stores the upload in cache storage, unsynced, once the uploads before it are stored, holding one of the
+     * intake's permits while its body is read and verified; or finds it stored or applied already.
+     */
+    private Outcome store(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
+                          InputStream body) throws IOException {
         Outcome duplicate = duplicate(rt, sequence);
         if (duplicate != null) {
             return duplicate;
@@ -107,7 +153,7 @@ public final class SegmentIntake {
                             + " other segments; retry the upload.");
                 }
                 rt.admitted(sequence);
-                return receive(rt, diskId, sequence, contentLength, body);
+                return storeAdmitted(rt, diskId, sequence, contentLength, body);
             } finally {
                 rt.stopReceiving(sequence, acquired);
             }
@@ -122,11 +168,11 @@ public final class SegmentIntake {
     }
 
     /**
-     * The rest of {@link #receive}, holding one of the intake's permits, while the upload counts as being
+     * The rest of {@link #store}, holding one of the intake's permits, while the upload counts as being
      * received (the next sequence may follow it).
      */
-    private Outcome receive(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
-                            InputStream body) throws IOException, InterruptedException {
+    private Outcome storeAdmitted(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
+                                  InputStream body) throws IOException, InterruptedException {
         byte[] buffer = null;
         try {
             buffer = contentLength < 0 ? null : takeBodyBuffer((int) contentLength);
@@ -147,15 +193,9 @@ public final class SegmentIntake {
                 }
                 checkSequence(rt, sequence);
                 try {
-                    engine.cache().put(diskId, sequence, segment);
+                    engine.cache().putUnsynced(diskId, sequence, segment);
                 } catch (IOException e) {
-                    if (CacheStorage.isOutOfSpace(e)) {
-                        throw new ArmException(507, "CacheStorageFull", "Cache storage is full, segment " + sequence
-                                + " of disk " + diskId + " was not stored. Keep it and retry later: the server frees "
-                                + "space as it applies stored segments.");
-                    }
-                    throw new ArmException(503, "CacheStorageUnavailable", "Cache storage could not store segment "
-                            + sequence + " of disk " + diskId + " (" + e.getMessage() + "); retry the upload.");
+                    throw cacheFailed(diskId, sequence, e);
                 }
                 rt.addPending(sequence, segment.remaining(), dataBytes);
             } finally {
@@ -166,7 +206,7 @@ public final class SegmentIntake {
             long next = rt.expectedNext();
             store.recordUpload(diskId, segment.remaining(), next, now);
             engine.signal();
-            return new Outcome(201, "Stored", diskId, sequence, next);
+            return new Outcome(201, STORED, diskId, sequence, next);
         } finally {
             if (buffer != null) {
                 bodyBuffers.offer(buffer); // at most CONCURRENT_UPLOADS: each was taken by an upload holding a permit
@@ -183,10 +223,10 @@ public final class SegmentIntake {
     private static Outcome duplicate(ReplicationEngine.DiskRuntime rt, long sequence) {
         synchronized (rt) {
             if (sequence <= rt.lastApplied()) {
-                return new Outcome(200, "AlreadyApplied", rt.diskId(), sequence, rt.expectedNext());
+                return new Outcome(200, ALREADY_APPLIED, rt.diskId(), sequence, rt.expectedNext());
             }
             if (rt.isStoredOrApplied(sequence)) {
-                return new Outcome(200, "AlreadyStored", rt.diskId(), sequence, rt.expectedNext());
+                return new Outcome(200, ALREADY_STORED, rt.diskId(), sequence, rt.expectedNext());
             }
             return null;
         }
@@ -211,6 +251,49 @@ public final class SegmentIntake {
             throw tooLarge(-1);
         }
         return ByteBuffer.wrap(buffer, 0, read);
+    }
+
+    /**
+     * Returns once {@code sequence} and every stored segment before it are durable: waits a little for the engine
+     * to apply and write it if the engine is close behind, then syncs, in order, those still in cache storage and
+     * not durable yet. One that is gone unapplied was dropped on purpose after it was stored (a committed failover,
+     * a corrupt segment before it, the disk's protection disabled), as a segment could be just after its
+     * acknowledgement.
+     */
+    private void makeDurable(ReplicationEngine.DiskRuntime rt, long sequence) throws IOException {
+        try {
+            if (sequence - rt.lastApplied() <= APPLY_WAIT_DEPTH) {
+                rt.awaitApplied(sequence, applyWaitMillis);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw stopping();
+        }
+        rt.syncLock.lock();
+        try {
+            for (long s = Math.max(rt.durableThrough, rt.lastApplied()) + 1; s <= sequence; s++) {
+                try {
+                    if (engine.cache().sync(rt.diskId(), s)) { // false: gone, applied meanwhile or dropped (see above)
+                        rt.cacheSyncs.increment();
+                    }
+                } catch (IOException e) {
+                    throw cacheFailed(rt.diskId(), s, e); // stays stored, unsynced: the agent's retry syncs it
+                }
+            }
+            rt.durableThrough = Math.max(rt.durableThrough, sequence);
+        } finally {
+            rt.syncLock.unlock();
+        }
+    }
+
+    private static ArmException cacheFailed(UUID diskId, long sequence, IOException e) {
+        if (CacheStorage.isOutOfSpace(e)) {
+            return new ArmException(507, "CacheStorageFull", "Cache storage is full, segment " + sequence
+                    + " of disk " + diskId + " was not stored. Keep it and retry later: the server frees "
+                    + "space as it applies stored segments.");
+        }
+        return new ArmException(503, "CacheStorageUnavailable", "Cache storage could not store segment "
+                + sequence + " of disk " + diskId + " (" + e.getMessage() + "); retry the upload.");
     }
 
     private static void checkSequence(ReplicationEngine.DiskRuntime rt, long sequence) {

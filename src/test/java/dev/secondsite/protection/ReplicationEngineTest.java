@@ -6,6 +6,7 @@ import dev.secondsite.replication.RecoveryStore;
 import dev.secondsite.replication.blob.BlobStore;
 import dev.secondsite.replication.ForwardingBlobStore;
 import dev.secondsite.replication.MemoryBlobStore;
+import dev.secondsite.replication.segment.SegmentName;
 import dev.secondsite.store.Database;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -143,6 +145,55 @@ class ReplicationEngineTest {
         assertThatThrownBy(() -> upload(2, segment(2, 2, Instant.now()))).isInstanceOfSatisfying(ArmException.class,
                 e -> assertThat(e.code()).isEqualTo("UnknownDisk"));
         threads.shutdown();
+    }
+
+    @Test
+    void anUploadTheEngineAppliesInTimeIsAcknowledgedWithoutSyncingItsCacheCopy() throws Exception {
+        SegmentIntake intake = new SegmentIntake(engine, store, Clock.systemUTC(), 20_000);
+        SegmentIntake.Outcome outcome = receive(intake, 1, segment(1, 1, Instant.now()));
+
+        assertThat(outcome.status()).isEqualTo(201);
+        assertThat(engine.runtime(diskId).orElseThrow().lastApplied()).as("acknowledged once applied and written")
+                .isEqualTo(1);
+        assertThat(cacheBlobs.synced).isEmpty();
+        assertThat(engine.runtime(diskId).orElseThrow().cacheSyncs()).isZero();
+        await("the applied copy deleted", () -> {
+            try {
+                return new CacheStorage(cacheBlobs).list(diskId).isEmpty();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    @Test
+    void uploadsNotAppliedInTimeAreSyncedAndEachSyncsTheOnesBeforeItFirst() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        recoveryBlobs.putGate = gate; // the apply of 1 waits in the recovery store
+        ExecutorService threads = Executors.newCachedThreadPool();
+        SegmentIntake patient = new SegmentIntake(engine, store, Clock.systemUTC(), 20_000);
+        Future<SegmentIntake.Outcome> first = threads.submit(() -> receive(patient, 1, segment(1, 1, Instant.now())));
+        assertThat(recoveryBlobs.putEntered.tryAcquire(10, TimeUnit.SECONDS)).isTrue();
+
+        // 2 does not wait for its apply: it syncs 1, stored but not durable yet, then itself.
+        SegmentIntake.Outcome second = receive(new SegmentIntake(engine, store, Clock.systemUTC(), 0), 2,
+                segment(2, 2, Instant.now()));
+        assertThat(second.status()).isEqualTo(201);
+        assertThat(cacheBlobs.synced).containsExactly(SegmentName.of(diskId, 1), SegmentName.of(diskId, 2));
+        assertThat(engine.runtime(diskId).orElseThrow().cacheSyncs()).as("counted for /metrics").isEqualTo(2);
+        assertThat(first.isDone()).as("1 still waits for its apply").isFalse();
+
+        recoveryBlobs.putGate = null;
+        gate.countDown();
+        assertThat(first.get(10, TimeUnit.SECONDS).status()).isEqualTo(201);
+        assertThat(cacheBlobs.synced).as("1 was durable already").hasSize(2);
+        await("both applied", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 2);
+        threads.shutdown();
+    }
+
+    private SegmentIntake.Outcome receive(SegmentIntake intake, long sequence, byte[] segment) throws IOException {
+        return intake.receive("agent-1", diskId.toString(), Long.toString(sequence), segment.length,
+                new ByteArrayInputStream(segment));
     }
 
     @Test
@@ -313,6 +364,8 @@ class ReplicationEngineTest {
         /** While set, a put announces itself on {@link #putEntered} and waits for the gate to open. */
         volatile CountDownLatch putGate;
         final Semaphore putEntered = new Semaphore(0);
+        /** The names synced, in order. */
+        final List<String> synced = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         FailingBlobStore(BlobStore delegate) {
             super(delegate);
@@ -344,6 +397,12 @@ class ReplicationEngineTest {
         public void put(String name, InputStream data, long lengthBytes) throws IOException {
             check(name);
             super.put(name, data, lengthBytes);
+        }
+
+        @Override
+        public boolean sync(String name) throws IOException {
+            synced.add(name);
+            return super.sync(name);
         }
     }
 }

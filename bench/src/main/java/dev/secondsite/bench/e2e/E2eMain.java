@@ -81,7 +81,8 @@ public final class E2eMain {
     /** One churn phase. */
     record Phase(double target, double achieved, long churnBytes, long writes, int points, double rpoP50,
                  double rpoMax, double rpoUpperMax, long backlogMax, long applyBacklogMax, long shippedBytes,
-                 Double catchUp, double agentCores, double harnessCores, boolean ok,
+                 Double catchUp, double agentCores, double harnessCores, Double deviceWritesPerChurned,
+                 long cacheSyncs, long segmentsApplied, boolean ok,
                  String why) {
     }
 
@@ -101,6 +102,8 @@ public final class E2eMain {
     private String baseUrl;
     private int nbdPort = -1;
     private volatile boolean watching;
+    /** Bytes written to the work directory's device (image, cache storage, recovery store), or null. */
+    private final DeviceWrites deviceMeter;
 
     private E2eMain(Options options, Path work) {
         this.options = options;
@@ -109,6 +112,7 @@ public final class E2eMain {
         this.serverDir = work.resolve("server");
         this.stateDir = work.resolve("agent-state");
         this.deadline = System.nanoTime() + options.budget().toNanos();
+        this.deviceMeter = DeviceWrites.of(work);
     }
 
     public static void main(String[] args) throws Exception {
@@ -510,6 +514,9 @@ public final class E2eMain {
 
     private Phase churnPhase(Churn churn, double rate) throws Exception {
         int window = options.windowSeconds();
+        long device0 = deviceWrittenAfterSync();
+        long syncs0 = runtime().map(ReplicationEngine.DiskRuntime::cacheSyncs).orElse(0L);
+        long applied0 = runtime().map(ReplicationEngine.DiskRuntime::lastApplied).orElse(0L);
         log("churn %.0f MB/s for %d s ...", rate, window);
         long bytes0 = churn.writtenBytes();
         long writes0 = churn.writes();
@@ -554,6 +561,11 @@ public final class E2eMain {
             Thread.sleep(50);
         }
         long shipped = diskRow().bytesUploaded() - uploaded0;
+        long device1 = deviceWrittenAfterSync();
+        long cacheSyncs = runtime().map(ReplicationEngine.DiskRuntime::cacheSyncs).orElse(0L) - syncs0;
+        long segmentsApplied = runtime().map(ReplicationEngine.DiskRuntime::lastApplied).orElse(0L) - applied0;
+        Double deviceWrites = device0 < 0 || device1 < 0 || churnBytes == 0 ? null
+                : (device1 - device0) / (double) churnBytes;
 
         // Verdict: kept up if the rate was reached, points kept coming, RPO and backlog did not grow from the
         // first half of the window to the second, and the pipeline caught up after the churn stopped.
@@ -583,14 +595,28 @@ public final class E2eMain {
         List<Double> rpos = steady.stream().map(s -> s[0]).filter(v -> !Double.isNaN(v)).toList();
         Phase phase = new Phase(rate, achieved, churnBytes, churn.writes() - writes0, points, median(rpos),
                 max(steady, 0), max(steady, 1), (long) Math.max(backlog1, backlog2), (long) max(samples, 3), shipped,
-                catchUp, agentCores, harnessCores, why.isEmpty(),
+                catchUp, agentCores, harnessCores, deviceWrites, cacheSyncs, segmentsApplied, why.isEmpty(),
                 String.join("; ", why));
         log("churn %.0f MB/s: achieved %.1f MB/s, %d points, RPO p50 %.1f s max %.1f s, CPU agent %.2f + server and"
-                        + " churn %.2f cores, catch-up %s s -> %s%s", rate, achieved, points, phase.rpoP50(), phase.rpoMax(),
-                agentCores, harnessCores, catchUp == null ? "n/a"
-                        : String.format(Locale.ROOT, "%.1f", catchUp), phase.ok() ? "kept up" : "MISSED",
+                        + " churn %.2f cores, catch-up %s s, device writes %s per churned byte, %d of %d segments synced in cache -> %s%s", rate,
+                achieved, points, phase.rpoP50(), phase.rpoMax(), agentCores, harnessCores, catchUp == null ? "n/a"
+                        : String.format(Locale.ROOT, "%.1f", catchUp), deviceWrites == null ? "n/a"
+                        : String.format(Locale.ROOT, "%.2f", deviceWrites), cacheSyncs, segmentsApplied,
+                phase.ok() ? "kept up" : "MISSED",
                 phase.ok() ? "" : " (" + phase.why() + ")");
         return phase;
+    }
+
+    /**
+     * Bytes the work directory's device has written, after a {@code sync} (so that what a churn window wrote is
+     * counted in that window, page-cache writes included); -1 where unknown.
+     */
+    private long deviceWrittenAfterSync() throws IOException, InterruptedException {
+        if (deviceMeter == null) {
+            return -1;
+        }
+        Proc.run(Duration.ofMinutes(5), work.resolve("sync.log"), "sync");
+        return deviceMeter.writtenBytes().orElse(-1);
     }
 
     /** CPU time the agent process has used (user + system, from /proc; 0 where there is no /proc). */
