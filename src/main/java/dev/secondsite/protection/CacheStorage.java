@@ -50,18 +50,9 @@ public final class CacheStorage {
         return segments;
     }
 
-    /**
-     * Stores a verified segment (the buffer's remaining bytes), whole but not yet durably: it is acknowledged once
-     * {@link #sync} returned, or once its apply is written to the recovery store, whichever comes first. One applied
-     * before it was synced is deleted unsynced, and then its bytes need never be written to the disk.
-     */
-    public void putUnsynced(UUID diskId, long sequence, ByteBuffer segment) throws IOException {
-        blobs.putUnsynced(SegmentName.of(diskId, sequence), List.of(segment));
-    }
-
-    /** Makes a stored segment durable; false when it is gone (applied and deleted, or dropped). */
-    public boolean sync(UUID diskId, long sequence) throws IOException {
-        return blobs.sync(SegmentName.of(diskId, sequence));
+    /** Stores a verified segment (the buffer's remaining bytes) durably: when this returns it is acknowledged. */
+    public void put(UUID diskId, long sequence, ByteBuffer segment) throws IOException {
+        blobs.put(SegmentName.of(diskId, sequence), List.of(segment));
     }
 
     /** A stream over a stored segment (buffered, as every blob store's), or empty when it is gone. */

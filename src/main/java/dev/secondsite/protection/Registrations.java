@@ -261,7 +261,8 @@ public final class Registrations {
             }
             d.put("diskId", disk.diskId().toString());
             d.put("replicate", replicate);
-            d.put("nextSequence", rt.map(ReplicationEngine.DiskRuntime::expectedNext).orElse(disk.nextSequence()));
+            // Durable, not merely received: an agent that starts again resends what the server only holds in memory.
+            d.put("nextSequence", rt.map(ReplicationEngine.DiskRuntime::durableNext).orElse(disk.nextSequence()));
             d.put("chunkBytes", disk.chunkBytes());
             d.put("resync", disk.resyncRequired());
             if (disk.resyncRequired()) {

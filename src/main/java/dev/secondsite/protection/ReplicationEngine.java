@@ -19,8 +19,10 @@ import dev.secondsite.replication.segment.SegmentName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -54,13 +56,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <h2>Crash safety (kill -9 at any instant)</h2>
  * <ol>
- *   <li>A segment is acknowledged (201) only once it and every segment before it are durable: synced in cache
- *       storage ({@link CacheStorage#sync}), or applied and written to the recovery store; before that the agent
- *       still holds it. {@link SegmentIntake} stores a segment unsynced, waits a little for its apply, and syncs
- *       it only if the apply is not written by then: a segment applied first is deleted before the kernel wrote
- *       it, so its bytes never reach the disk. A crash of the process keeps unsynced segments (the kernel's
- *       cache outlives it); a crash of the machine may leave the unacknowledged ones torn, and their apply then
- *       finds them corrupt (below).</li>
+ *   <li>A segment is acknowledged (201) only once it and every segment before it are durable: put into cache
+ *       storage, or applied and written to the recovery store; before that the agent still holds it.
+ *       {@link SegmentIntake} holds a verified segment in memory ({@link DiskRuntime#hold}), from where this engine
+ *       applies it, waits a little for the apply, and puts it into cache storage only if the apply is not written
+ *       by then. A crash loses held segments, which were not acknowledged: the agent sends them again.</li>
  *   <li>{@link ReplicaDisk#apply} is crash-safe on its own (chunks, then manifests, then the disk state as
  *       commit point; see its class comment): after a crash the replica is at sequence s-1 or s, never in
  *       between, and re-applying s from s-1 yields the same tree, points and bytes.</li>
@@ -124,6 +124,17 @@ public final class ReplicationEngine implements AutoCloseable {
         void healthChanged(String itemId);
     }
 
+    /** A segment held in memory: its bytes, whether they are in cache storage too, whether an apply reads them. */
+    private static final class Held {
+        final ByteBuffer bytes;
+        boolean inCache;
+        boolean reading;
+
+        Held(ByteBuffer bytes) {
+            this.bytes = bytes;
+        }
+    }
+
     /** An applied segment, acknowledged once {@code mark} is written (its puts were all made before it). */
     private record Applied(ApplyResult result, long storedBytes, long mark) {
     }
@@ -149,12 +160,17 @@ public final class ReplicationEngine implements AutoCloseable {
          * segment is acknowledged only once it and every one before it are durable.
          */
         final ReentrantLock syncLock = new ReentrantLock();
-        /** Every segment up to this one is durable: synced in cache storage or applied and written. Guarded by syncLock. */
+        /** Every segment up to this one is durable: in cache storage, or applied and written. Guarded by syncLock. */
         long durableThrough;
-        /** Segments synced in cache storage because their apply was not written in time (since the start). */
+        /** Held segments written to cache storage because their apply was not written in time (since the start). */
         final java.util.concurrent.atomic.LongAdder cacheSyncs = new java.util.concurrent.atomic.LongAdder();
         /** Stored, not yet applied segments: sequence to stored bytes. Guarded by this. */
         private final TreeMap<Long, Long> pending = new TreeMap<>();
+        /**
+         * Those of them held in memory by their uploads instead of (or, once synced, as well as) in cache storage
+         * ({@link SegmentIntake}). Guarded by this.
+         */
+        private final Map<Long, Held> held = new java.util.HashMap<>();
         /** Uncompressed DATA bytes of pending segments, when known (uploaded since the start). Guarded by this. */
         private final Map<Long, Long> pendingData = new java.util.HashMap<>();
         /** Uploads being received, past their first checks and not yet stored or refused: sequence to count. Guarded by this. */
@@ -215,6 +231,18 @@ public final class ReplicationEngine implements AutoCloseable {
         /** The sequence the server expects next: one past the highest stored or applied. */
         public synchronized long expectedNext() {
             return Math.max(lastApplied, pending.isEmpty() ? 0 : pending.lastKey()) + 1;
+        }
+
+        /**
+         * The first sequence that is not durable (applied and written, or in cache storage): what the agent must
+         * still hold. Beyond {@link #expectedNext} only by segments held in memory, not yet in cache storage.
+         */
+        public synchronized long durableNext() {
+            long next = lastApplied + 1;
+            while (pending.containsKey(next) && heldOnly(next) == null) {
+                next++;
+            }
+            return next;
         }
 
         /** Bytes of this disk's segments waiting in cache storage. */
@@ -314,6 +342,58 @@ public final class ReplicationEngine implements AutoCloseable {
             return lastApplied >= sequence;
         }
 
+        /** Holds a stored segment's bytes in memory (the caller adds it as pending too). */
+        synchronized void hold(long sequence, ByteBuffer bytes) {
+            held.put(sequence, new Held(bytes));
+        }
+
+        /** The bytes of a held segment that is not in cache storage yet, or null. */
+        synchronized ByteBuffer heldOnly(long sequence) {
+            Held h = held.get(sequence);
+            return h == null || h.inCache ? null : h.bytes;
+        }
+
+        /** A held segment was written to cache storage, durably: the apply may read it from there. */
+        synchronized void heldInCache(long sequence) {
+            Held h = held.get(sequence);
+            if (h != null) {
+                h.inCache = true;
+            }
+        }
+
+        /**
+         * The upload that held {@code sequence} is done: forgets it if it is applied, dropped or in cache storage,
+         * and returns whether its buffer may be used again (no apply reads it, and nothing will).
+         */
+        synchronized boolean release(long sequence) {
+            Held h = held.get(sequence);
+            if (h == null) {
+                return true; // applied or dropped, and no apply reads a segment that is applied or dropped
+            }
+            if (!h.inCache) {
+                return false; // only here (writing it failed): kept for the apply, or for the retry that writes it
+            }
+            held.remove(sequence);
+            return !h.reading;
+        }
+
+        /** The bytes of a held segment for the apply thread, marked as being read; null if it is not held. */
+        private synchronized ByteBuffer startReading(long sequence) {
+            Held h = held.get(sequence);
+            if (h == null) {
+                return null;
+            }
+            h.reading = true;
+            return h.bytes;
+        }
+
+        private synchronized void doneReading(long sequence) {
+            Held h = held.get(sequence);
+            if (h != null) {
+                h.reading = false;
+            }
+        }
+
         synchronized boolean isStoredOrApplied(long sequence) {
             return sequence <= lastApplied || pending.containsKey(sequence);
         }
@@ -338,6 +418,7 @@ public final class ReplicationEngine implements AutoCloseable {
         private synchronized void removePending(long sequence) {
             pending.remove(sequence);
             pendingData.remove(sequence);
+            held.remove(sequence);
         }
 
         /** Forgets the pending segments after {@code sequence} and returns them. */
@@ -752,8 +833,12 @@ public final class ReplicationEngine implements AutoCloseable {
             String name = SegmentName.of(rt.diskId, next);
             ApplyResult result;
             pointsLock.readLock().lock();
+            ByteBuffer heldBytes = rt.startReading(next);
             try {
-                Optional<InputStream> opened = cache.open(rt.diskId, next);
+                Optional<InputStream> opened = heldBytes != null
+                        ? Optional.of(new ByteArrayInputStream(heldBytes.array(), heldBytes.arrayOffset()
+                                + heldBytes.position(), heldBytes.remaining()))
+                        : cache.open(rt.diskId, next);
                 if (opened.isEmpty()) {
                     LOG.warn("segment {} vanished from cache storage before it was applied", name);
                     rt.removePending(next);
@@ -774,6 +859,9 @@ public final class ReplicationEngine implements AutoCloseable {
                 failedTransiently(rt, name, e);
                 return false;
             } finally {
+                if (heldBytes != null) {
+                    rt.doneReading(next);
+                }
                 pointsLock.readLock().unlock();
             }
 

@@ -18,16 +18,18 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Receives segment uploads ({@code PUT /agent/v1/disks/{diskId}/segments/{sequence}}, agent-protocol §4): checks
- * the disk and the sequence, verifies the whole segment, stores it in cache storage, wakes the replication
- * engine, and answers once the segment is durable (the acknowledgement point).
+ * the disk and the sequence, verifies the whole segment, stores it, wakes the replication engine, and answers
+ * once the segment is durable (the acknowledgement point).
  *
- * <p>Durable means synced in cache storage, or applied and written to the recovery store. A segment is stored
- * unsynced first; when the engine is close behind, the upload waits a little ({@link #APPLY_WAIT_MILLIS}) for
- * the apply, and only if that is not written by then does it sync the segment. A segment applied first is
- * deleted from cache storage before the kernel wrote it back, so at full speed each changed byte is written to
- * the server's disk once (into the recovery store) instead of twice. Durability goes in sequence order: an
- * upload syncs every stored segment before its own that is not durable yet, so the acknowledged segments are
- * always a prefix of the stored ones.
+ * <p>Durable means written to cache storage, or applied and written to the recovery store. A verified segment is
+ * first held in memory, where the engine applies it from; when the engine is close behind, the upload waits a
+ * little ({@link #APPLY_WAIT_MILLIS}) for the apply, and only if that is not written by then does it write the
+ * segment to cache storage. So at full speed each changed byte is written to the server's disk once (into the
+ * recovery store) instead of twice; cache storage takes what the engine cannot apply in time. (Writing it
+ * without fsync and deleting it once applied does not do that: with the guest's and the store's writes going on,
+ * the kernel writes such files back within a second.) Durability goes in sequence order: an upload writes every
+ * held segment before its own first, so the acknowledged segments are always a prefix of the stored ones. A
+ * crash loses only held segments, which no agent has had acknowledged.
  */
 public final class SegmentIntake {
     /** Largest segment body accepted (agent-protocol: SEGMENT_BYTES_MAX). */
@@ -52,6 +54,11 @@ public final class SegmentIntake {
      * would not come in time, and cache storage is what absorbs the backlog.
      */
     private static final int APPLY_WAIT_DEPTH = 4;
+    /**
+     * Most bytes of segments held in memory while their uploads wait for the apply, all disks together (a few
+     * disks' worth of uploads in flight); past it, uploads are written to cache storage at once.
+     */
+    private static final long HELD_BYTES_MAX = 256L << 20;
 
     private static final String STORED = "Stored";
     private static final String ALREADY_STORED = "AlreadyStored";
@@ -80,6 +87,8 @@ public final class SegmentIntake {
      * CONCURRENT_UPLOADS x SEGMENT_BYTES_MAX), kept instead of allocated again.
      */
     private final ConcurrentLinkedQueue<byte[]> bodyBuffers = new ConcurrentLinkedQueue<>();
+    /** Bytes of the segments held in memory now ({@link #HELD_BYTES_MAX}). */
+    private final java.util.concurrent.atomic.AtomicLong heldBytes = new java.util.concurrent.atomic.AtomicLong();
 
     private final long applyWaitMillis;
 
@@ -123,22 +132,35 @@ public final class SegmentIntake {
         if (contentLength > SEGMENT_BYTES_MAX) {
             throw tooLarge(contentLength);
         }
-        Outcome stored = store(rt, diskId, sequence, contentLength, body);
-        if (!stored.result().equals(ALREADY_APPLIED)) {
-            makeDurable(rt, sequence);
+        Stored stored = store(rt, diskId, sequence, contentLength, body);
+        try {
+            if (!stored.outcome().result().equals(ALREADY_APPLIED)) {
+                makeDurable(rt, sequence);
+            }
+        } finally {
+            if (stored.held() != null) {
+                heldBytes.addAndGet(-stored.held().remaining());
+                if (rt.release(sequence)) {
+                    keepBodyBuffer(stored.held().array());
+                }
+            }
         }
-        return stored;
+        return stored.outcome();
+    }
+
+    /** A stored upload, and its bytes if it is held in memory rather than in cache storage. */
+    private record Stored(Outcome outcome, ByteBuffer held) {
     }
 
     /**
      * Stores the upload in cache storage, unsynced, once the uploads before it are stored, holding one of the
      * intake's permits while its body is read and verified; or finds it stored or applied already.
      */
-    private Outcome store(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
-                          InputStream body) throws IOException {
+    private Stored store(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
+                         InputStream body) throws IOException {
         Outcome duplicate = duplicate(rt, sequence);
         if (duplicate != null) {
-            return duplicate;
+            return new Stored(duplicate, null);
         }
         boolean acquired = false;
         try {
@@ -171,9 +193,10 @@ public final class SegmentIntake {
      * The rest of {@link #store}, holding one of the intake's permits, while the upload counts as being
      * received (the next sequence may follow it).
      */
-    private Outcome storeAdmitted(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
-                                  InputStream body) throws IOException, InterruptedException {
+    private Stored storeAdmitted(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
+                                 InputStream body) throws IOException, InterruptedException {
         byte[] buffer = null;
+        ByteBuffer held = null;
         try {
             buffer = contentLength < 0 ? null : takeBodyBuffer((int) contentLength);
             ByteBuffer segment = readBody(body, contentLength, buffer);
@@ -189,13 +212,19 @@ public final class SegmentIntake {
                 }
                 Outcome duplicate = duplicate(rt, sequence);
                 if (duplicate != null) {
-                    return duplicate;
+                    return new Stored(duplicate, null);
                 }
                 checkSequence(rt, sequence);
-                try {
-                    engine.cache().putUnsynced(diskId, sequence, segment);
-                } catch (IOException e) {
-                    throw cacheFailed(diskId, sequence, e);
+                if (heldBytes.addAndGet(segment.remaining()) <= HELD_BYTES_MAX) {
+                    held = segment;
+                    rt.hold(sequence, segment); // before it is pending: the apply looks for it once it is
+                } else {
+                    heldBytes.addAndGet(-segment.remaining());
+                    try {
+                        engine.cache().put(diskId, sequence, segment);
+                    } catch (IOException e) {
+                        throw cacheFailed(diskId, sequence, e);
+                    }
                 }
                 rt.addPending(sequence, segment.remaining(), dataBytes);
             } finally {
@@ -206,11 +235,18 @@ public final class SegmentIntake {
             long next = rt.expectedNext();
             store.recordUpload(diskId, segment.remaining(), next, now);
             engine.signal();
-            return new Outcome(201, STORED, diskId, sequence, next);
+            return new Stored(new Outcome(201, STORED, diskId, sequence, next), held);
         } finally {
-            if (buffer != null) {
-                bodyBuffers.offer(buffer); // at most CONCURRENT_UPLOADS: each was taken by an upload holding a permit
+            if (buffer != null && held == null) {
+                keepBodyBuffer(buffer);
             }
+        }
+    }
+
+    /** Keeps a body array for a later upload, unless enough are kept already. */
+    private void keepBodyBuffer(byte[] buffer) {
+        if (bodyBuffers.size() < CONCURRENT_UPLOADS) {
+            bodyBuffers.offer(buffer);
         }
     }
 
@@ -255,10 +291,9 @@ public final class SegmentIntake {
 
     /**
      * Returns once {@code sequence} and every stored segment before it are durable: waits a little for the engine
-     * to apply and write it if the engine is close behind, then syncs, in order, those still in cache storage and
-     * not durable yet. One that is gone unapplied was dropped on purpose after it was stored (a committed failover,
-     * a corrupt segment before it, the disk's protection disabled), as a segment could be just after its
-     * acknowledgement.
+     * to apply and write it if the engine is close behind, then writes, in order, those still held in memory only
+     * into cache storage. One that is gone unapplied was dropped on purpose after it was stored (a committed
+     * failover, a corrupt segment before it), as a segment could be just after its acknowledgement.
      */
     private void makeDurable(ReplicationEngine.DiskRuntime rt, long sequence) throws IOException {
         try {
@@ -272,12 +307,9 @@ public final class SegmentIntake {
         rt.syncLock.lock();
         try {
             for (long s = Math.max(rt.durableThrough, rt.lastApplied()) + 1; s <= sequence; s++) {
-                try {
-                    if (engine.cache().sync(rt.diskId(), s)) { // false: gone, applied meanwhile or dropped (see above)
-                        rt.cacheSyncs.increment();
-                    }
-                } catch (IOException e) {
-                    throw cacheFailed(rt.diskId(), s, e); // stays stored, unsynced: the agent's retry syncs it
+                ByteBuffer heldOnly = rt.heldOnly(s); // null: in cache storage already, applied, or dropped
+                if (heldOnly != null) {
+                    writeHeld(rt, s, heldOnly);
                 }
             }
             rt.durableThrough = Math.max(rt.durableThrough, sequence);
@@ -286,11 +318,32 @@ public final class SegmentIntake {
         }
     }
 
+    /**
+     * Writes a held segment into cache storage, under the disk's intake lock and only while the disk is active, as
+     * every put into cache storage: a disk that stopped (disabled, discarded) gets no segment after it stopped.
+     * If that fails the segment stays held, for the apply or for the agent's retry of the upload.
+     */
+    private void writeHeld(ReplicationEngine.DiskRuntime rt, long sequence, ByteBuffer segment) {
+        rt.intakeLock.lock();
+        try {
+            if (!rt.active()) {
+                throw unknownDisk(rt.diskId().toString());
+            }
+            engine.cache().put(rt.diskId(), sequence, segment);
+        } catch (IOException e) {
+            throw cacheFailed(rt.diskId(), sequence, e);
+        } finally {
+            rt.intakeLock.unlock();
+        }
+        rt.heldInCache(sequence);
+        rt.cacheSyncs.increment();
+    }
+
     private static ArmException cacheFailed(UUID diskId, long sequence, IOException e) {
         if (CacheStorage.isOutOfSpace(e)) {
             return new ArmException(507, "CacheStorageFull", "Cache storage is full, segment " + sequence
-                    + " of disk " + diskId + " was not stored. Keep it and retry later: the server frees "
-                    + "space as it applies stored segments.");
+                    + " of disk " + diskId + " could not be stored durably. Keep it and retry later: the server "
+                    + "frees space as it applies stored segments.");
         }
         return new ArmException(503, "CacheStorageUnavailable", "Cache storage could not store segment "
                 + sequence + " of disk " + diskId + " (" + e.getMessage() + "); retry the upload.");

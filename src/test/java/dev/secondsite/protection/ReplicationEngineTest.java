@@ -102,36 +102,54 @@ class ReplicationEngineTest {
     }
 
     @Test
-    void fullCacheRefusesWith507AndStoresNothing() throws Exception {
+    void aFullCacheRefusesWith507AndTheSegmentStaysHeldForTheRetry() throws Exception {
+        ReplicationEngine.DiskRuntime rt = engine.runtime(diskId).orElseThrow();
+        CountDownLatch applying = new CountDownLatch(1);
+        recoveryBlobs.putGate = applying; // the apply does not come in time: the upload must go to cache storage
+        SegmentIntake intake = new SegmentIntake(engine, store, Clock.systemUTC(), 0);
         cacheBlobs.failPuts = "No space left on device";
         byte[] seg = segment(1, 1, Instant.now());
-        assertThatThrownBy(() -> upload(1, seg)).isInstanceOfSatisfying(ArmException.class, e -> {
+        assertThatThrownBy(() -> receive(intake, 1, seg)).isInstanceOfSatisfying(ArmException.class, e -> {
             assertThat(e.status()).isEqualTo(507);
             assertThat(e.code()).isEqualTo("CacheStorageFull");
         });
+        assertThat(rt.durableNext()).as("the agent must keep it").isEqualTo(1);
+        assertThat(rt.expectedNext()).as("held in memory, for the apply and the retry").isEqualTo(2);
         cacheBlobs.failPuts = "Connection reset";
-        assertThatThrownBy(() -> upload(1, seg)).isInstanceOfSatisfying(ArmException.class,
+        assertThatThrownBy(() -> receive(intake, 1, seg)).isInstanceOfSatisfying(ArmException.class,
                 e -> assertThat(e.status()).isEqualTo(503));
-        assertThat(engine.runtime(diskId).orElseThrow().expectedNext()).isEqualTo(1);
+        assertThat(rt.durableNext()).isEqualTo(1);
+
         cacheBlobs.failPuts = null;
-        assertThat(upload(1, seg).status()).isEqualTo(201);
-        await("applied", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 1);
+        SegmentIntake.Outcome retried = receive(intake, 1, seg);
+        assertThat(retried.status()).isEqualTo(200);
+        assertThat(retried.result()).isEqualTo("AlreadyStored");
+        assertThat(cacheBlobs.puts).containsExactly(SegmentName.of(diskId, 1));
+        assertThat(rt.durableNext()).isEqualTo(2);
+
+        recoveryBlobs.putGate = null;
+        applying.countDown();
+        await("applied", () -> rt.lastApplied() == 1);
     }
 
     @Test
     void aSlowCachePutHoldsBackDisablingButNotTheDisksBookkeeping() throws Exception {
         ReplicationEngine.DiskRuntime rt = engine.runtime(diskId).orElseThrow();
         byte[] seg = segment(1, 1, Instant.now());
+        CountDownLatch applying = new CountDownLatch(1);
+        recoveryBlobs.putGate = applying; // the apply does not come in time: the upload goes to cache storage
         CountDownLatch gate = new CountDownLatch(1);
         cacheBlobs.putGate = gate;
         // Own threads: the common pool may have a single one, taken by the blocked upload.
         ExecutorService threads = Executors.newCachedThreadPool();
-        Future<SegmentIntake.Outcome> upload = threads.submit(() -> upload(1, seg));
+        SegmentIntake intake = new SegmentIntake(engine, store, Clock.systemUTC(), 0);
+        Future<SegmentIntake.Outcome> upload = threads.submit(() -> receive(intake, 1, seg));
         assertThat(cacheBlobs.putEntered.tryAcquire(10, TimeUnit.SECONDS)).isTrue();
 
         // The apply thread, metrics and heartbeats read the disk's state while the put (write + fsync) runs.
-        assertThat(threads.submit(rt::pendingApplyBytes).get(5, TimeUnit.SECONDS)).isZero();
-        assertThat(threads.submit(rt::expectedNext).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(threads.submit(rt::pendingApplyBytes).get(5, TimeUnit.SECONDS)).isPositive();
+        assertThat(threads.submit(rt::expectedNext).get(5, TimeUnit.SECONDS)).isEqualTo(2);
+        assertThat(threads.submit(rt::durableNext).get(5, TimeUnit.SECONDS)).isEqualTo(1);
         // Disabling waits for the put in flight, so no segment lands in cache after the disk stopped.
         Future<?> disable = threads.submit(() -> engine.setActive(List.of(diskId), false));
         Thread.sleep(300);
@@ -139,35 +157,31 @@ class ReplicationEngineTest {
 
         cacheBlobs.putGate = null;
         gate.countDown();
-        disable.get(10, TimeUnit.SECONDS);
         assertThat(upload.get(10, TimeUnit.SECONDS).status()).isEqualTo(201);
-        assertThat(rt.expectedNext()).isEqualTo(2);
+        recoveryBlobs.putGate = null;
+        applying.countDown(); // disabling also waits for the apply in flight
+        disable.get(10, TimeUnit.SECONDS);
+        assertThat(rt.durableNext()).isEqualTo(2);
         assertThatThrownBy(() -> upload(2, segment(2, 2, Instant.now()))).isInstanceOfSatisfying(ArmException.class,
                 e -> assertThat(e.code()).isEqualTo("UnknownDisk"));
         threads.shutdown();
     }
 
     @Test
-    void anUploadTheEngineAppliesInTimeIsAcknowledgedWithoutSyncingItsCacheCopy() throws Exception {
+    void anUploadTheEngineAppliesInTimeIsAcknowledgedWithoutGoingToCacheStorage() throws Exception {
         SegmentIntake intake = new SegmentIntake(engine, store, Clock.systemUTC(), 20_000);
         SegmentIntake.Outcome outcome = receive(intake, 1, segment(1, 1, Instant.now()));
 
         assertThat(outcome.status()).isEqualTo(201);
         assertThat(engine.runtime(diskId).orElseThrow().lastApplied()).as("acknowledged once applied and written")
                 .isEqualTo(1);
-        assertThat(cacheBlobs.synced).isEmpty();
+        assertThat(cacheBlobs.puts).as("applied from memory").isEmpty();
         assertThat(engine.runtime(diskId).orElseThrow().cacheSyncs()).isZero();
-        await("the applied copy deleted", () -> {
-            try {
-                return new CacheStorage(cacheBlobs).list(diskId).isEmpty();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        assertThat(new CacheStorage(cacheBlobs).list(diskId)).isEmpty();
     }
 
     @Test
-    void uploadsNotAppliedInTimeAreSyncedAndEachSyncsTheOnesBeforeItFirst() throws Exception {
+    void uploadsNotAppliedInTimeGoToCacheStorageAndEachTakesTheOnesBeforeItFirst() throws Exception {
         CountDownLatch gate = new CountDownLatch(1);
         recoveryBlobs.putGate = gate; // the apply of 1 waits in the recovery store
         ExecutorService threads = Executors.newCachedThreadPool();
@@ -175,19 +189,26 @@ class ReplicationEngineTest {
         Future<SegmentIntake.Outcome> first = threads.submit(() -> receive(patient, 1, segment(1, 1, Instant.now())));
         assertThat(recoveryBlobs.putEntered.tryAcquire(10, TimeUnit.SECONDS)).isTrue();
 
-        // 2 does not wait for its apply: it syncs 1, stored but not durable yet, then itself.
+        // 2 does not wait for its apply: it puts 1, held in memory only, into cache storage, then itself.
         SegmentIntake.Outcome second = receive(new SegmentIntake(engine, store, Clock.systemUTC(), 0), 2,
                 segment(2, 2, Instant.now()));
         assertThat(second.status()).isEqualTo(201);
-        assertThat(cacheBlobs.synced).containsExactly(SegmentName.of(diskId, 1), SegmentName.of(diskId, 2));
+        assertThat(cacheBlobs.puts).containsExactly(SegmentName.of(diskId, 1), SegmentName.of(diskId, 2));
         assertThat(engine.runtime(diskId).orElseThrow().cacheSyncs()).as("counted for /metrics").isEqualTo(2);
         assertThat(first.isDone()).as("1 still waits for its apply").isFalse();
 
         recoveryBlobs.putGate = null;
         gate.countDown();
         assertThat(first.get(10, TimeUnit.SECONDS).status()).isEqualTo(201);
-        assertThat(cacheBlobs.synced).as("1 was durable already").hasSize(2);
+        assertThat(cacheBlobs.puts).as("1 was durable already").hasSize(2);
         await("both applied", () -> engine.runtime(diskId).orElseThrow().lastApplied() == 2);
+        await("both deleted from cache storage", () -> {
+            try {
+                return new CacheStorage(cacheBlobs).list(diskId).isEmpty();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
         threads.shutdown();
     }
 
@@ -364,8 +385,8 @@ class ReplicationEngineTest {
         /** While set, a put announces itself on {@link #putEntered} and waits for the gate to open. */
         volatile CountDownLatch putGate;
         final Semaphore putEntered = new Semaphore(0);
-        /** The names synced, in order. */
-        final List<String> synced = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** The names put, in order. */
+        final List<String> puts = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         FailingBlobStore(BlobStore delegate) {
             super(delegate);
@@ -390,6 +411,7 @@ class ReplicationEngineTest {
         @Override
         public void put(String name, byte[] data) throws IOException {
             check(name);
+            puts.add(name);
             super.put(name, data);
         }
 
@@ -399,10 +421,5 @@ class ReplicationEngineTest {
             super.put(name, data, lengthBytes);
         }
 
-        @Override
-        public boolean sync(String name) throws IOException {
-            synced.add(name);
-            return super.sync(name);
-        }
     }
 }

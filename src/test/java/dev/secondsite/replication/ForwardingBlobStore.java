@@ -11,9 +11,8 @@ import dev.secondsite.replication.blob.BlobStore;
 /**
  * Passes every call to another blob store: the base of the test stores that crash, tear, fail or hold some calls
  * (they override those). Only the interface's own methods are forwarded; its defaults (a put from parts,
- * {@code readRange}, {@code exists}, {@code deleteWithoutSync}, {@code putUnsynced}, {@code sync}) stay defaults, so they
- * go through the overridable {@code put}, {@code open}, {@code stat} and {@code delete} unless a subclass forwards them
- * itself.
+ * {@code readRange}, {@code exists}, {@code deleteWithoutSync}) stay defaults, so they go through the overridable
+ * {@code put}, {@code open} and {@code delete} unless a subclass forwards them itself.
  */
 public abstract class ForwardingBlobStore implements BlobStore {
     private final BlobStore delegate;

@@ -53,22 +53,6 @@ public interface BlobStore {
         put(name, data);
     }
 
-    /**
-     * Stores the parts whole under {@code name}, as {@link #put(String, List)} does, but not yet durably: a crash
-     * of the process keeps the blob (it is in the operating system's cache), a crash of the machine may lose it or
-     * leave it torn until {@link #sync} returned. A blob deleted before it is synced may never reach the disk at all:
-     * cache storage puts segments this way, because most are applied and deleted within a second. By default the
-     * same as {@code put}.
-     */
-    default void putUnsynced(String name, List<ByteBuffer> parts) throws IOException {
-        put(name, parts);
-    }
-
-    /** Makes a blob stored by {@link #putUnsynced} durable; false when there is none. By default puts are durable. */
-    default boolean sync(String name) throws IOException {
-        return exists(name);
-    }
-
     /** Stores exactly {@code lengthBytes} read from {@code data}; fails (storing nothing) if it ends sooner. */
     void put(String name, InputStream data, long lengthBytes) throws IOException;
 

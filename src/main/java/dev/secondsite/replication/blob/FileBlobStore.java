@@ -31,8 +31,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * then fsync the directory so the rename itself survives a power loss. A crash before the rename
  * leaves only a hidden temporary file (invisible to {@link #list}, removed by
  * {@link #removeStaleTempFiles}); a crash after it leaves the complete new blob. Directories created on
- * the way are fsynced into their parents the same way. {@link #putUnsynced} renames the temporary file
- * without either fsync, and {@link #sync} does both later.
+ * the way are fsynced into their parents the same way.
  *
  * <p>Thread-safe: concurrent writers of one name each rename their own complete temporary file; the
  * last rename wins.
@@ -73,19 +72,6 @@ public final class FileBlobStore implements BlobStore {
 
     @Override
     public void put(String name, List<ByteBuffer> parts) throws IOException {
-        put(name, parts, true);
-    }
-
-    @Override
-    public void putUnsynced(String name, List<ByteBuffer> parts) throws IOException {
-        put(name, parts, false);
-    }
-
-    /**
-     * Writes a temporary file and renames it over the target (readers never see a partial blob); when
-     * {@code durably}, the file is fsynced before the rename and the directory after it.
-     */
-    private void put(String name, List<ByteBuffer> parts, boolean durably) throws IOException {
         Path target = resolve(name);
         Path temp = null;
         try {
@@ -111,11 +97,9 @@ public final class FileBlobStore implements BlobStore {
                 } finally {
                     returnBuffer(buffer);
                 }
-                if (durably) {
-                    channel.force(true);
-                }
+                channel.force(true);
             }
-            publish(temp, target, durably);
+            publish(temp, target);
             temp = null;
         } catch (IOException e) {
             throw failure("put", name, e);
@@ -173,7 +157,7 @@ public final class FileBlobStore implements BlobStore {
                 }
                 channel.force(true);
             }
-            publish(temp, target, true);
+            publish(temp, target);
             temp = null;
         } catch (IOException e) {
             throw failure("put", name, e);
@@ -412,32 +396,13 @@ public final class FileBlobStore implements BlobStore {
         return target.resolveSibling("." + target.getFileName() + "." + HexFormat.of().formatHex(nonce) + TEMP_SUFFIX);
     }
 
-    private void publish(Path temp, Path target, boolean durably) throws IOException {
+    private void publish(Path temp, Path target) throws IOException {
         try {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("the filesystem under " + root + " cannot rename atomically", e);
         }
-        if (durably) {
-            fsyncDirectory(target.getParent());
-        }
-    }
-
-    @Override
-    public boolean sync(String name) throws IOException {
-        Path path = resolve(name);
-        try {
-            // fsync through a descriptor of its own: it flushes the file's data whichever descriptor wrote it.
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                channel.force(true);
-            }
-            fsyncDirectory(path.getParent());
-            return true;
-        } catch (NoSuchFileException e) {
-            return false;
-        } catch (IOException e) {
-            throw failure("sync", name, e);
-        }
+        fsyncDirectory(target.getParent());
     }
 
     /** Creates the directory (and missing parents up to the root), making each creation durable. */

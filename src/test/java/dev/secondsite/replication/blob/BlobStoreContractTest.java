@@ -103,20 +103,6 @@ abstract class BlobStoreContractTest {
     }
 
     @Test
-    void anUnsyncedPutIsWholeUnderItsNameAndSyncTellsWhetherItIsThere() throws IOException {
-        BlobStore store = newStore();
-        store.put("seg/1", bytes("old"));
-        store.putUnsynced("seg/1", List.of(ByteBuffer.wrap(bytes("new ")), ByteBuffer.wrap(bytes("bytes"))));
-        assertThat(store.get("seg/1")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("new bytes")));
-        assertThat(store.list("seg/")).containsExactly("seg/1");
-        assertThat(store.sync("seg/1")).isTrue();
-        assertThat(store.get("seg/1")).hasValueSatisfying(data -> assertThat(data).isEqualTo(bytes("new bytes")));
-        assertThat(store.sync("seg/2")).as("nothing to sync").isFalse();
-        store.delete("seg/1");
-        assertThat(store.sync("seg/1")).as("deleted before it was synced").isFalse();
-    }
-
-    @Test
     void readRangeReturnsThePartAskedForAndLessAtTheEnd() throws IOException {
         BlobStore store = newStore();
         byte[] data = new byte[10_000];

@@ -516,6 +516,8 @@ public final class E2eMain {
         int window = options.windowSeconds();
         long device0 = deviceWrittenAfterSync();
         long syncs0 = runtime().map(ReplicationEngine.DiskRuntime::cacheSyncs).orElse(0L);
+        long[] serverIo0 = storageWrites(ProcessHandle.current().pid());
+        long[] agentIo0 = storageWrites(agent.pid());
         long applied0 = runtime().map(ReplicationEngine.DiskRuntime::lastApplied).orElse(0L);
         log("churn %.0f MB/s for %d s ...", rate, window);
         long bytes0 = churn.writtenBytes();
@@ -564,6 +566,11 @@ public final class E2eMain {
         long device1 = deviceWrittenAfterSync();
         long cacheSyncs = runtime().map(ReplicationEngine.DiskRuntime::cacheSyncs).orElse(0L) - syncs0;
         long segmentsApplied = runtime().map(ReplicationEngine.DiskRuntime::lastApplied).orElse(0L) - applied0;
+        long[] serverIo = storageWrites(ProcessHandle.current().pid());
+        long[] agentIo = storageWrites(agent.pid());
+        log("storage writes from the window's start to its catch-up: server %s (%s of it deleted before written back),"
+                + " agent %s (%s), churn %s", size(serverIo[0] - serverIo0[0]), size(serverIo[1] - serverIo0[1]),
+                size(agentIo[0] - agentIo0[0]), size(agentIo[1] - agentIo0[1]), size(churnBytes));
         Double deviceWrites = device0 < 0 || device1 < 0 || churnBytes == 0 ? null
                 : (device1 - device0) / (double) churnBytes;
 
@@ -632,6 +639,27 @@ public final class E2eMain {
     }
 
     /** CPU time this JVM has used: the embedded server, the churn generator and the harness. */
+    /**
+     * {@code write_bytes} and {@code cancelled_write_bytes} of a process from /proc (bytes it sent, or caused to be
+     * sent, to storage, page-cache writes included; and those of files truncated or deleted while still dirty),
+     * zeros where there is no /proc.
+     */
+    private static long[] storageWrites(long pid) {
+        long[] io = new long[2];
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/io"))) {
+                if (line.startsWith("write_bytes:")) {
+                    io[0] = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                } else if (line.startsWith("cancelled_write_bytes:")) {
+                    io[1] = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no figures
+        }
+        return io;
+    }
+
     private static long harnessCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
                 .getOperatingSystemMXBean()).getProcessCpuTime();
