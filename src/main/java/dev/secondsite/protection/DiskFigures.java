@@ -16,14 +16,14 @@ import java.util.UUID;
  * @param uploadBytesPerSecond segment bytes (compressed) received per second
  * @param rpoSeconds           age of the disk's newest recovery point; empty before its first point
  * @param recoveryStoreBytes   distinct recovery-store bytes the disk's state and points reference; -1 until measured
- * @param cacheSyncs           segments synced in cache storage since the server started, because their apply was not
- *                             written in time (the others were applied before their bytes ever reached the disk)
+ * @param cacheWrites          segments written to cache storage since the server started, because their apply was
+ *                             not written in time (the others were applied from memory)
  */
 public record DiskFigures(UUID diskId, String name, long capacityBytes, long pendingUploadBytes, long pendingApplyBytes,
                           long cacheBytes, double churnBytesPerSecond, double dataBytesPerSecond,
                           double uploadBytesPerSecond, Optional<Long> rpoSeconds, Optional<Instant> lastPoint,
                           Optional<Instant> lastAppPoint, long recoveryStoreBytes, long lastAppliedSequence,
-                          long nextSequence, long cacheSyncs) {
+                          long nextSequence, long cacheWrites) {
 
     static DiskFigures of(ProtectionStore.Disk disk, Optional<ReplicationEngine.DiskRuntime> live, long now) {
         long cacheBytes = live.map(ReplicationEngine.DiskRuntime::cacheBytes).orElse(0L);
@@ -40,6 +40,6 @@ public record DiskFigures(UUID diskId, String name, long capacityBytes, long pen
                 lastPoint, lastAppPoint, live.map(ReplicationEngine.DiskRuntime::recoveryStoreBytes).orElse(-1L),
                 live.map(ReplicationEngine.DiskRuntime::lastApplied).orElse(disk.lastAppliedSequence()),
                 live.map(ReplicationEngine.DiskRuntime::expectedNext).orElse(disk.nextSequence()),
-                live.map(ReplicationEngine.DiskRuntime::cacheSyncs).orElse(0L));
+                live.map(ReplicationEngine.DiskRuntime::cacheWrites).orElse(0L));
     }
 }

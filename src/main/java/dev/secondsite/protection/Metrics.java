@@ -35,10 +35,10 @@ public final class Metrics {
             new Series("secondsite_disk_recovery_store_bytes",
                     "Distinct recovery-store bytes the disk's state and points reference (NaN until measured).",
                     f -> f.recoveryStoreBytes() < 0 ? Double.NaN : f.recoveryStoreBytes()),
-            new Series("secondsite_disk_cache_syncs_total", "counter", "Segments synced in cache storage because their"
-                    + " apply was not written in time; the others reached the recovery store first and were never written"
-                    + " to cache storage's disk. Rising with the churn: the recovery store is behind.",
-                    DiskFigures::cacheSyncs));
+            new Series("secondsite_disk_cache_segment_writes_total", "counter", "Segments written to cache storage"
+                    + " because their apply was not written in time; the others went from memory to the recovery store."
+                    + " Rising with the churn: the recovery store is behind.",
+                    DiskFigures::cacheWrites));
 
     private final ProtectionStore store;
     private final ItemView view;

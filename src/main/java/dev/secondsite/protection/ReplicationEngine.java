@@ -162,8 +162,8 @@ public final class ReplicationEngine implements AutoCloseable {
         final ReentrantLock syncLock = new ReentrantLock();
         /** Every segment up to this one is durable: in cache storage, or applied and written. Guarded by syncLock. */
         long durableThrough;
-        /** Held segments written to cache storage because their apply was not written in time (since the start). */
-        final java.util.concurrent.atomic.LongAdder cacheSyncs = new java.util.concurrent.atomic.LongAdder();
+        /** Segments written to cache storage because their apply was not written in time (since the start). */
+        final java.util.concurrent.atomic.LongAdder cacheWrites = new java.util.concurrent.atomic.LongAdder();
         /** Stored, not yet applied segments: sequence to stored bytes. Guarded by this. */
         private final TreeMap<Long, Long> pending = new TreeMap<>();
         /**
@@ -213,7 +213,7 @@ public final class ReplicationEngine implements AutoCloseable {
         public long recoveryStoreBytes() { return recoveryStoreBytes; }
         public double uploadBytesPerSecond(long now) { return uploaded.perSecond(now); }
         public double churnBytesPerSecond(long now) { return churn.perSecond(now); }
-        public long cacheSyncs() { return cacheSyncs.sum(); }
+        public long cacheWrites() { return cacheWrites.sum(); }
 
         /** Starts or stops accepting uploads; stopping waits for the upload in flight, if any, to be stored. */
         private void setActive(boolean active) {

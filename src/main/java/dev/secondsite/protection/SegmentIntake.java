@@ -42,12 +42,14 @@ public final class SegmentIntake {
     /** How long an upload that looks like a gap waits for the uploads before it to arrive (requests overtake). */
     private static final long REORDER_GRACE_MILLIS = 1_000;
     /**
-     * How long a stored upload waits for the engine to apply and write it before syncing its own copy: a few
-     * times what the apply of a 32 MiB segment and its writes take on a busy disk. The agent keeps more uploads in
-     * flight than one, so the wait slows it only where the recovery store is slower than its uploads, and there
-     * it is the back-pressure that keeps the disk's bandwidth for the apply instead of for cache copies.
+     * How long a stored upload waits for the engine to apply and write it before writing it to cache storage
+     * itself: about what the apply of a 32 MiB segment and its writes take when the disk is not busy, and not much
+     * more than the cache write it saves. Longer, the agent's passes (each ends when its last segment is
+     * acknowledged) end later, and points come less often: with 2 s, 11 points in 40 s and an RPO of 4.9 / 7.0 s at
+     * 50 MB/s on a slow disk, against 17 and 3.1 / 7.2 s for writing every segment to cache storage
+     * (docs/benchmarks.md, 2026-12-07, evening).
      */
-    private static final long APPLY_WAIT_MILLIS = 2000;
+    private static final long APPLY_WAIT_MILLIS = 500;
     /**
      * An upload waits for its apply only if at most this many of the disk's segments, itself included, are not
      * applied and written (the agent's uploads in flight, and one the engine is on): further behind, the apply
@@ -225,6 +227,7 @@ public final class SegmentIntake {
                     } catch (IOException e) {
                         throw cacheFailed(diskId, sequence, e);
                     }
+                    rt.cacheWrites.increment();
                 }
                 rt.addPending(sequence, segment.remaining(), dataBytes);
             } finally {
@@ -336,7 +339,7 @@ public final class SegmentIntake {
             rt.intakeLock.unlock();
         }
         rt.heldInCache(sequence);
-        rt.cacheSyncs.increment();
+        rt.cacheWrites.increment();
     }
 
     private static ArmException cacheFailed(UUID diskId, long sequence, IOException e) {

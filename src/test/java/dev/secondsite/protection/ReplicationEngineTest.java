@@ -176,7 +176,7 @@ class ReplicationEngineTest {
         assertThat(engine.runtime(diskId).orElseThrow().lastApplied()).as("acknowledged once applied and written")
                 .isEqualTo(1);
         assertThat(cacheBlobs.puts).as("applied from memory").isEmpty();
-        assertThat(engine.runtime(diskId).orElseThrow().cacheSyncs()).isZero();
+        assertThat(engine.runtime(diskId).orElseThrow().cacheWrites()).isZero();
         assertThat(new CacheStorage(cacheBlobs).list(diskId)).isEmpty();
     }
 
@@ -194,7 +194,7 @@ class ReplicationEngineTest {
                 segment(2, 2, Instant.now()));
         assertThat(second.status()).isEqualTo(201);
         assertThat(cacheBlobs.puts).containsExactly(SegmentName.of(diskId, 1), SegmentName.of(diskId, 2));
-        assertThat(engine.runtime(diskId).orElseThrow().cacheSyncs()).as("counted for /metrics").isEqualTo(2);
+        assertThat(engine.runtime(diskId).orElseThrow().cacheWrites()).as("counted for /metrics").isEqualTo(2);
         assertThat(first.isDone()).as("1 still waits for its apply").isFalse();
 
         recoveryBlobs.putGate = null;

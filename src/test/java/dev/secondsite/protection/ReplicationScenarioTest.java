@@ -430,8 +430,8 @@ class ReplicationScenarioTest {
                     "secondsite_disk_recovery_store_bytes")) {
                 assertThat(metrics.body()).contains("# TYPE " + gauge + " gauge").contains(gauge + labels + " ");
             }
-            assertThat(metrics.body()).contains("# TYPE secondsite_disk_cache_syncs_total counter")
-                    .containsPattern("secondsite_disk_cache_syncs_total" + java.util.regex.Pattern.quote(labels) + " \\d+\n");
+            assertThat(metrics.body()).contains("# TYPE secondsite_disk_cache_segment_writes_total counter")
+                    .containsPattern("secondsite_disk_cache_segment_writes_total" + java.util.regex.Pattern.quote(labels) + " \\d+\n");
             assertThat(metrics.body()).contains("secondsite_disk_last_recovery_point_timestamp_seconds" + labels + " "
                     + Metrics.format(t2.toEpochMilli() / 1000.0));
 

@@ -82,7 +82,7 @@ public final class E2eMain {
     record Phase(double target, double achieved, long churnBytes, long writes, int points, double rpoP50,
                  double rpoMax, double rpoUpperMax, long backlogMax, long applyBacklogMax, long shippedBytes,
                  Double catchUp, double agentCores, double harnessCores, Double deviceWritesPerChurned,
-                 long cacheSyncs, long segmentsApplied, boolean ok,
+                 long cacheWrites, long segmentsApplied, boolean ok,
                  String why) {
     }
 
@@ -515,7 +515,7 @@ public final class E2eMain {
     private Phase churnPhase(Churn churn, double rate) throws Exception {
         int window = options.windowSeconds();
         long device0 = deviceWrittenAfterSync();
-        long syncs0 = runtime().map(ReplicationEngine.DiskRuntime::cacheSyncs).orElse(0L);
+        long cacheWrites0 = runtime().map(ReplicationEngine.DiskRuntime::cacheWrites).orElse(0L);
         long[] serverIo0 = storageWrites(ProcessHandle.current().pid());
         long[] agentIo0 = storageWrites(agent.pid());
         long applied0 = runtime().map(ReplicationEngine.DiskRuntime::lastApplied).orElse(0L);
@@ -564,7 +564,7 @@ public final class E2eMain {
         }
         long shipped = diskRow().bytesUploaded() - uploaded0;
         long device1 = deviceWrittenAfterSync();
-        long cacheSyncs = runtime().map(ReplicationEngine.DiskRuntime::cacheSyncs).orElse(0L) - syncs0;
+        long cacheWrites = runtime().map(ReplicationEngine.DiskRuntime::cacheWrites).orElse(0L) - cacheWrites0;
         long segmentsApplied = runtime().map(ReplicationEngine.DiskRuntime::lastApplied).orElse(0L) - applied0;
         long[] serverIo = storageWrites(ProcessHandle.current().pid());
         long[] agentIo = storageWrites(agent.pid());
@@ -602,13 +602,13 @@ public final class E2eMain {
         List<Double> rpos = steady.stream().map(s -> s[0]).filter(v -> !Double.isNaN(v)).toList();
         Phase phase = new Phase(rate, achieved, churnBytes, churn.writes() - writes0, points, median(rpos),
                 max(steady, 0), max(steady, 1), (long) Math.max(backlog1, backlog2), (long) max(samples, 3), shipped,
-                catchUp, agentCores, harnessCores, deviceWrites, cacheSyncs, segmentsApplied, why.isEmpty(),
+                catchUp, agentCores, harnessCores, deviceWrites, cacheWrites, segmentsApplied, why.isEmpty(),
                 String.join("; ", why));
         log("churn %.0f MB/s: achieved %.1f MB/s, %d points, RPO p50 %.1f s max %.1f s, CPU agent %.2f + server and"
-                        + " churn %.2f cores, catch-up %s s, device writes %s per churned byte, %d of %d segments synced in cache -> %s%s", rate,
-                achieved, points, phase.rpoP50(), phase.rpoMax(), agentCores, harnessCores, catchUp == null ? "n/a"
+                        + " churn %.2f cores, catch-up %s s, device writes %s per churned byte, %d of %d segments written to"
+                        + " cache storage -> %s%s", rate, achieved, points, phase.rpoP50(), phase.rpoMax(), agentCores, harnessCores, catchUp == null ? "n/a"
                         : String.format(Locale.ROOT, "%.1f", catchUp), deviceWrites == null ? "n/a"
-                        : String.format(Locale.ROOT, "%.2f", deviceWrites), cacheSyncs, segmentsApplied,
+                        : String.format(Locale.ROOT, "%.2f", deviceWrites), cacheWrites, segmentsApplied,
                 phase.ok() ? "kept up" : "MISSED",
                 phase.ok() ? "" : " (" + phase.why() + ")");
         return phase;
@@ -683,11 +683,18 @@ public final class E2eMain {
         report.resyncSeconds = (System.nanoTime() - start) / 1e9;
         report.resyncShipped = diskRow().bytesUploaded() - uploaded0;
         log("resync: %.1f s (%.1f MB/s of image)", report.resyncSeconds, options.imageBytes() / MB / report.resyncSeconds);
+        // The agent logs its pass once the last segment is acknowledged, which the server does once its apply is
+        // written: possibly a moment after the point (and the end of the resync) became visible here.
         Matcher scan = null;
-        for (String line : Files.readAllLines(work.resolve("agent.log"), StandardCharsets.UTF_8)) {
-            Matcher m = RESYNC_PASS_LINE.matcher(line);
-            if (m.find()) {
-                scan = m; // the last one: this resync's
+        for (long wait = System.nanoTime() + 10_000_000_000L; scan == null && System.nanoTime() < wait; ) {
+            for (String line : Files.readAllLines(work.resolve("agent.log"), StandardCharsets.UTF_8)) {
+                Matcher m = RESYNC_PASS_LINE.matcher(line);
+                if (m.find()) {
+                    scan = m; // the last one: this resync's
+                }
+            }
+            if (scan == null) {
+                Thread.sleep(50);
             }
         }
         if (scan != null) {

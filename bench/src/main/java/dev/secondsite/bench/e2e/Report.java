@@ -112,14 +112,14 @@ final class Report {
                 ? "through NBD export " + E2eMain.NBD_EXPORT : "to the image file"));
         String phaseRow = "  %7s %9s %7s %8s %8s %10s %11s %11s %12s %9s %11s %13s %11s  %s%n";
         out.append(String.format(phaseRow, "target", "achieved", "points", "RPO p50", "RPO max", "RPO<= max",
-                "backlog max", "(to apply)", "sent/changed", "catch-up", "CPU a/s", "disk w/changed", "cache syncs",
+                "backlog max", "(to apply)", "sent/changed", "catch-up", "CPU a/s", "disk w/changed", "to cache",
                 "verdict"));
         for (E2eMain.Phase p : phases) {
             out.append(String.format(Locale.ROOT, phaseRow, f(p.target(), "%.0f"), f(p.achieved(), "%.1f"), p.points(),
                     f(p.rpoP50(), "%.1f s"), f(p.rpoMax(), "%.1f s"), f(p.rpoUpperMax(), "%.1f s"),
                     E2eMain.size(p.backlogMax()), E2eMain.size(p.applyBacklogMax()), f(p.churnBytes() == 0 ? null : p.shippedBytes() / (double) p.churnBytes(),
                             "%.2f"), f(p.catchUp(), "%.1f s"), String.format(Locale.ROOT, "%.2f/%.2f", p.agentCores(),
-                            p.harnessCores()), f(p.deviceWritesPerChurned(), "%.2f"), p.cacheSyncs() + "/"
+                            p.harnessCores()), f(p.deviceWritesPerChurned(), "%.2f"), p.cacheWrites() + "/"
                             + p.segmentsApplied(), p.ok() ? "kept up"
                             : "MISSED: " + p.why()));
         }
@@ -128,8 +128,9 @@ final class Report {
                 + " drain; catch-up = churn stop until the first point whose pass began after it is visible; CPU a/s ="
                 + " cores used during the window by the agent / by the harness JVM: embedded server and churn generator;"
                 + " disk w/changed = bytes the work directory's device wrote from the window's start to its catch-up,"
-                + " each end after a sync, per byte the churn wrote: the image's own write is 1 of it; cache syncs ="
-                + " segments synced in cache storage because their apply was not written in time / segments applied)\n");
+                + " each end after a sync, per byte the churn wrote: the image's own write is 1 of it; to cache ="
+                + " segments written to cache storage (their apply was not written in time, or too much was held in"
+                + " memory) / segments applied)\n");
 
         Double sustained = null;
         Double sustainedAchieved = null;
