@@ -30,7 +30,8 @@ public final class Metrics {
             new Series("secondsite_disk_last_recovery_point_timestamp_seconds",
                     "Time of the disk's newest recovery point, Unix seconds (NaN before the first).",
                     f -> f.lastPoint().map(p -> p.toEpochMilli() / 1000.0).orElse(Double.NaN)),
-            new Series("secondsite_disk_cache_bytes", "Bytes of the disk's segments in cache storage.",
+            new Series("secondsite_disk_cache_bytes", "Bytes of the disk's segments stored, not yet applied (in cache"
+                    + " storage, or held in memory for their apply).",
                     DiskFigures::cacheBytes),
             new Series("secondsite_disk_recovery_store_bytes",
                     "Distinct recovery-store bytes the disk's state and points reference (NaN until measured).",

@@ -150,7 +150,7 @@ public final class ReplicationEngine implements AutoCloseable {
         final ReentrantLock applyLock = new ReentrantLock();
         /**
          * Serializes uploads of this disk with each other and with deactivate, discard and dropping its segments:
-         * an upload holds it from its last checks through the cache put (a page-cache write of up to 64 MiB), so a
+         * an upload holds it from its last checks through the cache put (a write and fsync of up to 64 MiB), so a
          * stopping disk waits for the put in flight. It is not the monitor, which guards the bookkeeping below and
          * is taken by the apply thread, metrics and heartbeats: none of them waits for an fsync.
          */
@@ -159,16 +159,16 @@ public final class ReplicationEngine implements AutoCloseable {
          * Serializes making this disk's stored segments durable, in sequence order ({@link SegmentIntake}): a
          * segment is acknowledged only once it and every one before it are durable.
          */
-        final ReentrantLock syncLock = new ReentrantLock();
-        /** Every segment up to this one is durable: in cache storage, or applied and written. Guarded by syncLock. */
+        final ReentrantLock durableLock = new ReentrantLock();
+        /** Every segment up to this one is durable: in cache storage, or applied and written. Guarded by durableLock. */
         long durableThrough;
         /** Segments written to cache storage because their apply was not written in time (since the start). */
         final java.util.concurrent.atomic.LongAdder cacheWrites = new java.util.concurrent.atomic.LongAdder();
         /** Stored, not yet applied segments: sequence to stored bytes. Guarded by this. */
         private final TreeMap<Long, Long> pending = new TreeMap<>();
         /**
-         * Those of them held in memory by their uploads instead of (or, once synced, as well as) in cache storage
-         * ({@link SegmentIntake}). Guarded by this.
+         * Those of them held in memory by their uploads instead of (or, once written there, as well as) in cache
+         * storage ({@link SegmentIntake}). Guarded by this.
          */
         private final Map<Long, Held> held = new java.util.HashMap<>();
         /** Uncompressed DATA bytes of pending segments, when known (uploaded since the start). Guarded by this. */
@@ -245,7 +245,7 @@ public final class ReplicationEngine implements AutoCloseable {
             return next;
         }
 
-        /** Bytes of this disk's segments waiting in cache storage. */
+        /** Bytes of this disk's segments stored and not yet applied: in cache storage, or held in memory. */
         public synchronized long cacheBytes() {
             return pending.values().stream().mapToLong(Long::longValue).sum();
         }

@@ -155,8 +155,9 @@ public final class SegmentIntake {
     }
 
     /**
-     * Stores the upload in cache storage, unsynced, once the uploads before it are stored, holding one of the
-     * intake's permits while its body is read and verified; or finds it stored or applied already.
+     * Stores the upload once the uploads before it are stored: holds it in memory for its apply or, past
+     * {@link #HELD_BYTES_MAX}, puts it into cache storage. Holds one of the intake's permits while its body is read
+     * and verified. Or finds it stored or applied already.
      */
     private Stored store(ReplicationEngine.DiskRuntime rt, UUID diskId, long sequence, long contentLength,
                          InputStream body) throws IOException {
@@ -298,7 +299,7 @@ public final class SegmentIntake {
      * into cache storage. One that is gone unapplied was dropped on purpose after it was stored (a committed
      * failover, a corrupt segment before it), as a segment could be just after its acknowledgement.
      */
-    private void makeDurable(ReplicationEngine.DiskRuntime rt, long sequence) throws IOException {
+    private void makeDurable(ReplicationEngine.DiskRuntime rt, long sequence) {
         try {
             if (sequence - rt.lastApplied() <= APPLY_WAIT_DEPTH) {
                 rt.awaitApplied(sequence, applyWaitMillis);
@@ -307,7 +308,7 @@ public final class SegmentIntake {
             Thread.currentThread().interrupt();
             throw stopping();
         }
-        rt.syncLock.lock();
+        rt.durableLock.lock();
         try {
             for (long s = Math.max(rt.durableThrough, rt.lastApplied()) + 1; s <= sequence; s++) {
                 ByteBuffer heldOnly = rt.heldOnly(s); // null: in cache storage already, applied, or dropped
@@ -317,7 +318,7 @@ public final class SegmentIntake {
             }
             rt.durableThrough = Math.max(rt.durableThrough, sequence);
         } finally {
-            rt.syncLock.unlock();
+            rt.durableLock.unlock();
         }
     }
 
