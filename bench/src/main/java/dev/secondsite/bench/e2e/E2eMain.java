@@ -606,7 +606,8 @@ public final class E2eMain {
                 String.join("; ", why));
         log("churn %.0f MB/s: achieved %.1f MB/s, %d points, RPO p50 %.1f s max %.1f s, CPU agent %.2f + server and"
                         + " churn %.2f cores, catch-up %s s, device writes %s per churned byte, %d of %d segments written to"
-                        + " cache storage -> %s%s", rate, achieved, points, phase.rpoP50(), phase.rpoMax(), agentCores, harnessCores, catchUp == null ? "n/a"
+                        + " cache storage -> %s%s", rate, achieved, points, phase.rpoP50(), phase.rpoMax(), agentCores,
+                harnessCores, catchUp == null ? "n/a"
                         : String.format(Locale.ROOT, "%.1f", catchUp), deviceWrites == null ? "n/a"
                         : String.format(Locale.ROOT, "%.2f", deviceWrites), cacheWrites, segmentsApplied,
                 phase.ok() ? "kept up" : "MISSED",
@@ -638,7 +639,6 @@ public final class E2eMain {
         }
     }
 
-    /** CPU time this JVM has used: the embedded server, the churn generator and the harness. */
     /**
      * {@code write_bytes} and {@code cancelled_write_bytes} of a process from /proc (bytes it sent, or caused to be
      * sent, to storage, page-cache writes included; and those of files truncated or deleted while still dirty),
@@ -660,6 +660,7 @@ public final class E2eMain {
         return io;
     }
 
+    /** CPU time this JVM has used: the embedded server, the churn generator and the harness. */
     private static long harnessCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
                 .getOperatingSystemMXBean()).getProcessCpuTime();
