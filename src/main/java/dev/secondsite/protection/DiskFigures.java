@@ -17,7 +17,8 @@ import java.util.UUID;
  * @param rpoSeconds           age of the disk's newest recovery point; empty before its first point
  * @param recoveryStoreBytes   distinct recovery-store bytes the disk's state and points reference; -1 until measured
  * @param cacheWrites          segments written to cache storage since the server started, because their apply was
- *                             not written in time (the others were applied from memory)
+ *                             not written in time or the server held too many already (the others were applied
+ *                             from memory)
  */
 public record DiskFigures(UUID diskId, String name, long capacityBytes, long pendingUploadBytes, long pendingApplyBytes,
                           long cacheBytes, double churnBytesPerSecond, double dataBytesPerSecond,

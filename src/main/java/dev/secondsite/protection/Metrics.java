@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * {@code GET /metrics}: per-disk replication gauges (and one counter) in the Prometheus text exposition format (version
- * 0.0.4), written by hand (a dozen lines do not need a client library). Labels: {@code vault},
+ * {@code GET /metrics}: per-disk replication gauges (and one counter) in the Prometheus text exposition format
+ * (version 0.0.4), written by hand (a dozen lines do not need a client library). Labels: {@code vault},
  * {@code resource_group}, {@code item} (protected item name) and {@code disk} (disk name).
  */
 public final class Metrics {
@@ -21,7 +21,8 @@ public final class Metrics {
     private static final List<Series> SERIES = List.of(
             new Series("secondsite_disk_pending_upload_bytes", "Changed bytes the agent has not uploaded yet (its last report).",
                     DiskFigures::pendingUploadBytes),
-            new Series("secondsite_disk_pending_apply_bytes", "Change bytes stored in cache storage, not yet applied.",
+            new Series("secondsite_disk_pending_apply_bytes", "Change bytes stored (in cache storage, or held in memory for"
+                    + " their apply), not yet applied.",
                     DiskFigures::pendingApplyBytes),
             new Series("secondsite_disk_churn_bytes_per_second", "How fast the source disk changes.",
                     DiskFigures::churnBytesPerSecond),
@@ -37,8 +38,8 @@ public final class Metrics {
                     "Distinct recovery-store bytes the disk's state and points reference (NaN until measured).",
                     f -> f.recoveryStoreBytes() < 0 ? Double.NaN : f.recoveryStoreBytes()),
             new Series("secondsite_disk_cache_segment_writes_total", "counter", "Segments written to cache storage"
-                    + " because their apply was not written in time; the others went from memory to the recovery store."
-                    + " Rising with the churn: the recovery store is behind.",
+                    + " because their apply was not written in time (or the server held too many already); the others"
+                    + " went from memory to the recovery store. Rising with the churn: the recovery store is behind.",
                     DiskFigures::cacheWrites));
 
     private final ProtectionStore store;

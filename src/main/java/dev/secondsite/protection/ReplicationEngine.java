@@ -162,7 +162,7 @@ public final class ReplicationEngine implements AutoCloseable {
         final ReentrantLock durableLock = new ReentrantLock();
         /** Every segment up to this one is durable: in cache storage, or applied and written. Guarded by durableLock. */
         long durableThrough;
-        /** Segments written to cache storage because their apply was not written in time (since the start). */
+        /** Segments written to cache storage (their apply was not written in time, or too many were held). */
         final java.util.concurrent.atomic.LongAdder cacheWrites = new java.util.concurrent.atomic.LongAdder();
         /** Stored, not yet applied segments: sequence to stored bytes. Guarded by this. */
         private final TreeMap<Long, Long> pending = new TreeMap<>();
