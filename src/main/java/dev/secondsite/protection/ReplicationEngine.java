@@ -160,8 +160,6 @@ public final class ReplicationEngine implements AutoCloseable {
          * segment is acknowledged only once it and every one before it are durable.
          */
         final ReentrantLock durableLock = new ReentrantLock();
-        /** Every segment up to this one is durable: in cache storage, or applied and written. Guarded by durableLock. */
-        long durableThrough;
         /** Segments written to cache storage (their apply was not written in time, or too many were held). */
         final java.util.concurrent.atomic.LongAdder cacheWrites = new java.util.concurrent.atomic.LongAdder();
         /** Stored, not yet applied segments: sequence to stored bytes. Guarded by this. */
@@ -335,11 +333,10 @@ public final class ReplicationEngine implements AutoCloseable {
 
         /**
          * Waits, at most {@code timeoutMillis}, while {@code sequence} is stored but not yet applied and written, and
-         * the disk is active; returns whether it was applied and written.
+         * the disk is active.
          */
-        synchronized boolean awaitApplied(long sequence, long timeoutMillis) throws InterruptedException {
+        synchronized void awaitApplied(long sequence, long timeoutMillis) throws InterruptedException {
             waitWhile(() -> lastApplied < sequence && active && pending.containsKey(sequence), timeoutMillis);
-            return lastApplied >= sequence;
         }
 
         /** Holds a stored segment's bytes in memory (the caller adds it as pending too). */

@@ -310,13 +310,12 @@ public final class SegmentIntake {
         }
         rt.durableLock.lock();
         try {
-            for (long s = Math.max(rt.durableThrough, rt.lastApplied()) + 1; s <= sequence; s++) {
+            for (long s = rt.lastApplied() + 1; s <= sequence; s++) {
                 ByteBuffer heldOnly = rt.heldOnly(s); // null: in cache storage already, applied, or dropped
                 if (heldOnly != null) {
                     writeHeld(rt, s, heldOnly);
                 }
             }
-            rt.durableThrough = Math.max(rt.durableThrough, sequence);
         } finally {
             rt.durableLock.unlock();
         }
