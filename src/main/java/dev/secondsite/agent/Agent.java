@@ -53,7 +53,7 @@ final class Agent {
     static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(30);
     /** Scan interval while churn is high (brief RPO when the disk is busy). */
     static final Duration HIGH_CHURN_INTERVAL = Duration.ofSeconds(5);
-    /** Pass interval of a busy disk in CDP mode: a tracked pass costs only the written bytes. */
+    /** Pass interval of a busy disk in CDP mode (start to start): a tracked pass costs only the written bytes. */
     static final Duration CDP_BUSY_INTERVAL = Duration.ofSeconds(1);
     /** Churn above which the agent scans every {@link #HIGH_CHURN_INTERVAL}. */
     static final double HIGH_CHURN_BYTES_PER_SECOND = 1 << 20;
@@ -197,9 +197,10 @@ final class Agent {
             Duration wait;
             boolean failed = false;
             try {
+                Instant started = clock.instant();
                 CycleOutcome outcome = cycle();
                 wait = outcome.sequenceGap ? Duration.ZERO
-                        : outcome.ok ? outcome.interval : min(outcome.interval, Retry.DELAY_MAX);
+                        : outcome.ok ? waitAfter(started, outcome.interval) : min(outcome.interval, Retry.DELAY_MAX);
             } catch (Retry.StopRequested | AgentClient.UntrustedServer e) {
                 throw e; // stopping, or a server certificate this agent does not trust: waiting will not help
             } catch (IOException e) {
@@ -792,6 +793,24 @@ final class Agent {
         boolean busy = targets.stream().anyMatch(t -> t.replicator.stats().churnBytesPerSecond
                 >= HIGH_CHURN_BYTES_PER_SECOND);
         return busy ? min(interval, cdp == CdpExports.NONE ? HIGH_CHURN_INTERVAL : CDP_BUSY_INTERVAL) : interval;
+    }
+
+    /**
+     * The wait after a cycle that began at {@code started}. In CDP mode the interval runs from the cycle's start:
+     * a tracked pass reads only what was written since the last one, so a busy disk whose pass took longer than
+     * the interval gets the next pass at once, and no pause in which nothing is sent adds to its RPO. In scan mode
+     * it runs from the cycle's end: every pass reads the whole disk, and the disk gets the interval to rest.
+     */
+    private Duration waitAfter(Instant started, Duration interval) {
+        return waitAfter(cdp != CdpExports.NONE, started, clock.instant(), interval);
+    }
+
+    static Duration waitAfter(boolean cdpMode, Instant started, Instant now, Duration interval) {
+        if (!cdpMode) {
+            return interval;
+        }
+        Duration left = interval.minus(Duration.between(started, now));
+        return left.isNegative() ? Duration.ZERO : left;
     }
 
     /** Before a failback writes the disks: no replicator may keep a ledger open (they reopen from disk later). */

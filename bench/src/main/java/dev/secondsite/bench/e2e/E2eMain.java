@@ -74,6 +74,13 @@ public final class E2eMain {
     static final Pattern RESYNC_PASS_LINE =
             Pattern.compile(": resync(?::\\S+)? pass sent .*; read (\\d+) bytes in ([0-9.]+) s");
 
+    /**
+     * RPO and backlog samples per second of a churn window. Several: points may come about once a second, and
+     * sampling at the same rate would see each point at the same age (the RPO's peaks just before the next point
+     * would be missed).
+     */
+    static final int SAMPLES_PER_SECOND = 10;
+
     /** A recovery point as the harness saw it appear: its marker time and when it became visible. */
     record Seen(Instant pointAt, long visibleNanos, Instant visibleAt) {
     }
@@ -529,8 +536,8 @@ public final class E2eMain {
         long harnessCpu0 = harnessCpuNanos();
         long t0 = System.nanoTime();
         churn.start(rate * MB);
-        for (int second = 1; second <= window; second++) {
-            long wake = t0 + second * 1_000_000_000L;
+        for (int sample = 1; sample <= window * SAMPLES_PER_SECOND; sample++) {
+            long wake = t0 + sample * (1_000_000_000L / SAMPLES_PER_SECOND);
             while (System.nanoTime() < wake) {
                 Thread.sleep(Math.max(1, (wake - System.nanoTime()) / 1_000_000));
             }

@@ -108,7 +108,7 @@ final class Report {
                 verified == null ? "n/a" : verified ? "yes" : "NO", "restored from the store after the resync"));
 
         out.append(String.format("%nChurn phases (random 4-64 KiB writes, incompressible, %s; RPO = age of the newest"
-                + " recovery point, sampled every second over the last 2/3 of the window)%n", cdp
+                + " recovery point, sampled every 0.1 s over the last 2/3 of the window)%n", cdp
                 ? "through NBD export " + E2eMain.NBD_EXPORT : "to the image file"));
         String phaseRow = "  %7s %9s %7s %8s %8s %10s %11s %11s %12s %9s %11s %13s %11s  %s%n";
         out.append(String.format(phaseRow, "target", "achieved", "points", "RPO p50", "RPO max", "RPO<= max",
