@@ -1,13 +1,15 @@
 package dev.secondsite.protection;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.secondsite.jobs.JobsApi;
 import dev.secondsite.jobs.Workflow;
 import dev.secondsite.replication.RecoveryStore;
 import dev.secondsite.replication.blob.BlobStore;
 import dev.secondsite.replication.blob.FileBlobStore;
 import dev.secondsite.replication.blob.WriteBehindBlobStore;
+import dev.secondsite.replication.point.PointRetention;
 import dev.secondsite.resource.ResourceStore;
-import dev.secondsite.resource.StoredResource;
 import dev.secondsite.store.Settings;
 import dev.secondsite.vault.VaultScope;
 import org.jdbi.v3.core.Jdbi;
@@ -21,7 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -158,12 +160,7 @@ public final class ProtectionModule implements AutoCloseable {
                 if (item.state().equals(ProtectionStore.DISABLING)) {
                     continue;
                 }
-                Optional<StoredResource> policy = resources.find(item.policyId());
-                int minutes = policy.map(p -> p.properties().path("providerSpecificDetails")
-                        .path("recoveryPointHistory").asInt(1440)).orElse(1440);
-                for (ProtectionStore.Disk disk : store.disksOf(item.itemId())) {
-                    pruned += engine.prune(disk.diskId(), now.minus(Duration.ofMinutes(minutes)));
-                }
+                pruned += retain(item, now);
             }
             if (pruned > 0 || housekeepingRuns % 12 == 0) {
                 engine.collectGarbage();
@@ -174,6 +171,29 @@ public final class ProtectionModule implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.error("protection housekeeping failed; it runs again in {}", options.housekeepingEvery(), e);
         }
+    }
+
+    /**
+     * Retention of one item's points: {@link PointRetention} by its policy's recovery point history and
+     * crash-consistent frequency, over the machine points (the times every disk has a point at). A disk's point
+     * newer than the newest machine point is kept: the other disks may not have applied theirs yet. Returns how many
+     * manifests it deleted.
+     */
+    private int retain(ProtectionStore.Item item, Instant now) throws IOException {
+        JsonNode policy = resources.find(item.policyId()).map(p -> p.properties().path("providerSpecificDetails"))
+                .orElse(MissingNode.getInstance());
+        PointRetention retention = new PointRetention(
+                Duration.ofMinutes(Math.max(0, policy.path("recoveryPointHistory").asInt(1440))),
+                Duration.ofMinutes(Math.max(1, policy.path("crashConsistentFrequencyInMinutes").asInt(5))));
+        List<PointRetention.Point> machine = points.points(item.itemId()).stream()
+                .map(p -> new PointRetention.Point(p.time(), p.type().equals("AppConsistent"))).toList();
+        Set<Instant> kept = retention.kept(machine, now);
+        Instant newest = machine.isEmpty() ? Instant.MIN : machine.getLast().time();
+        int deleted = 0;
+        for (ProtectionStore.Disk disk : store.disksOf(item.itemId())) {
+            deleted += engine.retain(disk.diskId(), m -> kept.contains(m.createdAt()) || m.createdAt().isAfter(newest));
+        }
+        return deleted;
     }
 
     /** Work that runs after each housekeeping pass (RPO alerts, for one). */

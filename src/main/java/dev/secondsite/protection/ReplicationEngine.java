@@ -41,6 +41,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Predicate;
 
 /**
  * The replication engine (ASR's master target role): applies the segments waiting in cache storage to
@@ -624,9 +625,9 @@ public final class ReplicationEngine implements AutoCloseable {
         }
     }
 
-    /** Retention: deletes the disk's points created before keepAfter (never its newest). Returns how many. */
-    public int prune(UUID diskId, Instant keepAfter) throws IOException {
-        return recovery.points().prune(diskId, keepAfter).size();
+    /** Retention: deletes the disk's points that {@code keep} rejects (never its newest). Returns how many. */
+    public int retain(UUID diskId, Predicate<RecoveryPointManifest> keep) throws IOException {
+        return recovery.points().retain(diskId, keep).size();
     }
 
     /** Garbage collection of the recovery store, excluding applies and exports while it runs. */

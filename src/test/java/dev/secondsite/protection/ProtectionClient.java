@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
+import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -134,6 +135,12 @@ final class ProtectionClient {
     /** Registers a machine; {@code azureRegion} (nullable) says it is an Azure VM in that region (seed 001). */
     HttpResponse<String> register(String key, String machine, long diskBytes, Instant agentTime, String azureRegion)
             throws Exception {
+        return register(key, machine, diskBytes, agentTime, azureRegion, 1);
+    }
+
+    /** As above for a machine of {@code disks} disks of {@code diskBytes} each, named disk0, disk1, ... */
+    HttpResponse<String> register(String key, String machine, long diskBytes, Instant agentTime, String azureRegion,
+                                  int disks) throws Exception {
         ObjectNode body = Json.object();
         if (azureRegion != null) {
             body.put("azureRegion", azureRegion);
@@ -143,13 +150,16 @@ final class ProtectionClient {
         body.put("agentTime", agentTime.toString());
         body.put("osType", "Linux");
         body.put("agentVersion", "9.1.0");
-        ObjectNode disk = body.putArray("disks").addObject();
-        disk.put("name", "disk0");
-        disk.put("path", "/images/" + machine + ".img");
-        disk.put("sizeBytes", diskBytes);
-        disk.put("logicalSectorBytes", 512);
-        disk.put("physicalSectorBytes", 512);
-        disk.put("format", "RAW");
+        var list = body.putArray("disks");
+        for (int i = 0; i < disks; i++) {
+            ObjectNode disk = list.addObject();
+            disk.put("name", "disk" + i);
+            disk.put("path", "/images/" + machine + (i == 0 ? "" : "-" + i) + ".img");
+            disk.put("sizeBytes", diskBytes);
+            disk.put("logicalSectorBytes", 512);
+            disk.put("physicalSectorBytes", 512);
+            disk.put("format", "RAW");
+        }
         return agentCall("POST", "/agent/v1/register", null, Json.write(body));
     }
 
@@ -158,7 +168,11 @@ final class ProtectionClient {
     }
 
     Agent registerOk(Site site, String machine, long diskBytes, String azureRegion) throws Exception {
-        HttpResponse<String> r = register(registrationKey(site), machine, diskBytes, Instant.now(), azureRegion);
+        return registerOk(site, machine, diskBytes, azureRegion, 1);
+    }
+
+    Agent registerOk(Site site, String machine, long diskBytes, String azureRegion, int disks) throws Exception {
+        HttpResponse<String> r = register(registrationKey(site), machine, diskBytes, Instant.now(), azureRegion, disks);
         expect(r, 200);
         JsonNode j = Arm.json(r);
         return new Agent(j.path("agentId").asText(), j.path("agentSecret").asText(), j.path("protectableItemId").asText(),
@@ -186,6 +200,21 @@ final class ProtectionClient {
             }
         }
         throw new AssertionError("no disk0 in " + r.body());
+    }
+
+    /** A heartbeat of a machine with {@code disks} disks that must succeed; returns each disk's id by name. */
+    Map<String, String> heartbeatDisks(Agent agent, long diskBytes, int disks) throws Exception {
+        StringBuilder list = new StringBuilder();
+        for (int i = 0; i < disks; i++) {
+            list.append(i == 0 ? "" : ",").append("{\"name\":\"disk").append(i).append("\",\"sizeBytes\":")
+                    .append(diskBytes).append('}');
+        }
+        HttpResponse<String> r = heartbeat(agent.authorization(), "{\"agentTime\":\"" + Instant.now()
+                + "\",\"disks\":[" + list + "]}");
+        expect(r, 200);
+        Map<String, String> ids = new java.util.TreeMap<>();
+        Arm.json(r).path("disks").forEach(d -> ids.put(d.path("name").asText(), d.path("diskId").asText()));
+        return ids;
     }
 
     HttpResponse<String> upload(Agent agent, String diskId, long sequence, byte[] segment) throws Exception {

@@ -13,7 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -86,6 +89,107 @@ class RetentionTest {
                             .get(0).path("recoveryStoreBytes"),
                     b -> b.isNumber() && b.asLong() >= DISK && b.asLong() <= DISK + 64 * 1024);
         }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void thinsPointsOlderThanAnHourToOnePerHourPreferringAppConsistentOnes() throws Exception {
+        Path data = tmp.resolve("data");
+        try (SecondSiteServer server = SecondSiteServer.start(
+                new SecondSiteServer.Options(data, "embedded", "127.0.0.1", 0, 2, 0),
+                ProtectionModule.Options.defaults(data).withHousekeepingEvery(Duration.ofMillis(300)))) {
+            ProtectionClient c = new ProtectionClient("https://127.0.0.1:" + server.port(), data);
+            ProtectionClient.Site site = c.site("thin", 1440); // a day of history, crash-consistent every 5 minutes
+            ProtectionClient.Agent agent = c.registerOk(site, "thin01", DISK);
+            c.enable(site, "thin01", agent);
+            String diskId = c.heartbeatDisk(agent, DISK).path("diskId").asText();
+
+            Instant now = Instant.now();
+            Instant hour = now.truncatedTo(java.time.temporal.ChronoUnit.HOURS).minus(Duration.ofHours(3));
+            List<Instant> times = List.of(hour.plus(Duration.ofMinutes(10)), hour.plus(Duration.ofMinutes(20)),
+                    hour.plus(Duration.ofMinutes(70)), hour.plus(Duration.ofMinutes(80)),
+                    now.minusSeconds(10).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+            upload(c, agent, diskId, 1, times, Set.of(times.get(2)));
+            // Kept: the newest of the first hour, the app-consistent point of the second (not the newer crash one),
+            // and the recent point.
+            JsonNode points = Arm.await("thinning", Duration.ofSeconds(20), Duration.ofMillis(100),
+                    () -> c.points(site, "thin01"), p -> p.size() == 3);
+            assertThat(times(points)).containsExactly(times.get(4).toString(), times.get(2).toString(),
+                    times.get(1).toString());
+            assertThat(points.get(1).path("properties").path("recoveryPointType").asText()).isEqualTo("AppConsistent");
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void thinsMachinePointsAndKeepsADisksPointsTheOtherDiskHasNotAppliedYet() throws Exception {
+        Path data = tmp.resolve("data");
+        try (SecondSiteServer server = SecondSiteServer.start(
+                new SecondSiteServer.Options(data, "embedded", "127.0.0.1", 0, 2, 0),
+                ProtectionModule.Options.defaults(data).withHousekeepingEvery(Duration.ofMillis(300)))) {
+            ProtectionClient c = new ProtectionClient("https://127.0.0.1:" + server.port(), data);
+            ProtectionClient.Site site = c.site("two", 1440);
+            ProtectionClient.Agent agent = c.registerOk(site, "two01", DISK, null, 2);
+            c.enable(site, "two01", agent);
+            Map<String, String> ids = c.heartbeatDisks(agent, DISK, 2);
+            assertThat(ids).containsOnlyKeys("disk0", "disk1");
+
+            Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+            Instant hour = now.truncatedTo(java.time.temporal.ChronoUnit.HOURS).minus(Duration.ofHours(3));
+            Instant h10 = hour.plus(Duration.ofMinutes(10));
+            Instant h20 = hour.plus(Duration.ofMinutes(20));
+            Instant h25 = hour.plus(Duration.ofMinutes(25));
+            Instant h30 = hour.plus(Duration.ofMinutes(30));
+            // disk1's pass at h25 failed, and it has not applied its last two points yet
+            List<Instant> disk0 = List.of(h10, h20, h25, h30, now.minusSeconds(20), now.minusSeconds(10));
+            List<Instant> disk1 = List.of(h10, h20, h30);
+            upload(c, agent, ids.get("disk0"), 1, disk0, Set.of());
+            upload(c, agent, ids.get("disk1"), 1, disk1, Set.of());
+
+            // Machine points h10 and h20 are thinned away, h30 stays (the newest of its hour); on disk0, h25 (never a
+            // machine point) goes, and the two points newer than h30 stay for disk1 to catch up with.
+            Arm.await("thinning", Duration.ofSeconds(20), Duration.ofMillis(100),
+                    () -> manifests(data, ids.get("disk0")), n -> n == 3);
+            assertThat(times(c.points(site, "two01"))).containsExactly(h30.toString());
+            assertThat(manifests(data, ids.get("disk1"))).isEqualTo(1);
+
+            upload(c, agent, ids.get("disk1"), 4, List.of(now.minusSeconds(20), now.minusSeconds(10)), Set.of());
+            JsonNode points = Arm.await("disk1 caught up", Duration.ofSeconds(20), Duration.ofMillis(100),
+                    () -> c.points(site, "two01"), p -> p.size() == 3);
+            assertThat(times(points)).containsExactly(now.minusSeconds(10).toString(),
+                    now.minusSeconds(20).toString(), h30.toString());
+        }
+    }
+
+    /**
+     * Uploads one segment per point time, sequences from {@code first}, each writing a chunk and marking a point
+     * (app-consistent at the times in {@code app}).
+     */
+    private static void upload(ProtectionClient c, ProtectionClient.Agent agent, String diskId, long first,
+                               List<Instant> times, Set<Instant> app) throws Exception {
+        Random random = new Random(first);
+        for (int i = 0; i < times.size(); i++) {
+            Instant at = times.get(i);
+            long sequence = first + i;
+            expect(c.upload(agent, diskId, sequence, segment(diskId, sequence, DISK, w -> {
+                byte[] content = new byte[CHUNK];
+                random.nextBytes(content);
+                write(w, new byte[(int) DISK], 0, content);
+                w.marker(app.contains(at) ? ConsistencyType.APP_CONSISTENT : ConsistencyType.CRASH_CONSISTENT, at,
+                        "changes");
+            })), 201);
+        }
+    }
+
+    private static List<String> times(JsonNode points) {
+        List<String> times = new java.util.ArrayList<>();
+        points.forEach(p -> times.add(p.path("properties").path("recoveryPointTime").asText()));
+        return times;
+    }
+
+    private static long manifests(Path data, String diskId) throws Exception {
+        Path dir = data.resolve("recovery/points").resolve(diskId);
+        return Files.isDirectory(dir) ? chunkFiles(dir) : 0;
     }
 
     private static long chunkFiles(Path dir) throws Exception {

@@ -53,7 +53,7 @@ class RetentionGcTest {
         assertThat(points).hasSizeGreaterThan(6);
         Instant keepAfter = points.get(points.size() / 2).createdAt();
 
-        List<RecoveryPointManifest> pruned = store.points().prune(model.diskId, keepAfter);
+        List<RecoveryPointManifest> pruned = store.points().retain(model.diskId, m -> !m.createdAt().isBefore(keepAfter));
 
         assertThat(pruned).hasSize(points.size() / 2).allSatisfy(p -> assertThat(p.createdAt()).isBefore(keepAfter));
         assertThat(store.points().list(model.diskId)).hasSize(points.size() - points.size() / 2);
@@ -126,7 +126,7 @@ class RetentionGcTest {
         disk.apply(header.name(), new ByteArrayInputStream(segment.toByteArray()));
         ChunkDigest changed = ChunkDigest.of(image);
         assertThat(store.chunks().location(changed).orElseThrow().base()).isEqualTo(original);
-        store.points().prune(diskId, clock.instant().plusSeconds(1)); // only the newest point stays
+        store.points().retain(diskId, m -> false); // only the newest point stays
 
         clock.advance(MARGIN.plusSeconds(1));
         new GarbageCollector(store).collect();
@@ -162,7 +162,7 @@ class RetentionGcTest {
         }
         List<String> names = store.points().names(model.diskId);
 
-        store.points().prune(model.diskId, Instant.parse("2100-01-01T00:00:00Z"));
+        store.points().retain(model.diskId, m -> false);
 
         assertThat(store.points().names(model.diskId)).containsExactly(names.getLast());
     }
@@ -205,7 +205,7 @@ class RetentionGcTest {
         DiskModel.Generated segment = model.nextSegment(30, SegmentWriter.Compression.LZ4);
         disk.apply(segment.name(), new ByteArrayInputStream(segment.bytes()));
         assertThat(legacy.chunks().packNames()).as("new content goes to packs").isNotEmpty();
-        store.points().prune(model.diskId, Instant.parse("2100-01-01T00:00:00Z"));
+        store.points().retain(model.diskId, m -> false);
         clock.advance(MARGIN.multipliedBy(2));
 
         GcResult result = new GarbageCollector(legacy).collect();

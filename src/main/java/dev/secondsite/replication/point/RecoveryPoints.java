@@ -1,13 +1,13 @@
 package dev.secondsite.replication.point;
 
 import java.io.IOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
+import java.util.function.Predicate;
 
 import dev.secondsite.replication.blob.BlobStore;
 
@@ -107,16 +107,16 @@ public final class RecoveryPoints {
     }
 
     /**
-     * Retention: deletes the disk's manifests created before {@code keepAfter}, except the newest manifest,
-     * which is always kept (a disk never loses its last point to retention). Returns the deleted manifests.
-     * Their chunks are freed by the next garbage collection.
+     * Retention: deletes the disk's manifests that {@code keep} rejects, except the newest manifest, which is always
+     * kept (a disk never loses its last point to retention). Returns the deleted manifests. Their chunks are freed
+     * by the next garbage collection.
      */
-    public List<RecoveryPointManifest> prune(UUID diskId, Instant keepAfter) throws IOException {
+    public List<RecoveryPointManifest> retain(UUID diskId, Predicate<RecoveryPointManifest> keep) throws IOException {
         List<RecoveryPointManifest> manifests = list(diskId);
         List<RecoveryPointManifest> deleted = new ArrayList<>();
         for (int i = 0; i < manifests.size() - 1; i++) {
             RecoveryPointManifest manifest = manifests.get(i);
-            if (manifest.createdAt().isBefore(keepAfter)) {
+            if (!keep.test(manifest)) {
                 delete(manifest.blobName());
                 deleted.add(manifest);
             }
