@@ -22,6 +22,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executors;
@@ -175,9 +176,9 @@ public final class ProtectionModule implements AutoCloseable {
 
     /**
      * Retention of one item's points: {@link PointRetention} by its policy's recovery point history and
-     * crash-consistent frequency, over the machine points (the times every disk has a point at). A disk's point
-     * newer than the newest machine point is kept: the other disks may not have applied theirs yet. Returns how many
-     * manifests it deleted.
+     * crash-consistent frequency, over the machine points (the times every disk has a point at), and the points its
+     * failovers chose. A disk's point newer than the newest machine point is kept: the other disks may not have
+     * applied theirs yet. Returns how many manifests it deleted.
      */
     private int retain(ProtectionStore.Item item, Instant now) throws IOException {
         JsonNode policy = resources.find(item.policyId()).map(p -> p.properties().path("providerSpecificDetails"))
@@ -187,7 +188,13 @@ public final class ProtectionModule implements AutoCloseable {
                 Duration.ofMinutes(Math.max(1, policy.path("crashConsistentFrequencyInMinutes").asInt(5))));
         List<PointRetention.Point> machine = points.points(item.itemId()).stream()
                 .map(p -> new PointRetention.Point(p.time(), p.type().equals("AppConsistent"))).toList();
-        Set<Instant> kept = retention.kept(machine, now);
+        Set<Instant> kept = new HashSet<>(retention.kept(machine, now));
+        // The point a failover or test failover chose stays: its job may not have built the disks from it yet.
+        item.failover().forEach(record -> {
+            if (record.hasNonNull("recoveryPointTime")) {
+                kept.add(Instant.parse(record.path("recoveryPointTime").asText()));
+            }
+        });
         Instant newest = machine.isEmpty() ? Instant.MIN : machine.getLast().time();
         int deleted = 0;
         for (ProtectionStore.Disk disk : store.disksOf(item.itemId())) {

@@ -1,6 +1,8 @@
 package dev.secondsite.protection;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.secondsite.arm.Json;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.server.SecondSiteServer;
 import dev.secondsite.testing.Arm;
@@ -109,13 +111,20 @@ class RetentionTest {
             List<Instant> times = List.of(hour.plus(Duration.ofMinutes(10)), hour.plus(Duration.ofMinutes(20)),
                     hour.plus(Duration.ofMinutes(70)), hour.plus(Duration.ofMinutes(80)),
                     now.minusSeconds(10).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+            // A test failover chose the oldest point: it stays while the failover record names it.
+            ObjectNode failover = Json.object();
+            failover.putObject("test").put("recoveryPointTime", times.get(0).toString());
+            String itemId = c.item(site, "thin01").path("id").asText();
+            ProtectionStore.Item row = server.protection().store().item(itemId).orElseThrow();
+            assertThat(server.protection().store().updateFailover(itemId, row.state(), null, null, null, null, failover))
+                    .isTrue();
             upload(c, agent, diskId, 1, times, Set.of(times.get(2)));
             // Kept: the newest of the first hour, the app-consistent point of the second (not the newer crash one),
-            // and the recent point.
+            // the recent point, and the test failover's.
             JsonNode points = Arm.await("thinning", Duration.ofSeconds(20), Duration.ofMillis(100),
-                    () -> c.points(site, "thin01"), p -> p.size() == 3);
+                    () -> c.points(site, "thin01"), p -> p.size() == 4 && times(p).getFirst().equals(times.get(4).toString()));
             assertThat(times(points)).containsExactly(times.get(4).toString(), times.get(2).toString(),
-                    times.get(1).toString());
+                    times.get(1).toString(), times.get(0).toString());
             assertThat(points.get(1).path("properties").path("recoveryPointType").asText()).isEqualTo("AppConsistent");
         }
     }
@@ -151,7 +160,8 @@ class RetentionTest {
             Arm.await("thinning", Duration.ofSeconds(20), Duration.ofMillis(100),
                     () -> manifests(data, ids.get("disk0")), n -> n == 3);
             assertThat(times(c.points(site, "two01"))).containsExactly(h30.toString());
-            assertThat(manifests(data, ids.get("disk1"))).isEqualTo(1);
+            Arm.await("thinning on disk1", Duration.ofSeconds(20), Duration.ofMillis(100),
+                    () -> manifests(data, ids.get("disk1")), n -> n == 1);
 
             upload(c, agent, ids.get("disk1"), 4, List.of(now.minusSeconds(20), now.minusSeconds(10)), Set.of());
             JsonNode points = Arm.await("disk1 caught up", Duration.ofSeconds(20), Duration.ofMillis(100),
