@@ -42,14 +42,15 @@ public final class SegmentIntake {
     /** How long an upload that looks like a gap waits for the uploads before it to arrive (requests overtake). */
     private static final long REORDER_GRACE_MILLIS = 1_000;
     /**
-     * How long a stored upload waits for the engine to apply and write it before writing it to cache storage
-     * itself: about what the apply of a 32 MiB segment and its writes take when the disk is not busy, and not much
-     * more than the cache write it saves. Longer, the agent's passes (each ends when its last segment is
-     * acknowledged) end later, and points come less often: with 2 s, 11 points in 40 s and an RPO of 4.9 / 7.0 s at
-     * 50 MB/s on a slow disk, against 17 and 3.1 / 7.2 s for writing every segment to cache storage
-     * (docs/benchmarks.md, 2026-12-07, evening).
+     * How long a stored upload waits for the engine to apply and write it before writing it to cache storage itself:
+     * long enough for the apply of the agent's uploads in flight on a busy, slow disk, where every cache write makes
+     * the apply slower still. A CDP agent starts its next pass as soon as the last one is acknowledged, so the wait
+     * costs points little: at 100 MB/s on a disk that writes 263-300 MB/s, 3 s put no segment into cache storage and
+     * the disk wrote 2.4 bytes per changed byte, against 3.3-3.5 and most segments with 0.5 s; at 50 MB/s the RPO
+     * stayed under 3 s (docs/benchmarks.md, 2026-12-07, night). An engine further behind than
+     * {@link #APPLY_WAIT_DEPTH} is not waited for at all.
      */
-    private static final long APPLY_WAIT_MILLIS = 500;
+    private static final long APPLY_WAIT_MILLIS = 3_000;
     /**
      * An upload waits for its apply only if at most this many of the disk's segments, itself included, are not
      * applied and written (the agent's uploads in flight, and one the engine is on): further behind, the apply

@@ -6,11 +6,8 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import dev.secondsite.replication.ConsistencyType;
 
 /**
  * Which recovery points retention keeps, the way Site Recovery thins them: a pass can make a point every second
@@ -73,11 +70,5 @@ public record PointRetention(Duration history, Duration crashConsistentEvery) {
 
     private static long slot(Instant time, Duration width) {
         return Math.floorDiv(time.toEpochMilli(), width.toMillis());
-    }
-
-    /** The points of {@code manifests}, in their order. */
-    public static List<Point> points(Collection<RecoveryPointManifest> manifests) {
-        return manifests.stream().map(m -> new Point(m.createdAt(),
-                m.consistency() == ConsistencyType.APP_CONSISTENT)).toList();
     }
 }
