@@ -3,6 +3,7 @@ package dev.secondsite.protection;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.Main;
 import dev.secondsite.server.SecondSiteServer;
+import dev.secondsite.testing.TestDirs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,6 +56,7 @@ class EnableRulesTest {
         if (server != null) {
             server.close();
         }
+        TestDirs.deleteTree(dataDir);
     }
 
     /** Like ProtectionClient.site, in a region of the caller's choice; also returns the group and subscription. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.server.SecondSiteServer;
 import dev.secondsite.testing.Arm;
+import dev.secondsite.testing.TestDirs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,10 +62,11 @@ class FailoverScenarioTest {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws Exception {
         if (server != null) {
             server.close();
         }
+        TestDirs.deleteTree(dataDir);
     }
 
     private HttpResponse<String> action(FailoverMachine m, String action, String body) throws Exception {

@@ -3,6 +3,7 @@ package dev.secondsite.protection;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.server.SecondSiteServer;
 import dev.secondsite.testing.Arm;
+import dev.secondsite.testing.TestDirs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,10 +52,12 @@ class RecoveryPlanScenarioTest {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws Exception {
         if (server != null) {
             server.close();
         }
+        TestDirs.deleteTree(dataDir);
+        TestDirs.deleteTree(scripts);
     }
 
     /** A machine replicating with at least one recovery point, so it allows failovers. */

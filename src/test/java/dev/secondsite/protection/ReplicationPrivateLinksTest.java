@@ -2,6 +2,7 @@ package dev.secondsite.protection;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.server.SecondSiteServer;
+import dev.secondsite.testing.TestDirs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,11 +40,12 @@ class ReplicationPrivateLinksTest {
     private static final String PAIRING = "\\d+-asr-pod01-(src1\\.eus|tgt1\\.wus)\\.privatelink\\.siterecovery\\.windowsazure\\.com";
 
     private SecondSiteServer server;
+    private Path dataDir;
     private ProtectionClient c;
 
     @BeforeAll
     void start() throws Exception {
-        Path dataDir = Files.createTempDirectory("secondsite-pe-links");
+        dataDir = Files.createTempDirectory("secondsite-pe-links");
         server = SecondSiteServer.start(new SecondSiteServer.Options(dataDir, "embedded", "127.0.0.1", 0, 2, 0));
         c = new ProtectionClient("https://127.0.0.1:" + server.port(), dataDir);
     }
@@ -53,6 +55,7 @@ class ReplicationPrivateLinksTest {
         if (server != null) {
             server.close();
         }
+        TestDirs.deleteTree(dataDir);
     }
 
     /** A vault in westus with a system-assigned identity, in a new group; returns the group id. */

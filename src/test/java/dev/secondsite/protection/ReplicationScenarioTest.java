@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.server.SecondSiteServer;
 import dev.secondsite.testing.Arm;
+import dev.secondsite.testing.TestDirs;
 import dev.secondsite.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -88,6 +89,7 @@ class ReplicationScenarioTest {
             if (server != null) {
                 server.close();
             }
+            TestDirs.deleteTree(dataDir);
             if (schema != null) {
                 try (var conn = DriverManager.getConnection(TestServer.POSTGRES_URL, System.getProperty("user.name"), "")) {
                     conn.createStatement().execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.server.SecondSiteServer;
 import dev.secondsite.testing.Arm;
+import dev.secondsite.testing.TestDirs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,21 +33,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RpoAlertTest {
     private static final long DISK = 1 << 20;
     private SecondSiteServer server;
+    private Path data;
     private ProtectionClient c;
 
     @BeforeAll
     void start() throws Exception {
-        Path data = Files.createTempDirectory("secondsite-rpo");
+        data = Files.createTempDirectory("secondsite-rpo");
         server = SecondSiteServer.start(new SecondSiteServer.Options(data, "embedded", "127.0.0.1", 0, 2, 0),
                 dev.secondsite.protection.ProtectionModule.Options.defaults(data).withHousekeepingEvery(Duration.ofMillis(200)));
         c = new ProtectionClient("https://127.0.0.1:" + server.port(), data);
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws Exception {
         if (server != null) {
             server.close();
         }
+        TestDirs.deleteTree(data);
     }
 
     private JsonNode events(ProtectionClient.Site site, String filter) throws Exception {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.secondsite.replication.ConsistencyType;
 import dev.secondsite.server.SecondSiteServer;
 import dev.secondsite.testing.Arm;
+import dev.secondsite.testing.TestDirs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,10 +56,11 @@ class Seed001MoveScenarioTest {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws Exception {
         if (server != null) {
             server.close();
         }
+        TestDirs.deleteTree(dataDir);
     }
 
     /** Writes {@code bytes} and the VM's downloaded disk to files and runs {@code qemu-img compare} on them. */

@@ -32,6 +32,8 @@ public final class TestServer implements AutoCloseable {
     private final String db;
     private final HttpClient http;
     private final String schema;
+    /** Whether {@link #start(Store)} made the data directory (then {@link #close} deletes it). */
+    private boolean ownsDataDir;
 
     private TestServer(SecondSiteServer server, Path dataDir, String db, String schema) {
         this.server = server;
@@ -44,7 +46,9 @@ public final class TestServer implements AutoCloseable {
     }
 
     public static TestServer start(Store store) throws Exception {
-        return start(store, Files.createTempDirectory("secondsite-test"), 0);
+        TestServer server = start(store, Files.createTempDirectory("secondsite-test"), 0);
+        server.ownsDataDir = true;
+        return server;
     }
 
     public static TestServer start(Store store, Path dataDir, long taskDelayMillis) throws Exception {
@@ -127,6 +131,9 @@ public final class TestServer implements AutoCloseable {
     @Override
     public void close() throws Exception {
         server.close();
+        if (ownsDataDir) {
+            TestDirs.deleteTree(dataDir);
+        }
         if (schema != null) {
             try (var connection = DriverManager.getConnection(POSTGRES_URL, System.getProperty("user.name"), "")) {
                 connection.createStatement().execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
