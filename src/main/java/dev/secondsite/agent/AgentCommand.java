@@ -115,7 +115,8 @@ public final class AgentCommand implements Callable<Integer> {
     boolean once;
 
     @Option(names = "--scan-interval-seconds", paramLabel = "N",
-            description = "Seconds between passes, overriding the policy's crash-consistent frequency.")
+            description = "Seconds between passes, overriding the policy's crash-consistent frequency (with"
+                    + " --nbd-listen, from one pass's start to the next's).")
     Long scanIntervalSeconds;
 
     @Option(names = {"-v", "--verbose"}, description = "Also report every acknowledged segment.")
