@@ -45,9 +45,7 @@ class RetentionTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void prunesOldPointsAndCollectsTheirChunks() throws Exception {
         Path data = tmp.resolve("data");
-        try (SecondSiteServer server = SecondSiteServer.start(
-                new SecondSiteServer.Options(data, "embedded", "127.0.0.1", 0, 2, 0),
-                ProtectionModule.Options.defaults(data).withHousekeepingEvery(Duration.ofMillis(300)))) {
+        try (SecondSiteServer server = startServer(data)) {
             ProtectionClient c = new ProtectionClient("https://127.0.0.1:" + server.port(), data);
             ProtectionClient.Site site = c.site("ret", 0); // keep only the newest point
             ProtectionClient.Agent agent = c.registerOk(site, "ret01", DISK);
@@ -97,9 +95,7 @@ class RetentionTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void thinsPointsOlderThanAnHourToOnePerHourPreferringAppConsistentOnes() throws Exception {
         Path data = tmp.resolve("data");
-        try (SecondSiteServer server = SecondSiteServer.start(
-                new SecondSiteServer.Options(data, "embedded", "127.0.0.1", 0, 2, 0),
-                ProtectionModule.Options.defaults(data).withHousekeepingEvery(Duration.ofMillis(300)))) {
+        try (SecondSiteServer server = startServer(data)) {
             ProtectionClient c = new ProtectionClient("https://127.0.0.1:" + server.port(), data);
             ProtectionClient.Site site = c.site("thin", 1440); // a day of history, crash-consistent every 5 minutes
             ProtectionClient.Agent agent = c.registerOk(site, "thin01", DISK);
@@ -133,9 +129,7 @@ class RetentionTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void thinsMachinePointsAndKeepsADisksPointsTheOtherDiskHasNotAppliedYet() throws Exception {
         Path data = tmp.resolve("data");
-        try (SecondSiteServer server = SecondSiteServer.start(
-                new SecondSiteServer.Options(data, "embedded", "127.0.0.1", 0, 2, 0),
-                ProtectionModule.Options.defaults(data).withHousekeepingEvery(Duration.ofMillis(300)))) {
+        try (SecondSiteServer server = startServer(data)) {
             ProtectionClient c = new ProtectionClient("https://127.0.0.1:" + server.port(), data);
             ProtectionClient.Site site = c.site("two", 1440);
             ProtectionClient.Agent agent = c.registerOk(site, "two01", DISK, null, 2);
@@ -169,6 +163,12 @@ class RetentionTest {
             assertThat(times(points)).containsExactly(now.minusSeconds(10).toString(),
                     now.minusSeconds(20).toString(), h30.toString());
         }
+    }
+
+    /** A server whose housekeeping (retention, garbage collection) runs every 300 ms. */
+    private static SecondSiteServer startServer(Path data) throws Exception {
+        return SecondSiteServer.start(new SecondSiteServer.Options(data, "embedded", "127.0.0.1", 0, 2, 0),
+                ProtectionModule.Options.defaults(data).withHousekeepingEvery(Duration.ofMillis(300)));
     }
 
     /**
