@@ -16,6 +16,7 @@ import java.util.UUID;
  * @param uploadBytesPerSecond segment bytes (compressed) received per second
  * @param rpoSeconds           age of the disk's newest recovery point; empty before its first point
  * @param recoveryStoreBytes   distinct recovery-store bytes the disk's state and points reference; -1 until measured
+ * @param recoveryPoints       the disk's recovery points, as retention left them (-1 until counted, with the bytes)
  * @param cacheWrites          segments written to cache storage since the server started, because their apply was
  *                             not written in time or the server held too many already (the others were applied
  *                             from memory)
@@ -23,7 +24,8 @@ import java.util.UUID;
 public record DiskFigures(UUID diskId, String name, long capacityBytes, long pendingUploadBytes, long pendingApplyBytes,
                           long cacheBytes, double churnBytesPerSecond, double dataBytesPerSecond,
                           double uploadBytesPerSecond, Optional<Long> rpoSeconds, Optional<Instant> lastPoint,
-                          Optional<Instant> lastAppPoint, long recoveryStoreBytes, long lastAppliedSequence,
+                          Optional<Instant> lastAppPoint, long recoveryStoreBytes, int recoveryPoints,
+                          long lastAppliedSequence,
                           long nextSequence, long cacheWrites) {
 
     static DiskFigures of(ProtectionStore.Disk disk, Optional<ReplicationEngine.DiskRuntime> live, long now) {
@@ -39,6 +41,7 @@ public record DiskFigures(UUID diskId, String name, long capacityBytes, long pen
         return new DiskFigures(disk.diskId(), disk.name(), disk.capacityBytes(), disk.pendingUploadBytes(), pendingApply,
                 cacheBytes, disk.churnBytesPerSecond() > 0 ? disk.churnBytesPerSecond() : data, data, upload, rpo,
                 lastPoint, lastAppPoint, live.map(ReplicationEngine.DiskRuntime::recoveryStoreBytes).orElse(-1L),
+                live.map(ReplicationEngine.DiskRuntime::recoveryPoints).orElse(-1),
                 live.map(ReplicationEngine.DiskRuntime::lastApplied).orElse(disk.lastAppliedSequence()),
                 live.map(ReplicationEngine.DiskRuntime::expectedNext).orElse(disk.nextSequence()),
                 live.map(ReplicationEngine.DiskRuntime::cacheWrites).orElse(0L));

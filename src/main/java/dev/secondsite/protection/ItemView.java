@@ -296,6 +296,7 @@ public final class ItemView {
         d.put("churnMBps", f.churnBytesPerSecond() / MB);
         d.put("cacheBytes", f.cacheBytes());
         number(d, "recoveryStoreBytes", f.recoveryStoreBytes() < 0 ? null : f.recoveryStoreBytes());
+        number(d, "recoveryPointCount", f.recoveryPoints() < 0 ? null : f.recoveryPoints());
         d.put("lastRecoveryPointTime", f.lastPoint().map(Object::toString).orElse(null));
         d.put("lastAppConsistentPointTime", f.lastAppPoint().map(Object::toString).orElse(null));
         d.put("lastAppliedSequence", f.lastAppliedSequence());

@@ -37,6 +37,9 @@ public final class Metrics {
             new Series("secondsite_disk_recovery_store_bytes",
                     "Distinct recovery-store bytes the disk's state and points reference (NaN until measured).",
                     f -> f.recoveryStoreBytes() < 0 ? Double.NaN : f.recoveryStoreBytes()),
+            new Series("secondsite_disk_recovery_points",
+                    "The disk's recovery points, as retention left them (NaN until counted, with the store bytes).",
+                    f -> f.recoveryPoints() < 0 ? Double.NaN : f.recoveryPoints()),
             new Series("secondsite_disk_cache_segment_writes_total", "counter", "Segments written to cache storage"
                     + " because their apply was not written in time (or the server held too many already); the others"
                     + " went from memory to the recovery store. Rising with the churn: the recovery store is behind.",

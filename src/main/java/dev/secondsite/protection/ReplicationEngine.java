@@ -184,6 +184,7 @@ public final class ReplicationEngine implements AutoCloseable {
         private volatile Instant lastPoint;
         private volatile Instant lastAppPoint;
         private volatile long recoveryStoreBytes = -1;
+        private volatile int recoveryPoints = -1;
         /**
          * Applies whose puts are still queued (write-behind), oldest first; their bookkeeping waits for them.
          * Changed under applyLock; the apply thread peeks without it.
@@ -210,6 +211,8 @@ public final class ReplicationEngine implements AutoCloseable {
         public Optional<Instant> lastAppPoint() { return Optional.ofNullable(lastAppPoint); }
         /** Distinct recovery-store bytes this disk's state and points reference (estimate), -1 until measured. */
         public long recoveryStoreBytes() { return recoveryStoreBytes; }
+        /** The disk's recovery points (its own manifests) at the last measurement; -1 before it. */
+        public int recoveryPoints() { return recoveryPoints; }
         public double uploadBytesPerSecond(long now) { return uploaded.perSecond(now); }
         public double churnBytesPerSecond(long now) { return churn.perSecond(now); }
         public long cacheWrites() { return cacheWrites.sum(); }
@@ -665,7 +668,8 @@ public final class ReplicationEngine implements AutoCloseable {
 
     /**
      * Measures, per disk, the distinct recovery-store bytes its current state and points reference
-     * (logical chunk bytes plus tree nodes). For display; a disk whose tree cannot be read keeps its last figure.
+     * (logical chunk bytes plus tree nodes), and counts its points. For display; a disk whose tree cannot be read
+     * keeps its last figures.
      */
     public void measureStoreBytes() {
         for (DiskRuntime rt : disks.values()) {
@@ -676,7 +680,8 @@ public final class ReplicationEngine implements AutoCloseable {
                 List<DiskTree> roots = new ArrayList<>();
                 Optional<DiskState> state = recovery.states().read(rt.diskId);
                 state.ifPresent(s -> roots.add(new DiskTree(recovery.chunks(), s.geometry(), s.root())));
-                for (RecoveryPointManifest m : recovery.points().list(rt.diskId)) {
+                List<RecoveryPointManifest> points = recovery.points().list(rt.diskId);
+                for (RecoveryPointManifest m : points) {
                     roots.add(new DiskTree(recovery.chunks(), m.geometry(), m.root()));
                 }
                 for (DiskTree tree : roots) {
@@ -700,6 +705,7 @@ public final class ReplicationEngine implements AutoCloseable {
                     });
                 }
                 rt.recoveryStoreBytes = bytes[0];
+                rt.recoveryPoints = points.size();
             } catch (IOException | RuntimeException e) {
                 LOG.warn("measuring the recovery store bytes of disk {} failed: {}", rt.diskId, e.toString());
             } finally {

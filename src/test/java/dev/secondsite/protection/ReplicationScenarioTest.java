@@ -429,7 +429,7 @@ class ReplicationScenarioTest {
             for (String gauge : List.of("secondsite_disk_pending_upload_bytes", "secondsite_disk_pending_apply_bytes",
                     "secondsite_disk_churn_bytes_per_second", "secondsite_disk_rpo_seconds",
                     "secondsite_disk_last_recovery_point_timestamp_seconds", "secondsite_disk_cache_bytes",
-                    "secondsite_disk_recovery_store_bytes")) {
+                    "secondsite_disk_recovery_store_bytes", "secondsite_disk_recovery_points")) {
                 assertThat(metrics.body()).contains("# TYPE " + gauge + " gauge").contains(gauge + labels + " ");
             }
             assertThat(metrics.body()).contains("# TYPE secondsite_disk_cache_segment_writes_total counter")

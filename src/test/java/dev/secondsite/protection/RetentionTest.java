@@ -122,6 +122,11 @@ class RetentionTest {
             assertThat(times(points)).containsExactly(times.get(4).toString(), times.get(2).toString(),
                     times.get(1).toString(), times.get(0).toString());
             assertThat(points.get(1).path("properties").path("recoveryPointType").asText()).isEqualTo("AppConsistent");
+            Arm.await("the disk's point count after thinning", Duration.ofSeconds(20), Duration.ofMillis(100),
+                    () -> c.item(site, "thin01").path("properties").path("providerSpecificDetails")
+                            .path("protectedDisks").get(0).path("recoveryPointCount"), n -> n.isInt() && n.asInt() == 4);
+            assertThat(c.api.call("GET", "/metrics", null, null).body())
+                    .containsPattern("secondsite_disk_recovery_points\\{[^}]*item=\"thin01\"[^}]*\\} 4\n");
         }
     }
 
