@@ -25,8 +25,7 @@ public record DiskFigures(UUID diskId, String name, long capacityBytes, long pen
                           long cacheBytes, double churnBytesPerSecond, double dataBytesPerSecond,
                           double uploadBytesPerSecond, Optional<Long> rpoSeconds, Optional<Instant> lastPoint,
                           Optional<Instant> lastAppPoint, long recoveryStoreBytes, int recoveryPoints,
-                          long lastAppliedSequence,
-                          long nextSequence, long cacheWrites) {
+                          long lastAppliedSequence, long nextSequence, long cacheWrites) {
 
     static DiskFigures of(ProtectionStore.Disk disk, Optional<ReplicationEngine.DiskRuntime> live, long now) {
         long cacheBytes = live.map(ReplicationEngine.DiskRuntime::cacheBytes).orElse(0L);
