@@ -700,8 +700,7 @@ public final class Failovers implements ProtectedItems.DisableHook {
         }
         boolean app = type.equals("LatestApplicationConsistent");
         boolean crash = type.equals("LatestCrashConsistent");
-        return all.reversed().stream().filter(p -> (!app || p.type().equals("AppConsistent"))
-                        && (!crash || p.type().equals("CrashConsistent"))).findFirst()
+        return all.reversed().stream().filter(p -> (!app || p.appConsistent()) && (!crash || !p.appConsistent())).findFirst()
                 .orElseThrow(() -> ArmException.conflict(app ? "NoAppConsistentRecoveryPoint" : "NoRecoveryPoint",
                         app ? "The item has no app-consistent recovery point. Choose LatestProcessed or a crash-consistent "
                                 + "point, or wait for the next app-consistent point."

@@ -187,7 +187,7 @@ public final class ProtectionModule implements AutoCloseable {
                 Duration.ofMinutes(Math.max(0, policy.path("recoveryPointHistory").asInt(1440))),
                 Duration.ofMinutes(Math.max(1, policy.path("crashConsistentFrequencyInMinutes").asInt(5))));
         List<PointRetention.Point> machine = points.points(item.itemId()).stream()
-                .map(p -> new PointRetention.Point(p.time(), p.type().equals("AppConsistent"))).toList();
+                .map(p -> new PointRetention.Point(p.time(), p.appConsistent())).toList();
         Set<Instant> kept = new HashSet<>(retention.kept(machine, now));
         // The point a failover or test failover chose stays: its job may not have built the disks from it yet.
         item.failover().forEach(record -> {

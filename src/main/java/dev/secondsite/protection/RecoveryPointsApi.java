@@ -58,7 +58,14 @@ public final class RecoveryPointsApi {
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     /** One machine-level point: its time and each disk's manifest. */
-    public record MachinePoint(String name, Instant time, String type, Map<UUID, RecoveryPointManifest> disks) {}
+    public record MachinePoint(String name, Instant time, String type, Map<UUID, RecoveryPointManifest> disks) {
+        public static final String APP_CONSISTENT = "AppConsistent";
+        public static final String CRASH_CONSISTENT = "CrashConsistent";
+
+        public boolean appConsistent() {
+            return type.equals(APP_CONSISTENT);
+        }
+    }
 
     private final ProtectedItems items;
     private final ProtectionStore store;
@@ -124,7 +131,7 @@ public final class RecoveryPointsApi {
             }
             boolean app = e.getValue().values().stream().allMatch(m -> m.consistency() == ConsistencyType.APP_CONSISTENT);
             points.add(new MachinePoint(pointName(itemId, e.getKey()), Instant.ofEpochMilli(e.getKey()),
-                    app ? "AppConsistent" : "CrashConsistent", e.getValue()));
+                    app ? MachinePoint.APP_CONSISTENT : MachinePoint.CRASH_CONSISTENT, e.getValue()));
         }
         return points;
     }
@@ -161,7 +168,8 @@ public final class RecoveryPointsApi {
             d.put("rootDigest", m.root().hex());
             d.put("virtualBytes", m.geometry().virtualBytes());
             d.put("chunkBytes", m.geometry().chunkBytes());
-            d.put("consistency", m.consistency() == ConsistencyType.APP_CONSISTENT ? "AppConsistent" : "CrashConsistent");
+            d.put("consistency", m.consistency() == ConsistencyType.APP_CONSISTENT ? MachinePoint.APP_CONSISTENT
+                    : MachinePoint.CRASH_CONSISTENT);
             d.put("segmentSequence", m.segmentSequence());
             d.put("tag", m.tag());
         });

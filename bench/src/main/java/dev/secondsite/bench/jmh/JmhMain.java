@@ -49,7 +49,7 @@ public final class JmhMain {
             } else if (args[i].equals("-h") || args[i].equals("--help")) {
                 System.out.println("usage: bench/run jmh [--result FILE] [--param NAME=VALUE]... [--iterations N] "
                         + "[--seconds S] [REGEX...]"
-                        + "   (benchmarks: SegmentCodecBench, ChunkHashBench, ApplyBench, RestoreBench)");
+                        + "   (benchmarks: SegmentCodecBench, ChunkHashBench, ApplyBench, RestoreBench, PointBench, ...)");
                 return;
             } else {
                 includes.add(args[i]);
@@ -90,6 +90,7 @@ public final class JmhMain {
             case "ChunkHashBench" -> method.equals("scanBlock") ? ChunkHashBench.BLOCK_BYTES : ChunkHashBench.CHUNK_BYTES;
             case "CacheReadBench" -> CacheReadBench.BYTES;
             case "ChunkIndexBench" -> 0; // lookups: ops/s is the figure
+            case "PointBench" -> PointBench.bytes(Integer.parseInt(params.getParam("changedChunks")));
             default -> throw new IllegalArgumentException("unknown benchmark " + benchmark);
         };
     }
