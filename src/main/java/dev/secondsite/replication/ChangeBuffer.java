@@ -18,8 +18,8 @@ import dev.secondsite.replication.chunk.Zeros;
  * Turns byte-range changes (DATA, ZERO records) into chunk changes on top of a base tree.
  *
  * <p>Three tiers, each bounded: {@code dirty} holds whole chunks being modified in memory (a partial
- * write reads the chunk's current content first: read-modify-write; the sectors changed since the chunk's
- * last full version are recorded, so that a chunk changed in small part is stored as a delta, see
+ * write reads the chunk's current content first: read-modify-write; the blocks changed are recorded, so that a
+ * chunk changed in small part is stored as a delta over its previous version, see
  * {@link ChunkStore#prepare(EditableChunk)}); {@code staged} holds digests of
  * chunks already stored but not yet in a tree; {@link #commit()} folds staged digests into a new tree.
  * When dirty chunks exceed {@link #DIRTY_BYTES_MAX} they are stored and staged; when staged chunks exceed

@@ -25,7 +25,7 @@ import dev.secondsite.replication.point.RecoveryPointManifest;
  *
  * <p>Mark: at start time {@code t0}, every tree reachable from a live root - each disk's current state and
  * each recovery point manifest - is walked and its nodes and chunks marked. A shared subtree is walked
- * once, and then the bases of marked deltas are marked ({@link ChunkStore#addDeltaBases}). Sweep: an
+ * once, and then the delta chains of marked deltas are marked ({@link ChunkStore#addDeltaBases}). Sweep: an
  * unmarked legacy chunk blob is deleted only if it was last modified before
  * {@code t0 - safetyMargin}. A pack (ADR 0007) is judged by its chunks: one that holds no marked chunk is
  * deleted, one whose marked chunks are less than {@link #COMPACT_LIVE_FRACTION} of its entries is
@@ -93,7 +93,7 @@ public final class GarbageCollector {
             }
         }
 
-        counts[1] += chunks.addDeltaBases(marked); // a live delta needs its base (never a delta: one round)
+        counts[1] += chunks.addDeltaBases(marked); // a live delta needs its chain
         long[] sweep = new long[4]; // scanned, deleted, freed bytes, kept young
         sweepLegacyChunks(chunks, marked, cutoff, sweep);
         sweepPacks(chunks, marked, cutoff, sweep);

@@ -47,7 +47,7 @@ import dev.secondsite.replication.Lz4Codec;
  *   36+8n     the ranges' bytes back to back (LZ4-compressed if flag bit 0 is set)
  * </pre>
  *
- * A base is always a full chunk (never a delta), so reading a delta reads at most two files.
+ * A base may itself be a delta; {@link ChunkStore} bounds the chain ({@code CHAIN_FILES_MAX} files per read).
  */
 final class ChunkFile {
     static final int MAGIC = 0x4B435353; // "SSCK" little-endian

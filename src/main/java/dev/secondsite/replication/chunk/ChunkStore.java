@@ -43,13 +43,14 @@ import dev.secondsite.replication.blob.BlobStore;
  * of all zeros is never stored: it is {@link ChunkDigest#ZERO}. Every read is verified end to end: file
  * header CRC32C, decompression to the recorded length, content CRC32C, and the content named by the digest.
  *
- * <p>Deltas (ADR 0007, "Deltas"): a chunk changed in part by apply ({@link #edit},
- * {@link #prepare(EditableChunk)}) is stored as its changed blocks over a full base chunk when that is at most
- * half the chunk, which cuts apply's writes for small random writes about threefold. The base is recorded in
- * the pack index; a delta counts as stored only while its base is, {@link #addDeltaBases} lets garbage
- * collection keep live deltas' bases, and a read of a delta reads its base too (never deeper: a base is always
- * a full chunk). Names are made of block digests ({@link ChunkDigest}), so apply changes a chunk without
- * reading its content: a full chunk's digests, or a delta without its base.
+ * <p>Deltas (ADR 0007, "Deltas" and "Delta chains"): a chunk changed in part by apply ({@link #edit},
+ * {@link #prepare(EditableChunk)}) is stored as the blocks this change wrote, over the chunk as it was (its
+ * base), when they are at most {@link #DELTA_SHARE_MAX} of the chunk and the base's chain is shorter than
+ * {@link #CHAIN_FILES_MAX} files; otherwise whole. So a chunk written again and again in small pieces costs about
+ * the bytes written, and a read opens at most {@link #CHAIN_FILES_MAX} files. The base is recorded in the pack
+ * index; a delta counts as stored only while its whole chain is, {@link #addDeltaBases} lets garbage collection
+ * keep live deltas' chains, and a read of a delta composes its chain. Names are made of block digests
+ * ({@link ChunkDigest}), so apply changes a chunk without reading its content: only its block digests.
  *
  * <p>Thread-safe if the blob store is (one lock guards the index and the pending pack).
  */
@@ -66,7 +67,13 @@ public final class ChunkStore {
     public static final int PACK_BYTES_TARGET = 32 << 20;
 
     /** Stored chunk changed in part and written as a delta only if its changed blocks are at most this share. */
-    static final double DELTA_SHARE_MAX = 0.5;
+    static final double DELTA_SHARE_MAX = 0.75;
+    /**
+     * Most files a read of one chunk opens: a full chunk (or a delta over zeros) and the deltas over it. A change
+     * that would make the chain longer stores the chunk whole. Eight keeps a chunk written in small pieces at about
+     * 1.1 bytes stored per byte written (ADR 0007) and a read of the longest chain at eight ranged reads.
+     */
+    static final int CHAIN_FILES_MAX = 8;
 
     /**
      * Where a digest's chunk file is: an entry of a pack, or (pack == null) a legacy per-chunk blob; and the
@@ -163,8 +170,8 @@ public final class ChunkStore {
     /**
      * As {@link #prepare(byte[], int, int)} for a chunk changed by apply: its name from its block digests, the
      * changed blocks hashed anew (not the whole chunk); a delta over the edit's base when the changed blocks are
-     * at most {@link #DELTA_SHARE_MAX} of the chunk and the base is still stored, else the whole chunk (which
-     * reads the base if its content is not at hand).
+     * at most {@link #DELTA_SHARE_MAX} of the chunk and the base is still stored with a chain shorter than
+     * {@link #CHAIN_FILES_MAX}, else the whole chunk (which reads the base if its content is not at hand).
      */
     public Prepared prepare(EditableChunk edited) throws IOException {
         byte[] content = edited.content();
@@ -180,8 +187,8 @@ public final class ChunkStore {
         long changedBytes = (long) changed.cardinality() * ChunkDigest.BLOCK_BYTES;
         ChunkDigest base = edited.base();
         boolean small = !changed.isEmpty() && changedBytes <= DELTA_SHARE_MAX * content.length;
-        // A base gone since it was read (collected elsewhere) cannot carry a delta: store whole.
-        if (small && (base.isZero() || alreadyStored(base))) {
+        // A base gone since it was read (collected elsewhere) cannot carry a delta, nor one whose chain is full.
+        if (small && (base.isZero() || canCarryDelta(base))) {
             byte[] file = ChunkFile.encodeDelta(content, base, changed, digests);
             assert decodeForAssertion(file, digest, edited);
             return new Prepared(digest, file, base.isZero() ? null : base);
@@ -240,8 +247,8 @@ public final class ChunkStore {
     }
 
     /**
-     * Whether the digest's content is stored or pending (without verifying it), a delta's base included. ZERO
-     * is always "present".
+     * Whether the digest's content is stored or pending (without verifying it), a delta's whole chain included.
+     * ZERO is always "present".
      */
     public boolean contains(ChunkDigest digest) throws IOException {
         if (digest.isZero()) {
@@ -249,29 +256,23 @@ public final class ChunkStore {
         }
         synchronized (lock) {
             ensureIndex();
-            if (pending.containsKey(digest)) {
-                return true; // a pending delta's base was stored or pending when it was inserted
-            }
-            Location location = index.get(digest);
-            return location != null && (location.base() == null || pending.containsKey(location.base())
-                    || index.containsKey(location.base()));
+            return storedChain(digest, false) > 0;
         }
     }
 
     /**
-     * Adds to {@code live} the bases of the deltas in it: a live delta keeps its base alive (garbage
-     * collection, after marking). Returns how many were added.
+     * Adds to {@code live} the chains of the deltas in it (their bases, their bases' bases, ...): a live delta keeps
+     * its chain alive (garbage collection, after marking). Returns how many were added.
      */
     public int addDeltaBases(Set<ChunkDigest> live) throws IOException {
         List<ChunkDigest> bases = new ArrayList<>();
         synchronized (lock) {
             ensureIndex();
             for (ChunkDigest digest : live) {
-                PendingFile pendingFile = pending.get(digest);
-                Location location = index.get(digest);
-                ChunkDigest base = pendingFile != null ? pendingFile.base() : location != null ? location.base() : null;
-                if (base != null) {
+                ChunkDigest base = baseOf(digest);
+                for (int link = 1; base != null && link < CHAIN_FILES_MAX; link++) {
                     bases.add(base);
+                    base = baseOf(base);
                 }
             }
         }
@@ -296,7 +297,7 @@ public final class ChunkStore {
      * its length and must not ask.
      */
     public byte[] read(ChunkDigest digest) throws IOException {
-        return readContents(digest, true, false).content();
+        return readContents(digest, true, 1);
     }
 
     NodeCache nodes() {
@@ -304,11 +305,11 @@ public final class ChunkStore {
     }
 
     /**
-     * Chunk {@code digest} of {@code chunkBytes}, to be changed by apply, with what a delta of it can be made over
-     * (the chunk itself, or the base it is already a delta over, so a base is never a delta). A full chunk is
-     * read only as far as its block digests, a delta without its base (ADR 0007, "Block digests"); the digests
-     * are checked against the name. Anything else (a chunk file from before block digests, or one whose digests
-     * do not match) is read whole and verified like {@link #read}, so damage is caught and quarantined.
+     * Chunk {@code digest} of {@code chunkBytes}, to be changed by apply: the base of the delta a change of it can
+     * become (ADR 0007, "Delta chains"). A chunk file, full or delta, is read only as far as its block digests
+     * ("Block digests"), which are checked against the name. Anything else (a chunk file from before block
+     * digests, or one whose digests do not match) is read whole and verified like {@link #read}, so damage is
+     * caught and quarantined.
      */
     public EditableChunk edit(ChunkDigest digest, int chunkBytes) throws IOException {
         if (digest.isZero()) {
@@ -317,57 +318,27 @@ public final class ChunkStore {
         byte[] file = fetch(digest, ChunkFile.HEADER_BYTES + ChunkFile.digestBytes(chunkBytes)).file();
         String[] problem = new String[1];
         ChunkFile.Header header = ChunkFile.decodeHeader(file, problem);
-        if (header != null && header.delta() && file.length < ChunkFile.HEADER_BYTES + header.storedBytes()) {
-            file = fetch(digest, Integer.MAX_VALUE).file(); // a delta over zeros: the index records no base
-        }
         if (header != null && !header.legacy() && header.contentBytes() == chunkBytes) {
-            if (!header.delta()) {
-                byte[] digests = ChunkFile.blockDigests(header, file); // the header is decoded once
-                if (digests != null && ChunkDigest.ofBlocks(digests, chunkBytes).equals(digest)) {
-                    return new EditableChunk(this, new byte[chunkBytes], digest, new BitSet(), digests, false);
-                }
-            } else {
-                ChunkFile.Decoded decoded = ChunkFile.decode(file, problem);
-                if (decoded != null && ChunkDigest.ofBlocks(decoded.blockDigests(), chunkBytes).equals(digest)) {
-                    byte[] content = new byte[chunkBytes];
-                    decoded.delta().writeOver(content);
-                    return new EditableChunk(this, content, decoded.delta().base(), blocksOf(decoded.delta()),
-                            decoded.blockDigests(), false);
-                }
+            byte[] digests = ChunkFile.blockDigests(header, file); // the header is decoded once
+            if (digests != null && ChunkDigest.ofBlocks(digests, chunkBytes).equals(digest)) {
+                return new EditableChunk(this, new byte[chunkBytes], digest, new BitSet(), digests, false);
             }
         }
-        Contents contents = readContents(digest, true, false);
-        byte[] content = contents.content();
+        byte[] content = readContents(digest, true, 1);
         if (content.length != chunkBytes) {
             throw new CorruptChunkException(failure(digest, "it holds " + content.length + " bytes, expected "
                     + chunkBytes), digest, false);
         }
-        ChunkFile.Delta delta = contents.delta();
-        return new EditableChunk(this, content, delta == null ? digest : delta.base(),
-                delta == null ? new BitSet() : blocksOf(delta), ChunkDigest.blockDigests(content, 0, content.length),
-                true);
-    }
-
-    /** The blocks a delta's ranges touch. */
-    private static BitSet blocksOf(ChunkFile.Delta delta) {
-        BitSet blocks = new BitSet();
-        for (int i = 0; i < delta.offsets().length; i++) {
-            blocks.set(delta.offsets()[i] / ChunkDigest.BLOCK_BYTES,
-                    Math.ceilDiv(delta.offsets()[i] + delta.lengths()[i], ChunkDigest.BLOCK_BYTES));
-        }
-        return blocks;
+        return new EditableChunk(this, content, digest, new BitSet(), ChunkDigest.blockDigests(content, 0,
+                content.length), true);
     }
 
     /**
-     * The CRC-checked content of a full chunk: a delta's base, read when an edit needs bytes it does not have.
-     * A delta here is damage (a base is never a delta).
+     * The CRC-checked content of a chunk, composed through its delta chain: a delta's base, read when an edit
+     * needs bytes it does not have. The name is not checked (the edit's new name is made of block digests).
      */
-    byte[] fullChunk(ChunkDigest base) throws IOException {
-        Contents contents = readContents(base, false, true);
-        if (contents.content() == null) {
-            throw new CorruptChunkException(failure(base, "a delta base is itself a delta"), base, false);
-        }
-        return contents.content();
+    byte[] baseContent(ChunkDigest base) throws IOException {
+        return readContents(base, false, 1);
     }
 
     /** A chunk file's bytes as stored (unverified), and where: pending (location null) or stored. */
@@ -375,11 +346,10 @@ public final class ChunkStore {
     }
 
     /**
-     * A chunk file's bytes; of a pack entry without a recorded base (a full chunk, or a delta over zeros), at most
-     * its first {@code fullChunkLimit} bytes. A chunk
-     * that is not there, or is deleted before it is read, is {@link CorruptChunkException}.
+     * A chunk file's bytes; of a pack entry, at most its first {@code limit} bytes. A chunk that is not there, or
+     * is deleted before it is read, is {@link CorruptChunkException}.
      */
-    private Stored fetch(ChunkDigest digest, int fullChunkLimit) throws IOException {
+    private Stored fetch(ChunkDigest digest, int limit) throws IOException {
         Location location;
         synchronized (lock) {
             PendingFile pendingFile = pending.get(digest);
@@ -389,13 +359,13 @@ public final class ChunkStore {
             location = locate(digest);
         }
         if (location != null) {
-            Optional<byte[]> stored = readStored(digest, location, fullChunkLimit);
+            Optional<byte[]> stored = readStored(digest, location, limit);
             if (stored.isEmpty()) { // deleted since we looked (by a collector elsewhere): look once more
                 synchronized (lock) {
                     index.remove(digest, location);
                     location = locate(digest);
                 }
-                stored = location == null ? Optional.empty() : readStored(digest, location, fullChunkLimit);
+                stored = location == null ? Optional.empty() : readStored(digest, location, limit);
             }
             if (stored.isPresent()) {
                 return new Stored(stored.get(), location);
@@ -404,16 +374,12 @@ public final class ChunkStore {
         throw new CorruptChunkException(failure(digest, "chunk is missing"), digest, false);
     }
 
-    /** A chunk's verified content, and the delta it was stored as (null: stored whole). */
-    private record Contents(byte[] content, ChunkFile.Delta delta) {
-    }
-
     /**
-     * Reads, decodes and checks a chunk; a delta is composed with its base. {@code asBase}: the chunk is read as
-     * a delta's base, which must be a full chunk, so a delta is returned undecoded (content null) for the
-     * caller to refuse, and a read never goes deeper than one base.
+     * Reads, decodes and checks a chunk; a delta is composed with its base, read the same way. {@code link}: the
+     * chunk's place in the chain being read (1: the chunk asked for); a chain longer than {@link #CHAIN_FILES_MAX}
+     * is damage (a base that is not the one the delta was made over), never followed further.
      */
-    private Contents readContents(ChunkDigest digest, boolean verifyName, boolean asBase) throws IOException {
+    private byte[] readContents(ChunkDigest digest, boolean verifyName, int link) throws IOException {
         if (digest.isZero()) {
             throw new IllegalArgumentException("the ZERO digest has no stored content");
         }
@@ -424,10 +390,7 @@ public final class ChunkStore {
         ChunkFile.Decoded decoded = ChunkFile.decode(file, problem);
         byte[] content = decoded == null ? null : decoded.content();
         if (decoded != null && decoded.delta() != null) {
-            if (asBase) {
-                return new Contents(null, decoded.delta());
-            }
-            content = ChunkFile.compose(decoded, baseContent(digest, decoded), problem);
+            content = ChunkFile.compose(decoded, baseContent(digest, decoded, link), problem);
         }
         if (verifyName && content != null) {
             problem[0] = nameProblem(digest, decoded, content);
@@ -437,7 +400,7 @@ public final class ChunkStore {
             String cause = problem[0] + "; quarantined as " + quarantine(digest, location, file);
             throw new CorruptChunkException(failure(digest, cause), digest, true);
         }
-        return new Contents(content, decoded.delta());
+        return content;
     }
 
     /**
@@ -463,13 +426,17 @@ public final class ChunkStore {
      * check of {@code read}, then cover the composed whole). A base that cannot be read makes the delta
      * unreadable, but the delta itself is not damaged, so it is not quarantined.
      */
-    private byte[] baseContent(ChunkDigest digest, ChunkFile.Decoded decoded) throws IOException {
+    private byte[] baseContent(ChunkDigest digest, ChunkFile.Decoded decoded, int link) throws IOException {
         ChunkDigest base = decoded.delta().base();
         if (base.isZero()) {
             return new byte[decoded.header().contentBytes()];
         }
+        if (link >= CHAIN_FILES_MAX) {
+            throw new CorruptChunkException(failure(digest, "its delta chain is longer than " + CHAIN_FILES_MAX
+                    + " files"), digest, false);
+        }
         try {
-            return fullChunk(base);
+            return readContents(base, false, link + 1);
         } catch (CorruptChunkException e) {
             throw new CorruptChunkException(failure(digest, "its delta base cannot be read: " + e.getMessage()), digest,
                     false);
@@ -607,25 +574,59 @@ public final class ChunkStore {
     }
 
     /**
-     * Whether the digest is stored (touching its blob, and a delta's base's, so GC keeps them) or pending. A
-     * delta whose base is gone counts as not stored: the content is stored again.
+     * Whether the digest is stored (touching its blob, and its delta chain's, so GC keeps them) or pending. A
+     * delta whose chain is broken counts as not stored: the content is stored again.
      */
     private boolean alreadyStored(ChunkDigest digest) throws IOException {
         synchronized (lock) {
-            if (pending.containsKey(digest)) {
-                return true;
-            }
             ensureIndex();
-            Location location = index.get(digest);
-            if (location == null) {
-                return false;
-            }
-            if (!blobs.touch(location.legacy() ? blobName(digest) : location.pack())) {
-                index.remove(digest, location); // its blob is gone (collected elsewhere): store the content again
-                return false;
-            }
-            return location.base() == null || alreadyStored(location.base()); // a base is never a delta: depth 1
+            return storedChain(digest, true) > 0;
         }
+    }
+
+    /**
+     * How many files a read of the digest opens (its delta chain: 1 for a full chunk), each stored or pending; 0 if
+     * a link is missing, or the chain is longer than {@link #CHAIN_FILES_MAX} (damage). {@code touch}: touch each
+     * stored link's blob, so GC's safety margin covers it again, and forget links whose blob is gone. Caller holds
+     * the lock, index loaded.
+     */
+    private int storedChain(ChunkDigest digest, boolean touch) throws IOException {
+        ChunkDigest at = digest;
+        for (int files = 1; files <= CHAIN_FILES_MAX; files++) {
+            PendingFile pendingFile = pending.get(at);
+            Location location = pendingFile == null ? index.get(at) : null;
+            if (pendingFile == null && location == null) {
+                return 0;
+            }
+            if (location != null && touch && !blobs.touch(location.legacy() ? blobName(at) : location.pack())) {
+                index.remove(at, location); // its blob is gone (collected elsewhere): store the content again
+                return 0;
+            }
+            at = pendingFile != null ? pendingFile.base() : location.base();
+            if (at == null) {
+                return files;
+            }
+        }
+        return 0;
+    }
+
+    /** Whether a delta can be made over the chunk: it is stored (touched) with a chain shorter than the most. */
+    private boolean canCarryDelta(ChunkDigest base) throws IOException {
+        synchronized (lock) {
+            ensureIndex();
+            int files = storedChain(base, true);
+            return files > 0 && files < CHAIN_FILES_MAX;
+        }
+    }
+
+    /** The base a stored or pending delta is made over; null for a full chunk, a delta over zeros, or unknown. */
+    private ChunkDigest baseOf(ChunkDigest digest) {
+        PendingFile pendingFile = pending.get(digest);
+        if (pendingFile != null) {
+            return pendingFile.base();
+        }
+        Location location = index.get(digest);
+        return location == null ? null : location.base();
     }
 
     /** The digest's location, refreshing the index once if it is not there. Caller holds the lock. */
@@ -639,14 +640,10 @@ public final class ChunkStore {
         return location;
     }
 
-    /**
-     * The chunk file's bytes as stored (unverified), of a pack entry without a recorded base at most
-     * {@code fullChunkLimit}, or empty if its blob is gone.
-     */
-    private Optional<byte[]> readStored(ChunkDigest digest, Location location, int fullChunkLimit) throws IOException {
+    /** The chunk file's bytes as stored (unverified), of a pack entry at most {@code limit}, or empty if its blob is gone. */
+    private Optional<byte[]> readStored(ChunkDigest digest, Location location, int limit) throws IOException {
         if (!location.legacy()) {
-            int length = location.base() == null ? Math.min(location.length(), fullChunkLimit) : location.length();
-            return blobs.readRange(location.pack(), location.offset(), length);
+            return blobs.readRange(location.pack(), location.offset(), Math.min(location.length(), limit));
         }
         Optional<InputStream> opened = blobs.open(blobName(digest));
         if (opened.isEmpty()) {

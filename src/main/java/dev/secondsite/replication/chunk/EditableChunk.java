@@ -7,15 +7,15 @@ import java.util.BitSet;
 import static dev.secondsite.replication.chunk.ChunkDigest.BLOCK_BYTES;
 
 /**
- * A chunk being changed by apply, and what a delta of it can be made over: {@code base}, a full chunk or
- * ZERO, equal to this chunk outside the {@linkplain #changedBlocks() changed blocks}.
+ * A chunk being changed by apply, and what a delta of it can be made over: {@code base}, the chunk as it was
+ * (stored whole, as a delta, or ZERO), equal to this chunk outside the {@linkplain #changedBlocks() changed blocks}.
  *
  * <p>Apply's read-modify-write, mostly without the read (ADR 0007, "Block digests"): the chunk starts from its
- * block digests (and, if it is stored as a delta, the delta's blocks), not its content. A write of whole
- * blocks only needs those; the new name then follows from the digests of the blocks written
- * ({@link ChunkStore#prepare(EditableChunk)}). The rest of the content is read (from the base) only when it is
- * needed: a write that covers part of an unchanged block, or a chunk changed in more than half, which is
- * stored whole. {@link #content()} holds the changed blocks' bytes, and every byte once {@link #complete()}.
+ * block digests, not its content. A write of whole blocks only needs those; the new name then follows from the
+ * digests of the blocks written ({@link ChunkStore#prepare(EditableChunk)}). The rest of the content is read
+ * (from the base, through its delta chain) only when it is needed: a write that covers part of an unchanged
+ * block, or a chunk stored whole (changed in most of it, or its chain full). {@link #content()} holds the changed
+ * blocks' bytes, and every byte once {@link #complete()}.
  *
  * <p>Not thread-safe.
  */
@@ -89,7 +89,7 @@ public final class EditableChunk {
             complete = true;
             return;
         }
-        byte[] full = store.fullChunk(base);
+        byte[] full = store.baseContent(base);
         if (full.length != content.length) {
             throw new CorruptChunkException("read on " + store + " failed for " + base + ": delta base holds "
                     + full.length + " bytes, expected " + content.length, base, false);

@@ -3,10 +3,13 @@ package dev.secondsite.replication.chunk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
@@ -16,8 +19,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
- * Chunks changed in part are stored as deltas over a full base (ADR 0007, "Deltas"), changed from their block
- * digests without reading what a write does not need ("Block digests").
+ * Chunks changed in part are stored as deltas over their previous version, in chains of at most
+ * {@link ChunkStore#CHAIN_FILES_MAX} files (ADR 0007, "Deltas", "Delta chains"), changed from their block digests
+ * without reading what a write does not need ("Block digests").
  */
 class ChunkDeltaTest {
     private static final int CHUNK = 64 << 10;
@@ -49,26 +53,26 @@ class ChunkDeltaTest {
         assertThat(reopened.read(changed)).isEqualTo(expected);
 
         EditableChunk again = store.edit(changed, CHUNK);
-        assertThat(again.isComplete()).as("a delta is read without its base").isFalse();
-        assertThat(Arrays.copyOfRange(again.content(), 8 << 10, 12 << 10)).isEqualTo(random(2, 4096));
-        assertThat(again.base()).isEqualTo(base);
-        assertThat(again.changedBlocks().stream().toArray()).containsExactly(2);
+        assertThat(again.isComplete()).as("a delta is edited from its block digests alone").isFalse();
+        assertThat(again.base()).as("the next delta is made over this version").isEqualTo(changed);
+        assertThat(again.changedBlocks().isEmpty()).isTrue();
 
-        // Changed again, in part of a block: the base is read for the rest of that block. Still a delta over the
-        // same full chunk (never a delta over a delta), with both ranges.
+        // Changed again, in part of a block: the chain (delta, then its base) is read for the rest of that block.
+        // A delta over the delta, holding only the block this change wrote.
         ChunkDigest twice = change(changed, (40 << 10) + 100, random(3, 1000), expected);
-        assertThat(store.location(twice).orElseThrow().base()).isEqualTo(base);
-        assertThat(store.edit(twice, CHUNK).changedBlocks().stream().toArray()).containsExactly(2, 10);
+        ChunkStore.Location second = store.location(twice).orElseThrow();
+        assertThat(second.base()).isEqualTo(changed);
+        assertThat(second.length()).as("only the new block, not the first change's too").isLessThan(4096 + 128 + 16 * 32);
         assertThat(new ChunkStore(blobs).read(twice)).isEqualTo(expected);
     }
 
     @Test
-    void aChangeOfMoreThanHalfTheChunkIsStoredWhole() throws IOException {
+    void aChangeOfMoreThanThreeQuartersOfTheChunkIsStoredWhole() throws IOException {
         byte[] original = random(4, CHUNK);
         ChunkDigest base = store.insert(original);
         byte[] expected = original.clone();
 
-        ChunkDigest changed = change(base, 0, random(5, CHUNK / 2 + 4096), expected);
+        ChunkDigest changed = change(base, 0, random(5, CHUNK * 3 / 4 + 4096), expected);
 
         assertThat(store.location(changed).orElseThrow().base()).isNull();
         assertThat(store.location(changed).orElseThrow().length()).isGreaterThan(CHUNK);
@@ -91,9 +95,58 @@ class ChunkDeltaTest {
         assertThat(new ChunkStore(blobs).read(digest)).isEqualTo(zeros.content());
         assertThat(digest).isEqualTo(ChunkDigest.of(zeros.content()));
         EditableChunk again = new ChunkStore(blobs).edit(digest, CHUNK);
-        assertThat(again.isComplete()).as("read as a delta, not whole").isFalse();
-        assertThat(again.changedBlocks().stream().toArray()).containsExactly(3);
-        assertThat(again.content()).isEqualTo(zeros.content());
+        assertThat(again.isComplete()).as("edited from its block digests, not read whole").isFalse();
+        assertThat(again.base()).isEqualTo(digest);
+        again.write(0, random(11, 4096), 0, 4096);
+        ChunkStore reopened = new ChunkStore(blobs);
+        ChunkDigest twice = reopened.insert(reopened.prepare(again));
+        reopened.flush();
+        byte[] expected = zeros.content().clone();
+        System.arraycopy(random(11, 4096), 0, expected, 0, 4096);
+        assertThat(reopened.location(twice).orElseThrow().base()).as("a delta over the delta over zeros")
+                .isEqualTo(digest);
+        assertThat(new ChunkStore(blobs).read(twice)).isEqualTo(expected);
+    }
+
+    @Test
+    void aChunkWrittenInSmallPiecesChainsDeltasUpToTheLimitThenIsStoredWhole() throws IOException {
+        byte[] expected = random(12, CHUNK);
+        List<ChunkDigest> versions = new ArrayList<>(List.of(store.insert(expected)));
+        List<byte[]> contents = new ArrayList<>(List.of(expected.clone()));
+        store.flush();
+        for (int i = 1; i <= ChunkStore.CHAIN_FILES_MAX; i++) { // each version in its own pack (change flushes)
+            versions.add(change(versions.getLast(), (i % 16) * 4096, random(100 + i, 4096), expected));
+            contents.add(expected.clone());
+        }
+        for (int i = 1; i < ChunkStore.CHAIN_FILES_MAX; i++) {
+            ChunkStore.Location location = store.location(versions.get(i)).orElseThrow();
+            assertThat(location.base()).as("version %d is a delta over version %d", i, i - 1).isEqualTo(versions.get(i - 1));
+            assertThat(location.length()).isLessThan(4096 + 128 + 16 * 32);
+        }
+        assertThat(store.location(versions.getLast()).orElseThrow().base())
+                .as("a ninth file in the chain would be too many: stored whole").isNull();
+        ChunkStore reopened = new ChunkStore(blobs);
+        for (int i = 0; i < versions.size(); i++) {
+            assertThat(reopened.read(versions.get(i))).as("version %d", i).isEqualTo(contents.get(i));
+        }
+
+        // A live delta keeps its whole chain alive; a missing link breaks everything above it, nothing below.
+        ChunkDigest longest = versions.get(ChunkStore.CHAIN_FILES_MAX - 1);
+        Set<ChunkDigest> live = new HashSet<>(Set.of(longest));
+        assertThat(reopened.addDeltaBases(live)).isEqualTo(ChunkStore.CHAIN_FILES_MAX - 1);
+        assertThat(live).containsExactlyInAnyOrderElementsOf(versions.subList(0, ChunkStore.CHAIN_FILES_MAX));
+        blobs.delete(store.location(versions.get(3)).orElseThrow().pack());
+        ChunkStore broken = new ChunkStore(blobs);
+        assertThat(broken.contains(versions.get(2))).isTrue();
+        assertThat(broken.contains(versions.get(4))).isFalse();
+        assertThat(broken.contains(longest)).isFalse();
+        CorruptChunkException e = catchThrowableOfType(CorruptChunkException.class, () -> broken.read(longest));
+        assertThat(e.quarantined()).as("the delta itself is not damaged").isFalse();
+        assertThat(e.getMessage()).contains("chunk is missing");
+        assertThat(broken.insert(contents.get(ChunkStore.CHAIN_FILES_MAX - 1))).isEqualTo(longest);
+        broken.flush();
+        assertThat(broken.location(longest).orElseThrow().base()).as("sent again: stored whole").isNull();
+        assertThat(new ChunkStore(blobs).read(longest)).isEqualTo(contents.get(ChunkStore.CHAIN_FILES_MAX - 1));
     }
 
     @Test
