@@ -3,15 +3,12 @@ package dev.secondsite.protection;
 import dev.secondsite.disk.DiskFormat;
 import dev.secondsite.disk.DiskImage;
 import dev.secondsite.disk.DiskImages;
+import dev.secondsite.replication.PointReader;
 import dev.secondsite.replication.RecoveryStore;
 import dev.secondsite.replication.Restore;
-import dev.secondsite.replication.RestoreException;
 import dev.secondsite.replication.RestoreResult;
-import dev.secondsite.replication.chunk.ChunkDigest;
-import dev.secondsite.replication.chunk.CorruptChunkException;
 import dev.secondsite.replication.chunk.DiskGeometry;
 import dev.secondsite.replication.chunk.DiskTree;
-import dev.secondsite.replication.chunk.TreeVisitor;
 import dev.secondsite.replication.point.RecoveryPointManifest;
 
 import java.io.IOException;
@@ -20,8 +17,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 
@@ -34,8 +29,6 @@ import java.util.Locale;
 public final class Exporter {
     /** Formats of the API (exportDisk's "format"), lower-case. "vhd" is a fixed VHD, what Azure uploads need. */
     public static final List<String> FORMATS = List.of("raw", "vhd", "vhdDynamic", "vhdx");
-    private static final int ZERO_HASH_BYTES = 1 << 20;
-    private static final byte[] ZEROS = new byte[ZERO_HASH_BYTES];
 
     private Exporter() {}
 
@@ -64,38 +57,11 @@ public final class Exporter {
 
     private static RestoreResult toImage(DiskTree tree, DiskFormat format, Path target, String what) throws IOException {
         DiskGeometry geometry = tree.geometry();
-        MessageDigest sha256 = ChunkDigest.sha256();
-        long[] counts = new long[2];
+        PointReader.Result read;
         boolean complete = false;
         try (DiskImage image = DiskImages.create(target, format, geometry.virtualBytes())) {
-            tree.walk(new TreeVisitor() {
-                @Override
-                public void chunk(long index, ChunkDigest digest) throws IOException {
-                    byte[] content;
-                    try {
-                        content = tree.readChunk(index, digest);
-                    } catch (CorruptChunkException e) {
-                        throw new RestoreException("export on " + tree.store() + " failed for " + what + ": chunk "
-                                + index + " (" + digest + "): " + e.getMessage(), index, digest, e);
-                    }
-                    int length = geometry.chunkLength(index);
-                    image.write(index * geometry.chunkBytes(), ByteBuffer.wrap(content, 0, length));
-                    sha256.update(content, 0, length);
-                    counts[0]++;
-                }
-
-                @Override
-                public void zeros(long firstIndex, long count) {
-                    long start = firstIndex * geometry.chunkBytes();
-                    long bytes = Math.min(count * geometry.chunkBytes(), geometry.virtualBytes() - start);
-                    for (long done = 0; done < bytes; ) {
-                        int part = (int) Math.min(ZEROS.length, bytes - done);
-                        sha256.update(ZEROS, 0, part);
-                        done += part;
-                    }
-                    counts[1] += count;
-                }
-            });
+            read = PointReader.read(tree, "export", what, (index, content, length) ->
+                    image.write(index * geometry.chunkBytes(), ByteBuffer.wrap(content, 0, length)));
             image.flush();
             complete = true;
         } finally {
@@ -108,7 +74,6 @@ public final class Exporter {
         } catch (IOException ignored) {
             // not every platform can fsync a directory; the image itself is flushed
         }
-        return new RestoreResult(target, geometry.virtualBytes(), counts[0], counts[1],
-                HexFormat.of().formatHex(sha256.digest()));
+        return new RestoreResult(target, geometry.virtualBytes(), read.chunks(), read.zeroChunks(), read.sha256());
     }
 }

@@ -8,14 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 
-import dev.secondsite.replication.chunk.ChunkDigest;
-import dev.secondsite.replication.chunk.CorruptChunkException;
 import dev.secondsite.replication.chunk.DiskGeometry;
 import dev.secondsite.replication.chunk.DiskTree;
-import dev.secondsite.replication.chunk.TreeVisitor;
 import dev.secondsite.replication.point.RecoveryPointManifest;
 
 /**
@@ -29,9 +24,6 @@ import dev.secondsite.replication.point.RecoveryPointManifest;
  */
 public final class Restore {
     public static final String PARTIAL_SUFFIX = ".partial";
-    /** Zero bytes fed to the whole-disk hash per update across holes. */
-    private static final int ZERO_HASH_BYTES = 1 << 20;
-    private static final byte[] ZEROS = new byte[ZERO_HASH_BYTES];
 
     private Restore() {
     }
@@ -85,51 +77,17 @@ public final class Restore {
     /** The one pass over a tree behind both restore and verify; writes chunks to {@code channel} if given. */
     private static RestoreResult copy(DiskTree tree, FileChannel channel, Path target, String what) throws IOException {
         DiskGeometry geometry = tree.geometry();
-        MessageDigest sha256 = ChunkDigest.sha256();
-        long[] counts = new long[2]; // chunks written, zero chunks
-        try {
-            tree.walk(new TreeVisitor() {
-                @Override
-                public void chunk(long index, ChunkDigest digest) throws IOException {
-                    byte[] content;
-                    try {
-                        content = tree.readChunk(index, digest);
-                    } catch (CorruptChunkException e) {
-                        throw new RestoreException("restore on " + tree.store() + " failed for " + what + ": chunk "
-                                + index + " (" + digest + "): " + e.getMessage(), index, digest, e);
-                    }
-                    int length = geometry.chunkLength(index);
-                    if (channel != null) {
-                        ByteBuffer buffer = ByteBuffer.wrap(content, 0, length);
-                        long position = index * geometry.chunkBytes();
-                        while (buffer.hasRemaining()) {
-                            position += channel.write(buffer, position);
-                        }
-                    }
-                    sha256.update(content, 0, length);
-                    counts[0]++;
+        PointReader.Result read = PointReader.read(tree, "restore", what, (index, content, length) -> {
+            if (channel != null) {
+                ByteBuffer buffer = ByteBuffer.wrap(content, 0, length);
+                long position = index * geometry.chunkBytes();
+                while (buffer.hasRemaining()) {
+                    position += channel.write(buffer, position);
                 }
-
-                @Override
-                public void zeros(long firstIndex, long count) {
-                    // A hole: nothing to write (the file is sparse), but the disk hash covers its zeros.
-                    long start = firstIndex * geometry.chunkBytes();
-                    long bytes = Math.min(count * geometry.chunkBytes(), geometry.virtualBytes() - start);
-                    for (long done = 0; done < bytes; ) {
-                        int part = (int) Math.min(ZEROS.length, bytes - done);
-                        sha256.update(ZEROS, 0, part);
-                        done += part;
-                    }
-                    counts[1] += count;
-                }
-            });
-        } catch (CorruptChunkException e) {
-            throw new RestoreException("restore on " + tree.store() + " failed for " + what + ": " + e.getMessage(), -1,
-                    e.digest(), e);
-        }
-        assert counts[0] + counts[1] == geometry.chunkCount();
-        return new RestoreResult(target, geometry.virtualBytes(), counts[0], counts[1],
-                HexFormat.of().formatHex(sha256.digest()));
+            }
+        });
+        assert read.chunks() + read.zeroChunks() == geometry.chunkCount();
+        return new RestoreResult(target, geometry.virtualBytes(), read.chunks(), read.zeroChunks(), read.sha256());
     }
 
     private static void fsyncDirectory(Path directory) throws IOException {

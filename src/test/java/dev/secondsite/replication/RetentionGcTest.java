@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -106,32 +107,42 @@ class RetentionGcTest {
         assertThat(store.chunks().contains(orphan)).isFalse();
     }
 
-    /** A chunk changed in part is a delta over its old content, which no tree names any more: GC keeps it. */
+    /**
+     * A chunk changed in part three times is a chain of deltas over its old versions, which no tree names any more:
+     * GC keeps the whole chain.
+     */
     @Test
-    void gcKeepsTheBaseOfALiveDeltaThatNoTreeNames() throws Exception {
+    void gcKeepsTheChainOfALiveDeltaThatNoTreeNames() throws Exception {
         DiskGeometry geometry = new DiskGeometry(64 << 10, 64 << 10); // one chunk
         byte[] image = random(3, 64 << 10);
         UUID diskId = UUID.randomUUID();
         ReplicaDisk disk = ReplicaDisk.create(store, diskId,
                 TreeBuilder.scan(store.chunks(), geometry, new ByteArrayInputStream(image)));
-        ChunkDigest original = ChunkDigest.of(image);
-        byte[] write = random(4, 4096);
-        System.arraycopy(write, 0, image, 8192, write.length);
-        ByteArrayOutputStream segment = new ByteArrayOutputStream();
-        SegmentHeader header = new SegmentHeader(diskId, 1, clock.instant());
-        SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4, geometry.virtualBytes());
-        writer.data(8192, write, 0, write.length);
-        writer.marker(ConsistencyType.CRASH_CONSISTENT, clock.instant(), "after the write");
-        writer.seal();
-        disk.apply(header.name(), new ByteArrayInputStream(segment.toByteArray()));
-        ChunkDigest changed = ChunkDigest.of(image);
-        assertThat(store.chunks().location(changed).orElseThrow().base()).isEqualTo(original);
+        List<ChunkDigest> versions = new ArrayList<>(List.of(ChunkDigest.of(image)));
+        for (int sequence = 1; sequence <= 3; sequence++) {
+            byte[] write = random(3 + sequence, 4096);
+            System.arraycopy(write, 0, image, sequence * 8192, write.length);
+            ByteArrayOutputStream segment = new ByteArrayOutputStream();
+            SegmentHeader header = new SegmentHeader(diskId, sequence, clock.instant());
+            SegmentWriter writer = SegmentWriter.start(segment, header, SegmentWriter.Compression.LZ4,
+                    geometry.virtualBytes());
+            writer.data(sequence * 8192L, write, 0, write.length);
+            writer.marker(ConsistencyType.CRASH_CONSISTENT, clock.instant(), "after write " + sequence);
+            writer.seal();
+            disk.apply(header.name(), new ByteArrayInputStream(segment.toByteArray()));
+            clock.advance(Duration.ofSeconds(1));
+            versions.add(ChunkDigest.of(image));
+            assertThat(store.chunks().location(versions.getLast()).orElseThrow().base())
+                    .isEqualTo(versions.get(sequence - 1));
+        }
         store.points().retain(diskId, m -> false); // only the newest point stays
 
         clock.advance(MARGIN.plusSeconds(1));
         new GarbageCollector(store).collect();
 
-        assertThat(store.chunks().contains(original)).as("the base of the live delta").isTrue();
+        for (ChunkDigest version : versions) {
+            assertThat(store.chunks().location(version)).as("a link of the live delta's chain").isPresent();
+        }
         DiskState state = store.states().read(diskId).orElseThrow();
         assertThat(Restore.verify(new DiskTree(new RecoveryStore(blobs, clock).chunks(), geometry, state.root()), "state")
                 .sha256()).isEqualTo(DiskModel.sha256(image));
@@ -264,10 +275,16 @@ class RetentionGcTest {
             RecoveryPointManifest point = store.points().read(name).orElseThrow();
             new DiskTree(store.chunks(), point.geometry(), point.root()).walk(collect);
         }
-        for (ChunkDigest digest : List.copyOf(names)) { // a live delta keeps its base alive
-            store.chunks().location(digest).map(ChunkStore.Location::base).ifPresent(names::add);
+        for (ChunkDigest digest : List.copyOf(names)) { // a live delta keeps its chain alive
+            for (ChunkDigest base = baseOf(digest); base != null; base = baseOf(base)) {
+                names.add(base);
+            }
         }
         return names;
+    }
+
+    private ChunkDigest baseOf(ChunkDigest digest) throws IOException {
+        return store.chunks().location(digest).map(ChunkStore.Location::base).orElse(null);
     }
 
     private static byte[] random(long seed, int length) {

@@ -718,11 +718,15 @@ public final class E2eMain {
         Instant settled = Instant.now();
         awaitPoint(p -> p.pointAt().isAfter(settled), Duration.ofSeconds(60), "a point after the resync");
         RecoveryPointManifest newest = server.protection().engine().recovery().points().latest(diskId).orElseThrow();
+        long started = System.nanoTime();
         RestoreResult restored = Restore.verify(new DiskTree(server.protection().engine().recovery().chunks(),
                 newest.geometry(), newest.root()), "benchmark check");
+        report.verifySeconds = (System.nanoTime() - started) / 1e9;
+        report.verifyBytes = restored.virtualBytes();
         String expected = Images.sha256(image);
         report.verified = restored.sha256().equals(expected);
-        log("newest point %s: SHA-256 %s the image's", newest.createdAt(), report.verified ? "equals" : "DIFFERS FROM");
+        log("newest point %s: SHA-256 %s the image's (restore verified in %.1f s)", newest.createdAt(),
+                report.verified ? "equals" : "DIFFERS FROM", report.verifySeconds);
     }
 
     private synchronized void shutdown() {
