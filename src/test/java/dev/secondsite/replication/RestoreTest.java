@@ -5,7 +5,10 @@ import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
@@ -52,6 +55,40 @@ class RestoreTest {
         assertThat(Restore.verify(new DiskTree(store.chunks(), point.geometry(), point.root()), "point").sha256())
                 .isEqualTo(result.sha256());
         assertThatThrownBy(() -> Restore.toRawFile(store, point, target)).isInstanceOf(FileAlreadyExistsException.class);
+    }
+
+    /** Chunks changed in small pieces point after point are delta chains (ADR 0007); every point restores exactly. */
+    @Test
+    void everyPointOfADiskWrittenInSmallPiecesRestoresExactly() throws Exception {
+        RecoveryStore store = new RecoveryStore(new FileBlobStore(dir.resolve("store")));
+        DiskModel model = new DiskModel(303, new DiskGeometry(1 << 20, 64 << 10)).fillMixed();
+        ReplicaDisk disk = ReplicaDisk.create(store, model.diskId,
+                TreeBuilder.scan(store.chunks(), model.geometry, new ByteArrayInputStream(model.bytes)));
+        Map<Instant, byte[]> expected = new HashMap<>();
+        for (int i = 0; i < 40; i++) {
+            DiskModel.Generated segment = model.nextSegment(12, SegmentWriter.Compression.LZ4);
+            disk.apply(segment.name(), new ByteArrayInputStream(segment.bytes()));
+            segment.snapshots().forEach(snapshot -> expected.put(snapshot.timestamp(), snapshot.content()));
+        }
+
+        int longestChain = 0;
+        for (RecoveryPointManifest point : store.points().list(model.diskId)) {
+            DiskTree tree = new DiskTree(store.chunks(), point.geometry(), point.root());
+            assertThat(Restore.verify(tree, "point").sha256()).as("point %s", point.createdAt())
+                    .isEqualTo(DiskModel.sha256(expected.get(point.createdAt())));
+            for (long index = 0; index < point.geometry().chunkCount(); index++) {
+                longestChain = Math.max(longestChain, chainFiles(store.chunks(), tree.leaf(index)));
+            }
+        }
+        assertThat(longestChain).as("some chunk is a chain of deltas over deltas").isGreaterThanOrEqualTo(3);
+    }
+
+    private static int chainFiles(ChunkStore chunks, ChunkDigest digest) throws IOException {
+        int files = 0;
+        for (ChunkDigest at = digest; at != null && !at.isZero(); files++) {
+            at = chunks.location(at).map(ChunkStore.Location::base).orElse(null);
+        }
+        return files;
     }
 
     @Test
