@@ -4,12 +4,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,6 +77,8 @@ public final class ChunkStore {
      * 1.1 bytes stored per byte written (ADR 0007) and a read of the longest chain at eight ranged reads.
      */
     static final int CHAIN_FILES_MAX = 8;
+    /** A blob this store touched less than this long ago is not touched again (see {@link #touch}). */
+    static final Duration TOUCH_EVERY = Duration.ofMinutes(10);
 
     /**
      * Where a digest's chunk file is: an entry of a pack, or (pack == null) a legacy per-chunk blob; and the
@@ -104,6 +109,8 @@ public final class ChunkStore {
     /** Chunk files inserted but not yet written (insertion order). Guarded by lock. */
     private final LinkedHashMap<ChunkDigest, PendingFile> pending = new LinkedHashMap<>();
     private long pendingBytes;
+    /** When this store last touched each blob (clock millis), to touch each at most every TOUCH_EVERY. Guarded by lock. */
+    private final Map<String, Long> touchedAt = new HashMap<>();
     /** Decoded tree nodes, shared by every tree over this store. */
     private final NodeCache nodes = new NodeCache();
 
@@ -467,6 +474,7 @@ public final class ChunkStore {
                 index.removePack(pack);
             }
             indexedPacks.remove(pack);
+            touchedAt.remove(pack);
             return deleted;
         }
     }
@@ -524,6 +532,7 @@ public final class ChunkStore {
             if (index != null) {
                 index.remove(digest, new Location(null, 0, 0, null));
             }
+            touchedAt.remove(blobName(digest));
             return blobs.delete(blobName(digest));
         }
     }
@@ -598,7 +607,7 @@ public final class ChunkStore {
             if (pendingFile == null && location == null) {
                 return 0;
             }
-            if (location != null && touch && !blobs.touch(location.legacy() ? blobName(at) : location.pack())) {
+            if (location != null && touch && !touch(location.legacy() ? blobName(at) : location.pack())) {
                 index.remove(at, location); // its blob is gone (collected elsewhere): store the content again
                 return 0;
             }
@@ -608,6 +617,27 @@ public final class ChunkStore {
             }
         }
         return 0;
+    }
+
+    /**
+     * Touches a blob unless this store touched it less than {@link #TOUCH_EVERY} ago; false if it is gone. A delta
+     * touches its whole chain, so without this every change of a busy chunk would touch up to seven packs. Skipping
+     * is safe: garbage collection spares blobs modified within its safety margin (a day), far longer than
+     * {@link #TOUCH_EVERY}, so a blob touched that recently can be neither deleted nor compacted yet. Caller holds
+     * the lock.
+     */
+    private boolean touch(String name) throws IOException {
+        long now = clock.millis();
+        Long last = touchedAt.get(name);
+        if (last != null && now - last < TOUCH_EVERY.toMillis() && now >= last) {
+            return true;
+        }
+        if (!blobs.touch(name)) {
+            touchedAt.remove(name);
+            return false;
+        }
+        touchedAt.put(name, now);
+        return true;
     }
 
     /** Whether a delta can be made over the chunk: it is stored (touched) with a chain shorter than the most. */

@@ -3,16 +3,22 @@ package dev.secondsite.replication.chunk;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.secondsite.replication.CrashingBlobStore;
+import dev.secondsite.replication.ForwardingBlobStore;
+import dev.secondsite.replication.ManualClock;
 import dev.secondsite.replication.MemoryBlobStore;
+import dev.secondsite.replication.blob.BlobStore;
 import dev.secondsite.replication.blob.FileBlobStore;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -333,6 +339,34 @@ class ChunkStoreTest {
         reopened.flush();
         assertThat(healed).as("content is stored again under its block-digest name").isEqualTo(ChunkDigest.of(damaged));
         assertThat(new ChunkStore(blobs).read(healed)).isEqualTo(damaged);
+    }
+
+    /** Dedup touches the blob it relies on, but one store touches a blob at most every TOUCH_EVERY. */
+    @Test
+    void oneStoreTouchesABlobAtMostEveryTenMinutes() throws IOException {
+        ManualClock clock = new ManualClock(Instant.parse("2026-12-07T00:00:00Z"));
+        AtomicInteger touches = new AtomicInteger();
+        BlobStore counting = new ForwardingBlobStore(new MemoryBlobStore(clock)) {
+            @Override
+            public boolean touch(String name) throws IOException {
+                touches.incrementAndGet();
+                return super.touch(name);
+            }
+        };
+        ChunkStore store = new ChunkStore(counting, clock);
+        byte[] content = random(41, 64 << 10);
+        store.insert(content);
+        store.flush();
+
+        store.insert(content);
+        store.insert(content);
+        clock.advance(ChunkStore.TOUCH_EVERY.minusSeconds(1));
+        store.insert(content);
+        assertThat(touches).hasValue(1);
+        clock.advance(Duration.ofSeconds(1));
+        store.insert(content);
+        assertThat(touches).as("due again after TOUCH_EVERY").hasValue(2);
+        assertThat(store.deduplicatedCount()).isEqualTo(4);
     }
 
     private static byte[] random(long seed, int length) {
