@@ -24,10 +24,15 @@ import dev.secondsite.replication.chunk.TreeVisitor;
  *
  * <p>Why reader threads: a chunk's read is a ranged read per file it is stored in (a delta chain has several,
  * ADR 0007) and a SHA-256 of its content. On the caller's thread alone, restore used one core. Now
- * {@code availableProcessors} readers read and verify up to {@link #READ_AHEAD_BYTES} ahead, and the caller's
- * thread walks the tree, writes and hashes the disk in order.
+ * {@link #READERS} readers read and verify up to {@link #READ_AHEAD_BYTES} ahead, and the caller's thread walks the
+ * tree, writes and hashes the disk in order. There are more readers than cores because a store larger than memory
+ * makes the reads wait on the disk, one small read after another along each chain: with the page cache dropped, a
+ * 4 GiB point of chains of 1 to 8 files read in 17–26 s with 2 readers, 12–13 s with 16 and 11–12 s with 64
+ * (docs/benchmarks.md, 2026-12-08, {@code bench/run restore-cold}).
  */
 public final class PointReader {
+    /** Reader threads of a pass: I/O depth for cold reads (at least one per core for the hashing). */
+    static final int READERS = Math.max(16, Runtime.getRuntime().availableProcessors());
     /** Chunk bytes read ahead of the sink at most (at least two chunks per reader). */
     static final int READ_AHEAD_BYTES = 8 << 20;
     /** Zero bytes fed to the whole-disk hash per update across holes. */
@@ -50,7 +55,12 @@ public final class PointReader {
      * {@link RestoreException} naming it: "{@code operation} on (store) failed for {@code what}: ...".
      */
     public static Result read(DiskTree tree, String operation, String what, ChunkSink sink) throws IOException {
-        int readers = Math.max(1, Runtime.getRuntime().availableProcessors());
+        return read(tree, operation, what, sink, READERS);
+    }
+
+    /** {@link #read(DiskTree, String, String, ChunkSink)} with {@code readers} reader threads. */
+    public static Result read(DiskTree tree, String operation, String what, ChunkSink sink, int readers)
+            throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(readers,
                 Thread.ofPlatform().daemon().name(operation + "-read-", 0).factory());
         try {

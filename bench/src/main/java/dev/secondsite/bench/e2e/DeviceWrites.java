@@ -8,10 +8,10 @@ import java.util.OptionalLong;
 
 /**
  * Bytes written to the block device that holds a directory, from {@code /proc/diskstats} (sectors written, 512
- * bytes each, whatever the device's own sector size). On this bench's machines the image, cache storage and the
- * recovery store share that device, so the bytes it wrote during a churn window, divided by the bytes the churn
- * wrote, is the write amplification of the whole pipeline: 1 for the image itself, plus whatever cache and store
- * add.
+ * bytes each, whatever the device's own sector size). By default the image, cache storage and the recovery store
+ * share that device, so the bytes it wrote during a churn window, divided by the bytes the churn wrote, is the write
+ * amplification of the whole pipeline: 1 for the image itself, plus whatever cache and store add. With
+ * {@code --image-dir} on another device it is the recovery site's part alone.
  */
 final class DeviceWrites {
     private static final long SECTOR_BYTES = 512;

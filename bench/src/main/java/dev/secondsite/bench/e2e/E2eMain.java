@@ -59,8 +59,9 @@ public final class E2eMain {
             + "\"appConsistentFrequencyInMinutes\":60,\"crashConsistentFrequencyInMinutes\":5,"
             + "\"multiVmSyncStatus\":\"Enable\"}}}";
 
-    record Options(long imageBytes, boolean quick, List<Double> rates, int windowSeconds, Path workParent, boolean keep,
-                   long seed, Duration budget, boolean cdp) {
+    /** {@code imageParent} null: the image and the agent's state go in the work directory with everything else. */
+    record Options(long imageBytes, boolean quick, List<Double> rates, int windowSeconds, Path workParent,
+                   Path imageParent, boolean keep, long seed, Duration budget, boolean cdp) {
     }
 
     /** The NBD export the agent serves for the first (only) --disk in CDP mode. */
@@ -95,6 +96,8 @@ public final class E2eMain {
 
     private final Options options;
     private final Path work;
+    /** The primary site's directory: the image and the agent's state (the work directory unless --image-dir). */
+    private final Path primary;
     private final Path image;
     private final Path serverDir;
     private final Path stateDir;
@@ -112,12 +115,13 @@ public final class E2eMain {
     /** Bytes written to the work directory's device (image, cache storage, recovery store), or null. */
     private final DeviceWrites deviceMeter;
 
-    private E2eMain(Options options, Path work) {
+    private E2eMain(Options options, Path work, Path primary) {
         this.options = options;
         this.work = work;
-        this.image = work.resolve("image.raw");
+        this.primary = primary;
+        this.image = primary.resolve("image.raw");
         this.serverDir = work.resolve("server");
-        this.stateDir = work.resolve("agent-state");
+        this.stateDir = primary.resolve("agent-state");
         this.deadline = System.nanoTime() + options.budget().toNanos();
         this.deviceMeter = DeviceWrites.of(work);
     }
@@ -133,7 +137,9 @@ public final class E2eMain {
         System.setProperty("org.slf4j.simpleLogger.logFile", work.resolve("server.log").toString());
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING); // TLS set-up chatter
-        E2eMain bench = new E2eMain(options, work);
+        Path primary = options.imageParent() == null ? work
+                : Files.createTempDirectory(Files.createDirectories(options.imageParent()), "secondsite-e2e-primary-");
+        E2eMain bench = new E2eMain(options, work, primary);
         Thread cleanup = new Thread(bench::shutdown, "e2e-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         int exit = 0;
@@ -159,7 +165,8 @@ public final class E2eMain {
     static String usage() {
         return """
                 usage: bench/run e2e [--size-gib N | --size-mib N] [--quick] [--cdp] [--rates 20,50,100,200,400]
-                                     [--window-seconds S] [--work-dir DIR] [--keep] [--seed N] [--budget-seconds S]
+                                     [--window-seconds S] [--work-dir DIR] [--image-dir DIR] [--keep] [--seed N]
+                                     [--budget-seconds S]
                   --size-gib N       image size in GiB (default 4)
                   --quick            512 MiB image, 10 s churn windows, 4 min budget (a smoke run)
                   --cdp              CDP mode: the agent runs with --nbd-listen 127.0.0.1:<free port> and the churn
@@ -168,6 +175,9 @@ public final class E2eMain {
                   --rates LIST       churn rates to try, MB/s (10^6 B/s), ascending; stops at the first one missed
                   --window-seconds S churn window per rate (default 30, quick 10)
                   --work-dir DIR     where the temporary directory goes (default java.io.tmpdir); removed at the end
+                  --image-dir DIR    where the image and the agent's state go, in a temporary directory of their own
+                                     (default: the work directory). On another device (say /dev/shm) the work
+                                     directory's disk carries only the recovery site, as with two sites
                   --keep             keep the temporary directory (image, stores, logs)
                   --budget-seconds S time limit of the whole run (default 1080, quick 240); phases that do not fit
                                      are skipped and shown as n/a
@@ -181,6 +191,7 @@ public final class E2eMain {
         List<Double> rates = List.of(20.0, 50.0, 100.0, 200.0, 400.0);
         Integer window = null;
         Path workParent = Path.of(System.getProperty("java.io.tmpdir"));
+        Path imageParent = null;
         boolean keep = false;
         boolean cdp = false;
         long seed = 20261123;
@@ -208,6 +219,7 @@ public final class E2eMain {
                 }
                 case "--window-seconds" -> window = Integer.parseInt(args[++i]);
                 case "--work-dir" -> workParent = Path.of(args[++i]);
+                case "--image-dir" -> imageParent = Path.of(args[++i]);
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--budget-seconds" -> budget = Long.parseLong(args[++i]);
                 case "-h", "--help" -> {
@@ -223,7 +235,8 @@ public final class E2eMain {
         if (bytes < 64 * MIB || bytes % 4096 != 0) {
             throw new IllegalArgumentException("image size must be >= 64 MiB and a multiple of 4 KiB");
         }
-        return new Options(bytes, quick, rates, window != null ? window : quick ? 10 : 30, workParent, keep, seed,
+        return new Options(bytes, quick, rates, window != null ? window : quick ? 10 : 30, workParent, imageParent, keep,
+                seed,
                 Duration.ofSeconds(budget != null ? budget : quick ? 240 : 1080), cdp);
     }
 
@@ -235,6 +248,15 @@ public final class E2eMain {
         log("work directory %s, image %s, budget %d s, %s", work, size(options.imageBytes()), options.budget().toSeconds(),
                 options.cdp() ? "CDP mode (churn through the agent's NBD export " + NBD_EXPORT + ")" : "scan mode");
 
+        if (!primary.equals(work)) {
+            DeviceWrites primaryDevice = DeviceWrites.of(primary);
+            r.notes.add(String.format(Locale.ROOT, "two sites: the image and the agent's state in %s (device %s), the"
+                    + " server (cache storage, recovery store) and the peers in %s (device %s); 'disk w/changed'"
+                    + " counts the recovery site's device only, without the image's own write; on tmpfs the peers"
+                    + " and the resync read the image from memory, so the resync ratio is not a disk's", primary,
+                    primaryDevice == null ? "not a block device" : primaryDevice, work, deviceMeter));
+            log("image and agent state in %s", primary);
+        }
         long start = System.nanoTime();
         r.nonZeroBytes = Images.make(image, options.imageBytes(), options.seed());
         log("image written in %.1f s (%s non-zero)", secondsSince(start), size(r.nonZeroBytes));
@@ -746,11 +768,13 @@ public final class E2eMain {
             }
             server = null;
         }
-        if (Files.exists(work)) {
-            if (options.keep()) {
-                log("kept %s", work);
-            } else {
-                Images.deleteTree(work);
+        for (Path dir : primary.equals(work) ? List.of(work) : List.of(primary, work)) {
+            if (Files.exists(dir)) {
+                if (options.keep()) {
+                    log("kept %s", dir);
+                } else {
+                    Images.deleteTree(dir);
+                }
             }
         }
     }
