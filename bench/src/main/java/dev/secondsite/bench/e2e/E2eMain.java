@@ -113,7 +113,7 @@ public final class E2eMain {
     private int nbdPort = -1;
     private volatile boolean watching;
     /** Bytes written to the work directory's device (image, cache storage, recovery store), or null. */
-    private final DeviceWrites deviceMeter;
+    private final DeviceIo deviceMeter;
 
     private E2eMain(Options options, Path work, Path primary) {
         this.options = options;
@@ -123,7 +123,7 @@ public final class E2eMain {
         this.serverDir = work.resolve("server");
         this.stateDir = primary.resolve("agent-state");
         this.deadline = System.nanoTime() + options.budget().toNanos();
-        this.deviceMeter = DeviceWrites.of(work);
+        this.deviceMeter = DeviceIo.of(work);
     }
 
     public static void main(String[] args) throws Exception {
@@ -249,7 +249,7 @@ public final class E2eMain {
                 options.cdp() ? "CDP mode (churn through the agent's NBD export " + NBD_EXPORT + ")" : "scan mode");
 
         if (!primary.equals(work)) {
-            DeviceWrites primaryDevice = DeviceWrites.of(primary);
+            DeviceIo primaryDevice = DeviceIo.of(primary);
             r.notes.add(String.format(Locale.ROOT, "two sites: the image and the agent's state in %s (device %s), the"
                     + " server (cache storage, recovery store) and the peers in %s (device %s); 'disk w/changed'"
                     + " counts the recovery site's device only, without the image's own write; on tmpfs the peers"

@@ -1,4 +1,4 @@
-package dev.secondsite.bench.jmh;
+package dev.secondsite.bench.e2e;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,7 +22,8 @@ import dev.secondsite.replication.point.RecoveryPointManifest;
  * Verified reads of a real recovery store's newest point with the page cache dropped before each run: what a
  * failover's restore pays when the store is larger than memory, as after long churn (the e2e bench's
  * {@code --keep} leaves one in {@code secondsite-e2e-*}/server/recovery). Prints how many files each chunk of the
- * point is read from (its delta chain, ADR 0007), then per reader count the runs' MB/s of disk.
+ * point is read from (its delta chain, ADR 0007) and their bytes, then per reader count each run's MB/s of disk and
+ * what the store's device read meanwhile.
  *
  * <p>Arguments: {@code --store DIR [--runs N] [--readers 2,8] [--warm]}. Dropping the page cache needs root
  * ({@code /proc/sys/vm/drop_caches}); without it, or with {@code --warm}, the runs read what the page cache
@@ -59,18 +60,25 @@ public final class ColdRestore {
         RecoveryStore store = new RecoveryStore(new FileBlobStore(dir));
         RecoveryPointManifest point = newestPoint(store);
         DiskTree tree = new DiskTree(store.chunks(), point.geometry(), point.root());
-        System.out.printf(Locale.ROOT, "point %s: %d chunks; files per chunk: %s%n", point.blobName(),
-                point.geometry().chunkCount(), chainLengths(store.chunks(), tree));
+        long[] storedBytes = new long[1];
+        System.out.printf(Locale.ROOT, "point %s: %d chunks; files per chunk: %s; %.1f MB of chunk files to read%n",
+                point.blobName(), point.geometry().chunkCount(), chainLengths(store.chunks(), tree, storedBytes),
+                storedBytes[0] / 1e6);
+        DeviceIo device = DeviceIo.of(dir);
         for (int readers : readerCounts) {
             for (int run = 1; run <= runs; run++) {
                 boolean cold = !warm && dropPageCache();
+                long readBefore = device == null ? -1 : device.readBytes().orElse(-1);
                 long start = System.nanoTime();
                 PointReader.Result result = PointReader.read(tree, "restore-cold", point.blobName(),
                         (index, content, length) -> { }, readers);
                 double seconds = (System.nanoTime() - start) / 1e9;
-                System.out.printf(Locale.ROOT, "readers %d, run %d (%s): %.2f s, %.1f MB/s of disk (%d chunks read)%n",
-                        readers, run, cold ? "page cache dropped" : warm ? "warm" : "WARM: could not drop the page cache", seconds,
-                        point.geometry().virtualBytes() / 1e6 / seconds, result.chunks());
+                long readAfter = device == null ? -1 : device.readBytes().orElse(-1);
+                System.out.printf(Locale.ROOT, "readers %d, run %d (%s): %.2f s, %.1f MB/s of disk (%d chunks read); %s%n",
+                        readers, run, cold ? "page cache dropped" : warm ? "warm" : "WARM: could not drop the page cache",
+                        seconds, point.geometry().virtualBytes() / 1e6 / seconds, result.chunks(),
+                        readBefore < 0 || readAfter < 0 ? "device reads n/a" : String.format(Locale.ROOT,
+                                "the device read %.1f MB", (readAfter - readBefore) / 1e6));
             }
         }
     }
@@ -89,13 +97,19 @@ public final class ColdRestore {
         return newest;
     }
 
-    /** Files per chunk (1: whole, n: a delta chain of n) -> how many chunks of the tree. */
-    private static TreeMap<Integer, Long> chainLengths(ChunkStore chunks, DiskTree tree) throws IOException {
+    /**
+     * Files per chunk (1: whole, n: a delta chain of n) -> how many chunks of the tree; adds the bytes of every
+     * link's file to {@code storedBytes[0]} (what a restore must read, tree nodes aside).
+     */
+    private static TreeMap<Integer, Long> chainLengths(ChunkStore chunks, DiskTree tree, long[] storedBytes)
+            throws IOException {
         TreeMap<Integer, Long> counts = new TreeMap<>();
         tree.walk((index, digest) -> {
             int files = 0;
             for (ChunkDigest link = digest; link != null && !link.isZero(); files++) {
-                link = chunks.location(link).map(ChunkStore.Location::base).orElse(null);
+                Optional<ChunkStore.Location> location = chunks.location(link);
+                storedBytes[0] += location.map(ChunkStore.Location::length).orElse(0);
+                link = location.map(ChunkStore.Location::base).orElse(null);
             }
             counts.merge(files, 1L, Long::sum);
         });
