@@ -123,17 +123,25 @@ final class PassSnapshot implements DiskSource {
     }
 
     /**
-     * Reads the range as it was at the instant. The disk is read outside the monitor, so that the pass can have two
-     * reads in flight ({@link ReadAhead#READERS}); that read may see writes made since the instant, in part or
-     * whole. It does not matter: a write to a taken page that is not settled preserves the page's old content
-     * first ({@link #beforeWrite}, before the write reaches the disk), and the old content is copied over the read
-     * here, under the monitor, which also settles the pages.
+     * Reads the range as it was at the instant. A whole-disk pass ({@code once}) reads the disk outside the monitor,
+     * so that it can have two reads in flight ({@link ReadAhead#READERS}); that read may see writes made since the
+     * instant, in part or whole. It does not matter: a write to a taken page that is not settled preserves the
+     * page's old content first ({@link #beforeWrite}, before the write reaches the disk), and the old content is
+     * copied over the read here, under the monitor, which also settles the pages. A pass over changed pages reads
+     * under the monitor, as writers then wait rather than preserve pages the pass is about to read.
      */
     private void read(long offset, byte[] dst, int from, int length, boolean once) throws IOException {
-        if (!(once && direct != null && direct.read(offset, dst, from, length))) {
-            image.readFully(offset, ByteBuffer.wrap(dst, from, length));
+        if (once) {
+            if (direct == null || !direct.read(offset, dst, from, length)) {
+                image.readFully(offset, ByteBuffer.wrap(dst, from, length));
+            }
+            settle(offset, dst, from, length);
+            return;
         }
-        settle(offset, dst, from, length);
+        synchronized (this) {
+            image.readFully(offset, ByteBuffer.wrap(dst, from, length));
+            settle(offset, dst, from, length);
+        }
     }
 
     /** Puts the preserved old content of the range's pages over what was read, and settles them. */

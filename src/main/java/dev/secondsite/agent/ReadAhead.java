@@ -12,7 +12,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A disk read front to back in windows by {@link #READERS} threads of its own, up to {@link #AHEAD} windows ahead of
+ * A disk read front to back in windows by threads of its own ({@link #READERS} for a whole-disk pass), up to {@link #AHEAD} windows ahead of
  * the caller. A whole-disk pass then waits for the disk only where the disk is slower than its hashing, instead of
  * for every read: the device keeps reading while the caller hashes, and a few windows in hand absorb the ones that
  * hash or read slower than the rest (docs/benchmarks.md "the resync scan reads the disk once"). Two readers keep
@@ -29,7 +29,11 @@ final class ReadAhead implements Closeable {
 
     /** Windows read ahead of the one the caller holds (so {@code AHEAD + 1} buffers). */
     static final int AHEAD = 3;
-    /** Reads in flight at most (each into a window's buffer of its own; windows are handed over in order). */
+    /**
+     * Reads in flight at most in a pass that reads the whole disk once (each into a window's buffer of its own;
+     * windows are handed over in order). A pass over changed pages keeps one: it reads little, while the machine
+     * writes.
+     */
     static final int READERS = 2;
 
     private final DiskSource source;
@@ -52,8 +56,8 @@ final class ReadAhead implements Closeable {
         this.windowBytes = windowBytes;
         this.once = once;
         this.buffers = new byte[AHEAD + 1][windowBytes];
-        this.reader = Executors.newFixedThreadPool(READERS, Thread.ofPlatform().daemon().name("disk-read-ahead-", 0)
-                .factory());
+        this.reader = Executors.newFixedThreadPool(once ? READERS : 1, Thread.ofPlatform().daemon()
+                .name("disk-read-ahead-", 0).factory());
         for (int i = 0; i < AHEAD; i++) {
             readNext();
         }
