@@ -112,7 +112,7 @@ public final class E2eMain {
     private String baseUrl;
     private int nbdPort = -1;
     private volatile boolean watching;
-    /** Bytes written to the work directory's device (image, cache storage, recovery store), or null. */
+    /** I/O of the work directory's device (cache storage, recovery store, and the image unless --image-dir), or null. */
     private final DeviceIo deviceMeter;
 
     private E2eMain(Options options, Path work, Path primary) {
@@ -236,8 +236,7 @@ public final class E2eMain {
             throw new IllegalArgumentException("image size must be >= 64 MiB and a multiple of 4 KiB");
         }
         return new Options(bytes, quick, rates, window != null ? window : quick ? 10 : 30, workParent, imageParent, keep,
-                seed,
-                Duration.ofSeconds(budget != null ? budget : quick ? 240 : 1080), cdp);
+                seed, Duration.ofSeconds(budget != null ? budget : quick ? 240 : 1080), cdp);
     }
 
     // ---------------------------------------------------------------------------------------------
