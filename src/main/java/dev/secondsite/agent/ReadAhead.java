@@ -13,9 +13,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A disk read front to back in windows by threads of its own ({@link #READERS} for a whole-disk pass), up to
- * {@link #AHEAD} windows ahead of the caller. A whole-disk pass then waits for the disk only where the disk is slower than its hashing, instead of
- * for every read: the device keeps reading while the caller hashes, and a few windows in hand absorb the ones that
- * hash or read slower than the rest (docs/benchmarks.md "the resync scan reads the disk once"). Two readers keep
+ * {@link #AHEAD} windows ahead of the caller. A whole-disk pass then waits for the disk only where the disk is
+ * slower than its hashing, instead of for every read: the device keeps reading while the caller hashes, and a few
+ * windows in hand absorb the ones that hash or read slower than the rest (docs/benchmarks.md "the resync scan reads
+ * the disk once"). Two readers keep
  * two requests in flight, which a disk serves faster than one after another (on the bench VM, two 4 MiB O_DIRECT
  * streams read 1.18–1.20 GB/s where one read 0.92–0.94; docs/benchmarks.md, 2026-12-08).
  *
